@@ -1,0 +1,1 @@
+"""The only package that imports Qt (PySide6). Nothing outside it imports it."""

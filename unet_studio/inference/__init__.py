@@ -1,0 +1,1 @@
+"""inference layer (see docs/ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""models layer (see docs/ARCHITECTURE.md)."""
