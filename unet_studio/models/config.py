@@ -1,0 +1,119 @@
+"""ModelConfig: the frozen description of a network, stored in checkpoints and project files."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from unet_studio.core.errors import ModelFileError
+
+ARCHS = ("unet", "unetpp", "attention-unet")
+NORMS = ("batch", "instance", "group", "none")
+UPSAMPLES = ("transpose", "bilinear")
+PADDINGS = ("same", "valid")
+MAX_DEPTH = 6
+CONFIG_SOURCE = "model config"
+
+# Speed/quality trade-offs per architecture; each value is a partial set of ModelConfig keyword arguments.
+# Chosen from benchmarks/model_speed.py on a 2-core CPU (see that script); "balanced" is the default.
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "fast": {
+        "unet": {"depth": 3, "base_channels": 8, "norm": "batch", "upsample": "transpose"},
+        "unetpp": {"depth": 3, "base_channels": 8, "norm": "batch", "upsample": "transpose"},
+        "attention-unet": {"depth": 3, "base_channels": 8, "norm": "batch", "upsample": "transpose"},
+    },
+    "balanced": {
+        "unet": {"depth": 4, "base_channels": 16, "norm": "batch", "upsample": "transpose"},
+        "unetpp": {"depth": 3, "base_channels": 16, "norm": "batch", "upsample": "transpose"},
+        "attention-unet": {"depth": 4, "base_channels": 16, "norm": "batch", "upsample": "transpose"},
+    },
+    "accurate": {
+        "unet": {"depth": 4, "base_channels": 32, "norm": "batch", "upsample": "transpose"},
+        "unetpp": {"depth": 4, "base_channels": 32, "norm": "batch", "upsample": "transpose"},
+        "attention-unet": {"depth": 4, "base_channels": 32, "norm": "batch", "upsample": "transpose"},
+    },
+}
+DEFAULT_PRESET = "balanced"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What build_model() needs: architecture, channel counts, depth (number of poolings) and options."""
+
+    arch: str = "unet"
+    in_channels: int = 1
+    num_classes: int = 2
+    depth: int = 4
+    base_channels: int = 32
+    norm: str = "batch"
+    upsample: str = "transpose"
+    padding: str = "same"
+    deep_supervision: bool = False
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        problem = _first_problem(self)
+        if problem:
+            raise ModelFileError(CONFIG_SOURCE, problem)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of every field."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = CONFIG_SOURCE) -> ModelConfig:
+        """Builds a config from to_dict() output; missing keys take defaults, unknown keys or values raise.
+
+        `source` names the file the dict came from, for the one-line error message.
+        """
+        if not isinstance(data, dict):
+            raise ModelFileError(source, f"model config must be a mapping, got {type(data).__name__}")
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ModelFileError(source, f"unknown model config key(s): {', '.join(map(str, unknown))}")
+        try:
+            return cls(**data)
+        except ModelFileError as error:
+            raise ModelFileError(source, error.reason) from None
+
+    @classmethod
+    def from_preset(cls, preset: str = DEFAULT_PRESET, arch: str = "unet", **overrides: Any) -> ModelConfig:
+        """The config of a named preset for `arch`, with explicit keyword overrides on top."""
+        if preset not in PRESETS:
+            raise ModelFileError(CONFIG_SOURCE, f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        if arch not in ARCHS:
+            raise ModelFileError(CONFIG_SOURCE, f"unknown arch {arch!r}; choose one of {', '.join(ARCHS)}")
+        return cls(arch=arch, **{**PRESETS[preset][arch], **overrides})
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _first_problem(config: ModelConfig) -> str | None:
+    """The first reason `config` is unusable, or None when it is valid."""
+    choices = {"arch": ARCHS, "norm": NORMS, "upsample": UPSAMPLES, "padding": PADDINGS}
+    for name, allowed in choices.items():
+        value = getattr(config, name)
+        if value not in allowed:
+            return f"unknown {name} {value!r}; choose one of {', '.join(allowed)}"
+    minimums = {"in_channels": 1, "num_classes": 2, "depth": 1, "base_channels": 1}
+    for name, minimum in minimums.items():
+        value = getattr(config, name)
+        if not _is_int(value) or value < minimum:
+            return f"{name} must be an integer >= {minimum}, got {value!r}"
+    if config.depth > MAX_DEPTH:
+        return f"depth must be 1..{MAX_DEPTH}, got {config.depth}"
+    if not isinstance(config.deep_supervision, bool):
+        return f"deep_supervision must be true or false, got {config.deep_supervision!r}"
+    if not isinstance(config.dropout, (int, float)) or isinstance(config.dropout, bool):
+        return f"dropout must be a number in [0, 1), got {config.dropout!r}"
+    if not 0.0 <= config.dropout < 1.0:
+        return f"dropout must be in [0, 1), got {config.dropout}"
+    if config.padding == "valid" and config.arch != "unet":
+        return f"padding 'valid' is only available for arch 'unet', not {config.arch!r}"
+    if config.deep_supervision and config.arch != "unetpp":
+        return f"deep_supervision is only available for arch 'unetpp', not {config.arch!r}"
+    return None

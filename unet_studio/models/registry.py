@@ -1,0 +1,21 @@
+"""build_model(): the one way the other layers turn a ModelConfig into a network."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from unet_studio.models.attention_unet import AttentionUNet
+from unet_studio.models.config import ModelConfig
+from unet_studio.models.unet import UNet
+from unet_studio.models.unetpp import UNetPlusPlus
+
+MODEL_CLASSES: dict[str, type[nn.Module]] = {
+    "unet": UNet,
+    "unetpp": UNetPlusPlus,
+    "attention-unet": AttentionUNet,
+}
+
+
+def build_model(config: ModelConfig) -> nn.Module:
+    """A freshly initialised network for `config`, with attributes `config` and `margin` (pixels lost per side)."""
+    return MODEL_CLASSES[config.arch](config)
