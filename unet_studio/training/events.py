@@ -1,0 +1,65 @@
+"""Immutable events that Trainer.iter_fit yields; the only values that cross from the training thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class StepEnded:
+    """One optimiser step finished; `loss` is that batch's loss."""
+
+    step: int
+    epoch: int
+    loss: float
+    lr: float
+    patches_per_s: float
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class EpochEnded:
+    """An epoch finished. `val_metrics` holds per-class dice/iou and their foreground mean; empty without
+    validation images. `best` is True when this epoch's weights became the saved checkpoint."""
+
+    epoch: int
+    train_loss: float
+    val_loss: float | None
+    val_metrics: dict[str, float]
+    lr: float
+    elapsed_s: float
+    best: bool
+
+
+@dataclass(frozen=True, eq=False)
+class PreviewReady:
+    """Class probabilities float32 (K, H, W) of the preview image after an epoch (a private copy)."""
+
+    epoch: int
+    image_index: int
+    probabilities: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrainingFinished:
+    """Training ended; `checkpoint_path` is None only when nothing could be saved. `reason` says why it
+    ended in one line (limit reached, stopped by the user, loss became NaN...)."""
+
+    checkpoint_path: Path | None
+    history: dict[str, Any]
+    interrupted: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Log:
+    """A one-line note for the user (device chosen, batch size halved, head re-initialised...)."""
+
+    message: str
+
+
+TrainingEvent = StepEnded | EpochEnded | PreviewReady | TrainingFinished | Log
