@@ -1,0 +1,92 @@
+"""Per-object geometry and class, shared by the object formats (ROIs, GeoJSON, COCO, measurements).
+
+Polygons are in pixel-edge coordinates (x, y), the convention of ImageJ, QuPath and COCO: pixel (row r,
+column c) covers x in [c, c + 1], y in [r, r + 1].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+from skimage.measure import find_contours, label
+
+
+def check_instances(instances: np.ndarray, name: str = "instances") -> np.ndarray:
+    """A 2-D non-negative integer label image, or ValueError naming what is wrong."""
+    array = np.asarray(instances)
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (H, W), got shape {array.shape}")
+    if not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
+        raise ValueError(f"{name} must hold integer labels, got dtype {array.dtype}")
+    if array.size and array.min() < 0:
+        raise ValueError(f"{name} holds negative labels")
+    return array.astype(np.int64, copy=False)
+
+
+def object_polygons(instances: np.ndarray) -> dict[int, np.ndarray]:
+    """Outer contour of every object: label -> float (N, 2) closed ring of (x, y) pixel-edge coordinates.
+
+    Objects are taken 8-connected (as skimage.measure.label does); an object in several pieces is
+    represented by its longest contour. Holes are not traced.
+    """
+    labels = check_instances(instances)
+    polygons: dict[int, np.ndarray] = {}
+    for index, box in enumerate(ndimage.find_objects(labels), start=1):
+        if box is None:
+            continue
+        crop = np.pad(labels[box] == index, 1).astype(np.uint8)
+        contours = find_contours(crop, 0.5, fully_connected="high")
+        ring = max(contours, key=len)
+        # crop row/col -> image row/col (-1 for the pad, +start), then centre -> edge coordinates (+0.5)
+        y = ring[:, 0] - 1 + box[0].start + 0.5
+        x = ring[:, 1] - 1 + box[1].start + 0.5
+        polygons[index] = np.column_stack([x, y])
+    return polygons
+
+
+def polygon_area(xy: np.ndarray) -> float:
+    """Area enclosed by a ring of (x, y) points (shoelace formula)."""
+    x, y = xy[:, 0], xy[:, 1]
+    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0)
+
+
+def majority_classes(instances: np.ndarray, classes_mask: np.ndarray | None) -> dict[int, int]:
+    """Label -> the most frequent non-zero value of `classes_mask` under the object (1 without a mask)."""
+    labels = check_instances(instances)
+    present = np.unique(labels[labels > 0])
+    if classes_mask is None:
+        return {int(i): 1 for i in present}
+    classes = check_instances(classes_mask, "classes mask")
+    if classes.shape != labels.shape:
+        raise ValueError(f"classes mask shape {classes.shape} differs from instances shape {labels.shape}")
+    inside = (labels > 0) & (classes > 0)
+    n_classes = int(classes.max()) + 1
+    counts = np.bincount(labels[inside] * n_classes + classes[inside], minlength=(labels.max() + 1) * n_classes)
+    counts = counts.reshape(-1, n_classes)
+    return {int(i): int(counts[i].argmax()) if counts[i].any() else 1 for i in present}
+
+
+def semantic_to_instances(mask: np.ndarray) -> np.ndarray:
+    """Conventional mask (0 background, 1..K) -> instances: connected components of each class apart.
+
+    Uses inference.postprocess.mask_to_instances when that module provides it, so exports split touching
+    objects the same way predictions do; otherwise 8-connected components per class.
+    """
+    classes = check_instances(mask, "mask")
+    try:
+        from unet_studio.inference.postprocess import mask_to_instances
+    except ImportError:
+        mask_to_instances = None
+    if mask_to_instances is not None:
+        return np.asarray(mask_to_instances(classes))
+    instances = np.zeros(classes.shape, np.int64)
+    for value in np.unique(classes[classes > 0]):
+        components = label(classes == value, connectivity=2)
+        instances[components > 0] = components[components > 0] + instances.max()
+    return as_instance_dtype(instances)
+
+
+def as_instance_dtype(instances: np.ndarray) -> np.ndarray:
+    """uint16 label image, or uint32 when labels pass 65535 (the contract's instance convention)."""
+    top = int(instances.max()) if instances.size else 0
+    return instances.astype(np.uint16 if top <= np.iinfo(np.uint16).max else np.uint32)
