@@ -1,0 +1,73 @@
+"""QuPath GeoJSON: a FeatureCollection with one Polygon per object, in pixel coordinates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from unet_studio.core.atomic import atomic_write_json
+from unet_studio.export.errors import ExportError
+from unet_studio.export.objects import check_instances, majority_classes, object_polygons
+from unet_studio.export.styles import resolve_classes
+
+ObjectType = Literal["annotation", "detection"]
+
+
+def closed_ring(xy: np.ndarray) -> list[list[float]]:
+    """(N, 2) points as a GeoJSON linear ring: a list of [x, y] whose last point repeats the first."""
+    points = [[float(x), float(y)] for x, y in xy]
+    if points[0] != points[-1]:
+        points.append(list(points[0]))
+    return points
+
+
+def instance_features(instances: np.ndarray, classes_mask: np.ndarray | None = None,
+                      classes: Sequence[Any] | None = None, object_type: ObjectType = "annotation",
+                      pixel_size_um: float | None = None) -> dict[str, Any]:
+    """The FeatureCollection: properties objectType, classification {name, color}, label, measurements.
+
+    Coordinates are pixels with (0, 0) at the top-left corner of the first pixel (QuPath's convention);
+    `pixel_size_um` adds each object's area in um^2 to its measurements.
+    """
+    if object_type not in ("annotation", "detection"):
+        raise ValueError(f"objectType must be 'annotation' or 'detection', got {object_type!r}")
+    labels = check_instances(instances)
+    class_of = majority_classes(labels, classes_mask)
+    styles = resolve_classes(classes, max(class_of.values(), default=0))
+    areas = np.bincount(labels.ravel())
+    features = []
+    for label, ring in object_polygons(labels).items():
+        style = styles[class_of[label]]
+        measurements = {"Area px^2": int(areas[label])}
+        if pixel_size_um is not None:
+            measurements["Area um^2"] = float(areas[label] * pixel_size_um**2)
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [closed_ring(ring)]},
+            "properties": {
+                "objectType": object_type,
+                "classification": {"name": style.name, "color": list(style.color)},
+                "label": label,
+                "measurements": measurements,
+            },
+        })
+    collection: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    if pixel_size_um is not None:
+        collection["pixel_size_um"] = float(pixel_size_um)
+    return collection
+
+
+def write_geojson(path: str | Path, instances: np.ndarray, classes_mask: np.ndarray | None = None,
+                  classes: Sequence[Any] | None = None, object_type: ObjectType = "annotation",
+                  pixel_size_um: float | None = None) -> Path:
+    """Write the objects as QuPath GeoJSON (File > Import objects, or drag onto the image), atomically."""
+    path = Path(path)
+    try:
+        collection = instance_features(instances, classes_mask, classes, object_type, pixel_size_um)
+    except ValueError as error:
+        raise ExportError(path, str(error)) from error
+    atomic_write_json(path, collection, indent=None)
+    return path
