@@ -1,0 +1,120 @@
+"""From probabilities to masks and instances: thresholding, clean-up, watershed splitting of touching objects.
+
+Masks follow the conventional layout (0 = background, 1..K = object classes): argmax of the network's
+``K + 1`` outputs. Instances are label images with 0 = background and 1..N objects.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.feature import peak_local_max
+from skimage.measure import label
+from skimage.segmentation import relabel_sequential, watershed
+
+
+def mask_dtype(n_values: int) -> np.dtype:
+    """uint8 up to 255, uint16 up to 65535, uint32 beyond."""
+    if n_values <= np.iinfo(np.uint8).max:
+        return np.dtype(np.uint8)
+    if n_values <= np.iinfo(np.uint16).max:
+        return np.dtype(np.uint16)
+    return np.dtype(np.uint32)
+
+
+def classify_pixels(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    """Pixel-wise class of probabilities ``(K, H, W)``: argmax, or for ``K == 2`` with a threshold,
+    foreground where ``probs[1] >= threshold``. Returns uint8 (uint16 past 255 classes)."""
+    probs = np.asarray(probs)
+    dtype = mask_dtype(probs.shape[0] - 1)
+    if threshold is not None and probs.shape[0] == 2:
+        return (probs[1] >= threshold).astype(dtype)
+    return np.argmax(probs, axis=0).astype(dtype)
+
+
+def clean_mask(mask: np.ndarray, min_size: int = 0, fill_holes: bool = False) -> np.ndarray:
+    """Per object class: drop connected pieces smaller than ``min_size`` pixels (they become background)
+    and, with ``fill_holes``, fill enclosed background holes (of any size) with that class.
+
+    Sizes are counted with label + bincount rather than skimage's remove_small_objects, whose size
+    argument changed meaning in scikit-image 0.26 (we support 0.22+)."""
+    mask = mask.copy()
+    for value in np.unique(mask):
+        if value == 0:
+            continue
+        region = mask == value
+        if min_size > 0:
+            pieces = label(region, connectivity=1)
+            small = np.bincount(pieces.ravel()) < min_size
+            small[0] = False
+            mask[small[pieces]] = 0
+            region = mask == value
+        if fill_holes:
+            mask[ndi.binary_fill_holes(region) & (mask == 0)] = value
+    return mask
+
+
+def probabilities_to_mask(
+    probs: np.ndarray, threshold: float | None = None, min_size: int = 0, fill_holes: bool = False
+) -> np.ndarray:
+    """Mask ``(H, W)`` from probabilities ``(K, H, W)``: see :func:`classify_pixels` and :func:`clean_mask`."""
+    mask = classify_pixels(probs, threshold)
+    if min_size > 0 or fill_holes:
+        mask = clean_mask(mask, min_size, fill_holes)
+    return mask
+
+
+def _sequential(labels: np.ndarray) -> np.ndarray:
+    """Relabel 1..N and store as uint16, or uint32 past 65535 objects."""
+    relabelled, _, _ = relabel_sequential(labels)
+    count = int(relabelled.max(initial=0))
+    return relabelled.astype(np.uint16 if count <= np.iinfo(np.uint16).max else np.uint32)
+
+
+def mask_to_instances(
+    mask: np.ndarray,
+    probs: np.ndarray | None = None,
+    min_distance: int | None = None,
+    split_touching: bool = True,
+) -> np.ndarray:
+    """Instance labels from a mask: connected components per class, then a distance-transform watershed
+    that splits touching round objects.
+
+    Seeds are the local maxima of the smoothed Euclidean distance transform at least ``min_distance``
+    pixels apart (default: a third of the median object radius, at least 3). When ``probs`` are given the
+    flooding also follows the class probability, so splits run through uncertain pixels. Each class is
+    split on its own, so an instance never spans two classes; a piece too thin for a seed stays whole.
+    """
+    mask = np.asarray(mask)
+    instances = np.zeros(mask.shape, np.int64)
+    offset = 0
+    for value in np.unique(mask):
+        if value == 0:
+            continue
+        region = mask == value
+        pieces = label(region, connectivity=1).astype(np.int64)
+        if split_touching:
+            class_probs = None if probs is None else np.asarray(probs)[int(value)]
+            pieces = _split_touching(region, pieces, class_probs, min_distance)
+        instances[region] = pieces[region] + offset
+        offset += int(pieces.max(initial=0))
+    return _sequential(instances)
+
+
+def _split_touching(region, pieces, class_probs, min_distance) -> np.ndarray:
+    """Watershed of one class's connected pieces from distance-transform peaks."""
+    distance = ndi.distance_transform_edt(region)
+    smoothed = ndi.gaussian_filter(distance, sigma=1.0)
+    if min_distance is None:
+        radii = ndi.maximum(distance, labels=pieces, index=np.arange(1, pieces.max() + 1))
+        min_distance = max(3, int(np.median(radii) / 3))
+    peaks = peak_local_max(smoothed, min_distance=min_distance, labels=pieces, exclude_border=False)
+    markers = np.zeros(region.shape, np.int64)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    elevation = -smoothed
+    if class_probs is not None:
+        elevation = elevation + smoothed.max(initial=0) * (1.0 - class_probs)
+    split = watershed(elevation, markers, mask=region)
+    unseeded = (split == 0) & region
+    split[unseeded] = pieces[unseeded] + len(peaks)
+    return split
