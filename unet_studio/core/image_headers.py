@@ -1,0 +1,223 @@
+"""Header-only reading of image files: format sniffing, sizes, channels, TIFF layout and pixel size.
+
+Used by ``core.images`` both for the cheap ``image_info`` and to refuse bad files (zero-size sides,
+decompression bombs, uninterpretable TIFF axes) before any pixel data is decoded.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import tifffile
+
+from unet_studio.core.errors import ImageReadError
+
+MAX_PIXELS = 2**30  # larger images are refused before decoding (decompression-bomb guard)
+MAX_CHANNELS = 64  # more than this is almost surely a stack stored as samples
+
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),
+    (b"MM\x00+", "TIFF"),
+)
+_UM_PER_UNIT = {
+    "um": 1.0, "µm": 1.0, "\u03bcm": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
+    "nm": 1e-3, "nanometer": 1e-3, "mm": 1e3, "millimeter": 1e3, "cm": 1e4, "centimeter": 1e4,
+    "m": 1e6, "meter": 1e6, "å": 1e-4, "angstrom": 1e-4, "pm": 1e-6, "inch": 25400.0,
+}
+
+
+@dataclass(frozen=True)
+class Header:
+    """Decoded-image geometry of a PNG/JPEG/BMP; ``data_offset`` is where the pixel data starts."""
+
+    height: int
+    width: int
+    channels: int
+    dtype: str
+    data_offset: int = 0
+
+
+@dataclass(frozen=True)
+class TiffLayout:
+    """How the first TIFF series maps onto (plane, H, W, C): unsqueezed axes, page-level dims first."""
+
+    axes: str
+    shape: tuple[int, ...]
+    n_lead: int
+    height: int
+    width: int
+    channels: int
+    n_planes: int
+    dtype: str
+    pixel_size_um: float | None
+    channel_names: tuple[str, ...]
+
+
+def sniff_format(head: bytes) -> str | None:
+    """'PNG' | 'JPEG' | 'BMP' | 'TIFF' from the first bytes of a file, or None."""
+    return next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
+
+
+def check_size(path: Path, height: int, width: int) -> None:
+    """Refuse images with a zero-size side or more than MAX_PIXELS pixels (before decoding)."""
+    if height <= 0 or width <= 0:
+        raise ImageReadError(path, f"image has a zero-size side ({height} x {width} pixels)")
+    if height * width > MAX_PIXELS:
+        raise ImageReadError(
+            path, f"image too large ({height} x {width} pixels, more than 2**30): refused before decoding"
+        )
+
+
+def read_header(path: Path, kind: str) -> Header:
+    """Parse a PNG, JPEG or BMP header and check its size."""
+    with open(path, "rb") as handle:
+        head = handle.read(65536)
+        try:
+            header = {"PNG": _png_header, "JPEG": _jpeg_header, "BMP": _bmp_header}[kind](head, handle)
+        except (struct.error, IndexError, ValueError) as exc:
+            raise ImageReadError(path, f"cannot read {kind} (corrupt or truncated header)") from exc
+    check_size(path, header.height, header.width)
+    return header
+
+
+def _png_header(head: bytes, handle) -> Header:
+    if head[12:16] != b"IHDR":
+        raise ValueError("no IHDR")
+    width, height, depth, color = struct.unpack(">IIBB", head[16:26])
+    channels = {0: 1, 2: 3, 3: 3, 4: 1, 6: 3}[color]
+    return Header(height, width, channels, "uint16" if depth == 16 else "uint8")
+
+
+def _jpeg_header(head: bytes, handle) -> Header:
+    """Walk the JPEG markers, seeking over segments, up to the frame header (SOFn)."""
+    pos = 2
+    while True:
+        handle.seek(pos)
+        segment = handle.read(10)
+        if len(segment) < 4 or segment[0] != 0xFF:
+            raise ValueError("bad marker")
+        marker = segment[1]
+        if marker == 0xFF or marker == 0x01 or 0xD0 <= marker <= 0xD7:
+            pos += 1 if marker == 0xFF else 2
+            continue
+        if marker in (0xDA, 0xD9):
+            raise ValueError("no frame header before the image data")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            precision, height, width, components = struct.unpack(">BHHB", segment[4:10])
+            return Header(height, width, components, "uint8" if precision <= 8 else "uint16", pos)
+        pos += 2 + struct.unpack(">H", segment[2:4])[0]
+
+
+def _bmp_header(head: bytes, handle) -> Header:
+    """BMP sizes; palette images (<= 8 bits) with a grey palette decode to one channel."""
+    dib_size = struct.unpack("<I", head[14:18])[0]
+    if dib_size == 12:
+        width, height, _, bits = struct.unpack("<HHHH", head[18:26])
+        entry, n_colors = 3, 0
+    else:
+        width, height, _, bits = struct.unpack("<iiHH", head[18:30])
+        entry, n_colors = 4, struct.unpack("<I", head[46:50])[0]
+    channels = 3
+    if bits <= 8:
+        n_colors = n_colors or 2**bits
+        start = 14 + dib_size
+        palette = head[start: start + n_colors * entry]
+        if len(palette) < n_colors * entry:
+            raise ValueError("short palette")
+        grey = all(palette[i] == palette[i + 1] == palette[i + 2] for i in range(0, len(palette), entry))
+        channels = 1 if grey else 3
+    return Header(abs(height), abs(width), channels, "uint8")
+
+
+def tiff_layout(path: Path, tif: tifffile.TiffFile) -> TiffLayout:
+    """Interpret the first series: Y, X spatial; C, S channels; any other axis flattened into planes."""
+    try:
+        series = tif.series[0]
+        axes, shape = series.get_axes(False), tuple(int(n) for n in series.get_shape(False))
+        n_pages, dtype = len(series.pages), str(series.dtype)
+        page_size = series.keyframe.size
+    except (IndexError, ValueError, KeyError, AttributeError, struct.error, tifffile.TiffFileError) as exc:
+        raise ImageReadError(path, f"cannot read TIFF (corrupt or truncated header: {exc})") from exc
+    if "Y" not in axes or "X" not in axes:
+        raise ImageReadError(path, f"cannot interpret TIFF axes {axes!r} {shape}: no Y and X axes")
+    n_lead = next(
+        (k for k in range(axes.index("Y"), -1, -1)
+         if math.prod(shape[:k]) == n_pages and math.prod(shape[k:]) == page_size
+         and "X" not in axes[:k]),
+        None,
+    )
+    if n_lead is None:
+        raise ImageReadError(
+            path, f"cannot interpret TIFF layout (axes {axes!r} {shape} over {n_pages} page(s)): truncated?"
+        )
+    height, width = shape[axes.index("Y")], shape[axes.index("X")]
+    check_size(path, height, width)
+    channels = math.prod(n for a, n in zip(axes, shape) if a in "CS")
+    n_planes = math.prod(n for a, n in zip(axes, shape) if a not in "YXCS")
+    if channels > MAX_CHANNELS:
+        raise ImageReadError(
+            path, f"cannot interpret TIFF axes {axes!r} {shape}: {channels} channels (at most {MAX_CHANNELS})"
+        )
+    rgb = series.keyframe.photometric == tifffile.PHOTOMETRIC.RGB and channels in (3, 4)
+    names = _ome_channel_names(tif, channels) or _default_names(channels, rgb)
+    return TiffLayout(axes, shape, n_lead, height, width, channels, n_planes, dtype, _tiff_pixel_size(tif), names)
+
+
+def _default_names(channels: int, rgb: bool) -> tuple[str, ...]:
+    if rgb:
+        return ("red", "green", "blue", "alpha")[:channels]
+    return ("gray",) if channels == 1 else tuple(f"channel {i + 1}" for i in range(channels))
+
+
+def _ome_pixels(tif: tifffile.TiffFile) -> ET.Element | None:
+    """The Pixels element of the first OME Image, namespace-agnostic; None when absent or invalid."""
+    if not tif.is_ome or not tif.ome_metadata:
+        return None
+    try:
+        root = ET.fromstring(tif.ome_metadata)
+    except ET.ParseError:
+        return None
+    return next((el for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "Pixels"), None)
+
+
+def _ome_channel_names(tif: tifffile.TiffFile, channels: int) -> tuple[str, ...] | None:
+    pixels = _ome_pixels(tif)
+    if pixels is None:
+        return None
+    names = tuple(el.get("Name", "") for el in pixels if el.tag.rsplit("}", 1)[-1] == "Channel")
+    return names if len(names) == channels and all(names) else None
+
+
+def _to_um(value: float, unit: str) -> float | None:
+    factor = _UM_PER_UNIT.get(unit.strip().lower().replace("\\u00b5", "µ"))
+    return value * factor if factor and value > 0 and math.isfinite(value) else None
+
+
+def _tiff_pixel_size(tif: tifffile.TiffFile) -> float | None:
+    """Pixel width in µm: OME PhysicalSizeX, else X resolution in ImageJ's unit or the TIFF's unit."""
+    pixels = _ome_pixels(tif)
+    if pixels is not None and pixels.get("PhysicalSizeX"):
+        try:
+            return _to_um(float(pixels.get("PhysicalSizeX")), pixels.get("PhysicalSizeXUnit", "µm"))
+        except ValueError:
+            return None
+    tags = tif.pages.first.tags
+    if "XResolution" not in tags:
+        return None
+    numerator, denominator = tags["XResolution"].value
+    if numerator <= 0 or denominator <= 0:
+        return None
+    per_pixel = denominator / numerator
+    if tif.is_imagej and tif.imagej_metadata and tif.imagej_metadata.get("unit"):
+        return _to_um(per_pixel, str(tif.imagej_metadata["unit"]))
+    unit = tags["ResolutionUnit"].value if "ResolutionUnit" in tags else 2
+    return _to_um(per_pixel, {2: "inch", 3: "cm"}.get(int(unit), ""))
