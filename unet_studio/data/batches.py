@@ -1,0 +1,95 @@
+"""Training batches as numpy arrays: sample a patch with context, augment it, crop it, weigh it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from unet_studio.core.errors import TrainingError
+from unet_studio.data.augment import AugmentConfig, augment
+from unet_studio.data.sampling import PatchSampler, TrainItem
+from unet_studio.data.weights import border_weight_map
+
+
+@dataclass(frozen=True)
+class Batch:
+    """images float32 (N,C,P+2m,P+2m), targets int64 (N,P,P) with -1 unlabelled, weights float32 or None."""
+
+    images: np.ndarray
+    targets: np.ndarray
+    weights: np.ndarray | None
+
+
+def count_labelled(items: Sequence[TrainItem]) -> np.ndarray:
+    """Labelled pixels per class over all items: int64 array, entry k = pixels of training class k."""
+    counts = np.zeros(0, np.int64)
+    for item in items:
+        labels = item.target[item.target >= 0]
+        found = np.bincount(labels.ravel())
+        if found.size > counts.size:
+            counts = np.pad(counts, (0, found.size - counts.size))
+        counts[: found.size] += found
+    return counts
+
+
+def check_trainable(items: Sequence[TrainItem]) -> np.ndarray:
+    """count_labelled, raising TrainingError when there is nothing to learn from (no labels, one class)."""
+    counts = count_labelled(items)
+    present = np.flatnonzero(counts)
+    if present.size == 0:
+        raise TrainingError("training set", f"no labelled pixels in {len(items)} image(s): label some pixels first")
+    if present.size == 1:
+        what = "background" if present[0] == 0 else f"class {present[0]}"
+        raise TrainingError(
+            "training set", f"only {what} is labelled: label background and at least one object class"
+        )
+    return counts
+
+
+class BatchSource:
+    """Endless seeded batches from TrainItems for the Trainer (which converts them to torch)."""
+
+    def __init__(
+        self,
+        items: Sequence[TrainItem],
+        patch_size: int,
+        batch_size: int,
+        rng_seed: int,
+        augment_config: AugmentConfig,
+        margin: int = 0,
+        border_weight: tuple[float, float] | None = None,
+        labelled_bias: float = 0.9,
+    ):
+        self.counts = check_trainable(items)
+        self.patch_size, self.batch_size, self.margin = int(patch_size), int(batch_size), int(margin)
+        self.augment_config = augment_config
+        self.border_weight = border_weight
+        self.rng = np.random.default_rng(rng_seed)
+        self.sampler = PatchSampler(items, patch_size, margin, self.rng, labelled_bias)
+        self._border = augment_config.warp_border(self.patch_size + 2 * self.margin)
+
+    def _patch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        image, target = self.sampler.sample_region(self._border)
+        side = self.patch_size + 2 * self.margin
+        image, target = augment(image, target, self.rng, self.augment_config, output_shape=(side, side))
+        weight = None
+        if self.border_weight is not None:
+            w0, sigma = self.border_weight
+            weight = border_weight_map(target, w0=w0, sigma=sigma)
+        m, p = self.margin, self.patch_size
+        centre = np.s_[m : m + p, m : m + p]
+        return image, target[centre], None if weight is None else weight[centre]
+
+    def next_batch(self) -> Batch:
+        """N augmented patches; weight maps (when asked for) come from the augmented targets."""
+        patches = [self._patch() for _ in range(self.batch_size)]
+        images = np.stack([p[0] for p in patches])
+        targets = np.stack([p[1] for p in patches])
+        weights = None if self.border_weight is None else np.stack([p[2] for p in patches])
+        return Batch(images, targets, weights)
+
+    def __iter__(self):
+        while True:
+            yield self.next_batch()

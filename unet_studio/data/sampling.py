@@ -1,0 +1,144 @@
+"""Random training patches that favour labelled pixels, balanced across classes (sparse scribbles included)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from unet_studio.core.errors import TrainingError
+
+# Per item and class at most this many labelled coordinates are kept (a random subset), bounding memory on
+# densely labelled 8k images; scribbles keep every pixel.
+MAX_COORDINATES_PER_CLASS = 200_000
+
+
+@dataclass(frozen=True)
+class TrainItem:
+    """One training image: float32 (C,H,W) normalised pixels and its int64 (H,W) target in -1..K."""
+
+    image: np.ndarray
+    target: np.ndarray
+    name: str = "image"
+
+    def __post_init__(self) -> None:
+        if self.image.ndim != 3:
+            raise TrainingError(self.name, f"image must be (C, H, W), got shape {self.image.shape}")
+        if self.target.shape != self.image.shape[1:]:
+            raise TrainingError(
+                self.name, f"annotation shape {self.target.shape} does not match image {self.image.shape[1:]}"
+            )
+
+
+def _class_coordinates(target: np.ndarray, rng: np.random.Generator, limit: int) -> dict[int, np.ndarray]:
+    """Flat indices of the labelled pixels of each class, subsampled to `limit` per class."""
+    flat = target.ravel()
+    labelled = np.flatnonzero(flat >= 0)
+    classes = flat[labelled]
+    order = np.argsort(classes, kind="stable")
+    values, starts = np.unique(classes[order], return_index=True)
+    groups = np.split(labelled[order], starts[1:])
+    coordinates = {}
+    for value, group in zip(values.tolist(), groups):
+        if group.size > limit:
+            group = np.sort(rng.choice(group, size=limit, replace=False))
+        coordinates[int(value)] = group.astype(np.int64)
+    return coordinates
+
+
+def _reflect_indices(start: int, size: int, length: int) -> np.ndarray:
+    """Indices start..start+size-1 folded back into 0..length-1 by mirror reflection (edge not repeated)."""
+    index = np.arange(start, start + size)
+    if length == 1:
+        return np.zeros(size, np.int64)
+    period = 2 * length - 2
+    index = np.abs(index) % period
+    return np.where(index >= length, period - index, index)
+
+
+def crop_with_padding(item: TrainItem, top: int, left: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A size x size window of image and target; outside the image: reflected pixels and -1 labels."""
+    h, w = item.target.shape
+    if top >= 0 and left >= 0 and top + size <= h and left + size <= w:
+        window = np.s_[top : top + size, left : left + size]
+        return item.image[(slice(None), *window)], item.target[window]
+    rows, cols = _reflect_indices(top, size, h), _reflect_indices(left, size, w)
+    image = item.image[:, rows[:, None], cols[None, :]]
+    inside_rows = (np.arange(top, top + size) >= 0) & (np.arange(top, top + size) < h)
+    inside_cols = (np.arange(left, left + size) >= 0) & (np.arange(left, left + size) < w)
+    target = np.where(inside_rows[:, None] & inside_cols[None, :], item.target[rows[:, None], cols[None, :]], -1)
+    return image, target
+
+
+class PatchSampler:
+    """Draws (image, target) crops from TrainItems; patch_size P is the target side, margin m the model's.
+
+    With probability `labelled_bias` a class is chosen uniformly among the labelled classes, then an item
+    weighted by its pixels of that class, and the patch is placed on one of them; otherwise an item is
+    chosen weighted by its labelled pixels and the patch placed anywhere. The chosen pixel sits at the
+    patch centre; on images larger than the patch the window is shifted to stay inside the image.
+    """
+
+    def __init__(
+        self,
+        items: Sequence[TrainItem],
+        patch_size: int,
+        margin: int = 0,
+        rng: np.random.Generator | None = None,
+        labelled_bias: float = 0.9,
+    ):
+        if not items:
+            raise TrainingError("training set", "no training images")
+        self.items = list(items)
+        self.patch_size, self.margin, self.labelled_bias = int(patch_size), int(margin), float(labelled_bias)
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self._coordinates = [_class_coordinates(it.target, self.rng, MAX_COORDINATES_PER_CLASS) for it in self.items]
+        counts = [{k: int((it.target == k).sum()) for k in coords} for it, coords in zip(self.items, self._coordinates)]
+        self.classes = sorted({k for c in counts for k in c})
+        if not self.classes:
+            raise TrainingError("training set", f"no labelled pixels in {len(self.items)} image(s)")
+        self._class_item_p = {k: _normalised([c.get(k, 0) for c in counts]) for k in self.classes}
+        self._item_p = _normalised([sum(c.values()) for c in counts])
+
+    def _centre(self) -> tuple[int, tuple[int, int]]:
+        """Pick an item index and the (row, col) the target patch is centred on."""
+        if self.rng.random() < self.labelled_bias:
+            k = self.classes[self.rng.integers(len(self.classes))]
+            index = int(self.rng.choice(len(self.items), p=self._class_item_p[k]))
+            coords = self._coordinates[index][k]
+            flat = int(coords[self.rng.integers(coords.size)])
+            return index, divmod(flat, self.items[index].target.shape[1])
+        index = int(self.rng.choice(len(self.items), p=self._item_p))
+        h, w = self.items[index].target.shape
+        return index, (int(self.rng.integers(h)), int(self.rng.integers(w)))
+
+    def _window_start(self, centre: int, length: int) -> int:
+        """Top/left of the P-window centred on `centre`, shifted inside the image when the image allows."""
+        start = centre - self.patch_size // 2
+        if length >= self.patch_size:
+            start = min(max(start, 0), length - self.patch_size)
+        return start
+
+    def sample_region(self, border: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Aligned image (C,S,S) and target (S,S) views or copies, S = P + 2*margin + 2*border.
+
+        The centre P x P of the target is the patch proper; the rest is context for the model's margin and
+        for warps (augment, then centre-crop). Callers must not write into the result.
+        """
+        index, (row, col) = self._centre()
+        item = self.items[index]
+        top = self._window_start(row, item.target.shape[0]) - self.margin - border
+        left = self._window_start(col, item.target.shape[1]) - self.margin - border
+        return crop_with_padding(item, top, left, self.patch_size + 2 * (self.margin + border))
+
+    def sample(self) -> tuple[np.ndarray, np.ndarray]:
+        """One un-augmented patch: image (C, P+2m, P+2m) and target (P, P), as new arrays."""
+        image, target = self.sample_region()
+        m, p = self.margin, self.patch_size
+        return np.array(image, np.float32), np.array(target[m : m + p, m : m + p], np.int64)
+
+
+def _normalised(weights: Sequence[int]) -> np.ndarray:
+    values = np.asarray(weights, np.float64)
+    return values / values.sum()
