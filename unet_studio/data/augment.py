@@ -14,7 +14,7 @@ import numpy as np
 
 from unet_studio.data.augment_config import PRESET_NAMES, PRESETS, AugmentConfig
 
-__all__ = ["AugmentConfig", "PRESETS", "PRESET_NAMES", "augment"]
+__all__ = ["AugmentConfig", "PRESETS", "PRESET_NAMES", "augment", "crop_window"]
 
 
 def _dihedral(rng: np.random.Generator, config: AugmentConfig, square: bool) -> tuple[int, bool, bool]:
@@ -66,19 +66,22 @@ def _elastic(rng: np.random.Generator, config: AugmentConfig, shape: tuple[int, 
     return tuple(rows @ c @ cols.T for c in coarse)
 
 
-def _remap(array: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, nearest: bool, border: int) -> np.ndarray:
-    """cv2.remap of a 2-D array, reading only the source box the maps reach (cheap on big sources)."""
-    h, w = array.shape
-    x0 = int(np.clip(math.floor(map_x.min()) - 1, 0, w - 1))
-    x1 = int(np.clip(math.ceil(map_x.max()) + 2, x0 + 1, w))
-    y0 = int(np.clip(math.floor(map_y.min()) - 1, 0, h - 1))
-    y1 = int(np.clip(math.ceil(map_y.max()) + 2, y0 + 1, h))
-    source = array[y0:y1, x0:x1]
+def _reach_box(maps: tuple[np.ndarray, np.ndarray], shape: tuple[int, int]) -> tuple[slice, slice]:
+    """The part of a source of `shape` that the maps read from (plus the interpolation neighbours)."""
+    bounds = []
+    for coords, length in zip(reversed(maps), shape):
+        low = int(np.clip(math.floor(coords.min()) - 1, 0, length - 1))
+        high = int(np.clip(math.ceil(coords.max()) + 2, low + 1, length))
+        bounds.append(slice(low, high))
+    return bounds[0], bounds[1]
+
+
+def _remap(array: np.ndarray, maps: tuple[np.ndarray, np.ndarray], nearest: bool, border: int) -> np.ndarray:
     interpolation = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
-    return cv2.remap(source, map_x - x0, map_y - y0, interpolation, borderMode=border, borderValue=0)
+    return cv2.remap(array, maps[0], maps[1], interpolation, borderMode=border, borderValue=0)
 
 
-def _warp_maps(rng, config, source_shape, out_shape, dihedral) -> tuple[np.ndarray, np.ndarray] | None:
+def _warp_maps(rng, config, out_shape, origin, dihedral) -> tuple[np.ndarray, np.ndarray] | None:
     """Source coordinates for every output pixel, or None when no affine/elastic warp was drawn."""
     do_affine = rng.random() < config.affine_p
     do_elastic = rng.random() < config.elastic_p
@@ -91,8 +94,8 @@ def _warp_maps(rng, config, source_shape, out_shape, dihedral) -> tuple[np.ndarr
         matrix = rotation @ matrix
     u = np.arange(w, dtype=np.float32) - (w - 1) / 2.0
     v = np.arange(h, dtype=np.float32)[:, None] - (h - 1) / 2.0
-    centre_x = (w - 1) / 2.0 + (source_shape[1] - w) // 2 + shift[0]
-    centre_y = (h - 1) / 2.0 + (source_shape[0] - h) // 2 + shift[1]
+    centre_x = (w - 1) / 2.0 + origin[1] + shift[0]
+    centre_y = (h - 1) / 2.0 + origin[0] + shift[1]
     map_x = (matrix[0, 0] * u + matrix[0, 1] * v + centre_x).astype(np.float32)
     map_y = (matrix[1, 0] * u + matrix[1, 1] * v + centre_y).astype(np.float32)
     if do_elastic:
@@ -102,26 +105,46 @@ def _warp_maps(rng, config, source_shape, out_shape, dihedral) -> tuple[np.ndarr
     return map_x, map_y
 
 
-def _centre_crop(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    top, left = (array.shape[-2] - shape[0]) // 2, (array.shape[-1] - shape[1]) // 2
-    return array[..., top : top + shape[0], left : left + shape[1]]
+def crop_window(array: np.ndarray, top: int, left: int, shape: tuple[int, int], fill: float | None) -> np.ndarray:
+    """The `shape` window at (top, left) of the last two axes, a view when it lies inside the array.
+
+    Parts outside the array are mirrored (fill None, edge pixel not repeated) or set to `fill`.
+    """
+    height, width = array.shape[-2:]
+    r0, c0 = min(max(top, 0), height), min(max(left, 0), width)
+    r1, c1 = max(min(top + shape[0], height), r0), max(min(left + shape[1], width), c0)
+    inside = array[..., r0:r1, c0:c1]
+    pads = [(r0 - top, top + shape[0] - r1), (c0 - left, left + shape[1] - c1)]
+    if pads == [(0, 0), (0, 0)]:
+        return inside
+    if inside.size == 0 or min(p for pair in pads for p in pair) < 0:
+        return np.full((*array.shape[:-2], *shape), 0 if fill is None else fill, array.dtype)
+    pads = [(0, 0)] * (array.ndim - 2) + pads
+    if fill is not None:
+        return np.pad(inside, pads, mode="constant", constant_values=fill)
+    return np.pad(inside, pads, mode="reflect" if min(inside.shape[-2:]) > 1 else "edge")
 
 
-def _geometric(image, target, weight, rng, config, out_shape):
+def _geometric(image, target, weight, rng, config, out_shape, origin):
     """Apply one shared geometric transform to image, target and optional weight."""
     dihedral = _dihedral(rng, config, out_shape[0] == out_shape[1])
-    maps = _warp_maps(rng, config, target.shape, out_shape, dihedral)
+    maps = _warp_maps(rng, config, out_shape, origin, dihedral)
     if maps is None:
+        fills = (None, -1, 0.0)
         arrays = [image, target] + ([] if weight is None else [weight])
-        return [_apply_dihedral(_centre_crop(a, out_shape), *dihedral) for a in arrays]
+        return [_apply_dihedral(crop_window(a, *origin, out_shape, f), *dihedral) for a, f in zip(arrays, fills)]
+    rows, cols = _reach_box(maps, target.shape)
+    maps = (maps[0] - cols.start, maps[1] - rows.start)
+    target = target[rows, cols]
     if target.min(initial=0) < -1 or target.max(initial=0) >= np.iinfo(np.uint16).max:
         raise ValueError("augment: target labels must lie in -1..65533")
     shifted = (target + 1).astype(np.uint16)  # -1 -> 0, which is also the constant for outside pixels
-    new_target = _remap(shifted, *maps, nearest=True, border=cv2.BORDER_CONSTANT).astype(np.int64) - 1
+    new_target = _remap(shifted, maps, nearest=True, border=cv2.BORDER_CONSTANT).astype(np.int64) - 1
     reflect = cv2.BORDER_REFLECT_101
-    new_image = np.stack([_remap(channel, *maps, nearest=False, border=reflect) for channel in image])
-    new_weight = None if weight is None else _remap(weight, *maps, nearest=False, border=cv2.BORDER_CONSTANT)
-    return [new_image, new_target] + ([] if weight is None else [new_weight])
+    new_image = np.stack([_remap(channel[rows, cols], maps, nearest=False, border=reflect) for channel in image])
+    if weight is None:
+        return [new_image, new_target]
+    return [new_image, new_target, _remap(weight[rows, cols], maps, nearest=False, border=cv2.BORDER_CONSTANT)]
 
 
 def _intensity(image: np.ndarray, rng: np.random.Generator, config: AugmentConfig) -> np.ndarray:
@@ -146,21 +169,23 @@ def augment(
     config: AugmentConfig,
     weight: np.ndarray | None = None,
     output_shape: tuple[int, int] | None = None,
+    origin: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, ...]:
     """Augment a float32 (C,H,W) image with its int64 (H,W) target (and float32 (H,W) weight if given).
 
     Returns (image, target) or (image, target, weight), new contiguous arrays. With `output_shape` the
-    result is the centre region of that size, and warps pull from the whole input around it: pass a
-    source with a border (AugmentConfig.warp_border) so rotated corners still see real pixels.
+    result is a window of that size whose top-left sits at `origin` (default: centred) in the input,
+    and warps pull real pixels from all around it: so a patch sampler passes the whole image and the
+    window's position, and nothing is copied beyond what the warp reads.
     """
     if image.ndim != 3 or target.shape != image.shape[1:]:
         raise ValueError(f"augment: image (C,H,W) {image.shape} and target (H,W) {target.shape} must match")
     if weight is not None and weight.shape != target.shape:
         raise ValueError(f"augment: weight shape {weight.shape} does not match target {target.shape}")
     out_shape = tuple(output_shape) if output_shape is not None else target.shape
-    if out_shape[0] > target.shape[0] or out_shape[1] > target.shape[1]:
-        raise ValueError(f"augment: output_shape {out_shape} is larger than the input {target.shape}")
-    arrays = _geometric(image, target, weight, rng, config, out_shape)
+    if origin is None:
+        origin = ((target.shape[0] - out_shape[0]) // 2, (target.shape[1] - out_shape[1]) // 2)
+    arrays = _geometric(image, target, weight, rng, config, out_shape, tuple(int(o) for o in origin))
     arrays[0] = _intensity(arrays[0], rng, config)
     dtypes = (np.float32, np.int64, np.float32)
     return tuple(np.ascontiguousarray(a, dtype=d) for a, d in zip(arrays, dtypes))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields, replace
 
 RANGE_FIELDS = ("scale_range", "gamma_range", "intensity_scale")
@@ -49,25 +48,6 @@ class AugmentConfig:
         for name in ("rotation_deg", "shift_fraction", "elastic_sigma", "noise_std", "intensity_shift"):
             if getattr(self, name) < 0:
                 raise ValueError(f"AugmentConfig.{name} must not be negative, got {getattr(self, name)}")
-
-    @property
-    def warps(self) -> bool:
-        """True when a resampling warp (affine or elastic) can fire, so patches need a source border."""
-        return self.affine_p > 0 or self.elastic_p > 0
-
-    def warp_border(self, size: int) -> int:
-        """Extra source pixels on each side that a size x size output may pull from under the worst warp."""
-        if not self.warps:
-            return 0
-        half = size / 2.0
-        reach = half
-        if self.affine_p > 0:
-            angle = math.radians(min(self.rotation_deg, 45.0))
-            reach = half * (math.cos(angle) + math.sin(angle)) / self.scale_range[0]
-            reach += self.shift_fraction * size
-        if self.elastic_p > 0:
-            reach += 3.0 * self.elastic_sigma
-        return max(0, math.ceil(reach - half))
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -68,12 +68,13 @@ class BatchSource:
         self.border_weight = border_weight
         self.rng = np.random.default_rng(rng_seed)
         self.sampler = PatchSampler(items, patch_size, margin, self.rng, labelled_bias)
-        self._border = augment_config.warp_border(self.patch_size + 2 * self.margin)
 
     def _patch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        image, target = self.sampler.sample_region(self._border)
+        item, top, left = self.sampler.sample_window()
         side = self.patch_size + 2 * self.margin
-        image, target = augment(image, target, self.rng, self.augment_config, output_shape=(side, side))
+        image, target = augment(
+            item.image, item.target, self.rng, self.augment_config, output_shape=(side, side), origin=(top, left)
+        )
         weight = None
         if self.border_weight is not None:
             w0, sigma = self.border_weight

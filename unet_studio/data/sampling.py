@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unet_studio.core.errors import TrainingError
+from unet_studio.data.augment import crop_window
 
 # Per item and class at most this many labelled coordinates are kept (a random subset), bounding memory on
 # densely labelled 8k images; scribbles keep every pixel.
@@ -45,30 +46,6 @@ def _class_coordinates(target: np.ndarray, rng: np.random.Generator, limit: int)
             group = np.sort(rng.choice(group, size=limit, replace=False))
         coordinates[int(value)] = group.astype(np.int64)
     return coordinates
-
-
-def _reflect_indices(start: int, size: int, length: int) -> np.ndarray:
-    """Indices start..start+size-1 folded back into 0..length-1 by mirror reflection (edge not repeated)."""
-    index = np.arange(start, start + size)
-    if length == 1:
-        return np.zeros(size, np.int64)
-    period = 2 * length - 2
-    index = np.abs(index) % period
-    return np.where(index >= length, period - index, index)
-
-
-def crop_with_padding(item: TrainItem, top: int, left: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """A size x size window of image and target; outside the image: reflected pixels and -1 labels."""
-    h, w = item.target.shape
-    if top >= 0 and left >= 0 and top + size <= h and left + size <= w:
-        window = np.s_[top : top + size, left : left + size]
-        return item.image[(slice(None), *window)], item.target[window]
-    rows, cols = _reflect_indices(top, size, h), _reflect_indices(left, size, w)
-    image = item.image[:, rows[:, None], cols[None, :]]
-    inside_rows = (np.arange(top, top + size) >= 0) & (np.arange(top, top + size) < h)
-    inside_cols = (np.arange(left, left + size) >= 0) & (np.arange(left, left + size) < w)
-    target = np.where(inside_rows[:, None] & inside_cols[None, :], item.target[rows[:, None], cols[None, :]], -1)
-    return image, target
 
 
 class PatchSampler:
@@ -120,23 +97,28 @@ class PatchSampler:
             start = min(max(start, 0), length - self.patch_size)
         return start
 
-    def sample_region(self, border: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """Aligned image (C,S,S) and target (S,S) views or copies, S = P + 2*margin + 2*border.
+    def sample_window(self) -> tuple[TrainItem, int, int]:
+        """An item and the top-left (may be negative) of its (P+2m) x (P+2m) model-input window.
 
-        The centre P x P of the target is the patch proper; the rest is context for the model's margin and
-        for warps (augment, then centre-crop). Callers must not write into the result.
+        The target patch is that window's centre P x P. Warps (augment with origin=) read real pixels
+        from all around the window, so nothing is cropped or copied here.
         """
         index, (row, col) = self._centre()
         item = self.items[index]
-        top = self._window_start(row, item.target.shape[0]) - self.margin - border
-        left = self._window_start(col, item.target.shape[1]) - self.margin - border
-        return crop_with_padding(item, top, left, self.patch_size + 2 * (self.margin + border))
+        top = self._window_start(row, item.target.shape[0]) - self.margin
+        left = self._window_start(col, item.target.shape[1]) - self.margin
+        return item, top, left
 
     def sample(self) -> tuple[np.ndarray, np.ndarray]:
-        """One un-augmented patch: image (C, P+2m, P+2m) and target (P, P), as new arrays."""
-        image, target = self.sample_region()
-        m, p = self.margin, self.patch_size
-        return np.array(image, np.float32), np.array(target[m : m + p, m : m + p], np.int64)
+        """One un-augmented patch: image (C, P+2m, P+2m) and target (P, P), as new arrays.
+
+        Outside the image, pixels are mirrored and labels are -1.
+        """
+        item, top, left = self.sample_window()
+        side, m = self.patch_size + 2 * self.margin, self.margin
+        image = crop_window(item.image, top, left, (side, side), fill=None)
+        target = crop_window(item.target, top + m, left + m, (self.patch_size, self.patch_size), fill=-1)
+        return np.array(image, np.float32), np.array(target, np.int64)
 
 
 def _normalised(weights: Sequence[int]) -> np.ndarray:

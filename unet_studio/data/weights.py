@@ -18,16 +18,15 @@ _CUTOFF_SIGMAS = 3.75
 
 def class_weight_map(target: np.ndarray, class_balance: bool = True) -> np.ndarray:
     """w_c: each present class gets N / (n_classes_present * n_k) over labelled pixels, else 1; 0 unlabelled."""
-    labelled = target >= 0
-    weights = labelled.astype(np.float32)
-    if not class_balance or not labelled.any():
-        return weights
-    counts = np.bincount(target[labelled].ravel())
+    shifted = np.maximum(target, -1) + 1  # 0 = unlabelled, k + 1 = class k
+    counts = np.bincount(shifted.ravel(), minlength=2)[1:]
+    table = np.ones(counts.size + 1, np.float32)
+    table[0] = 0.0
     present = counts > 0
-    per_class = np.zeros(counts.shape, np.float32)
-    per_class[present] = counts.sum() / (present.sum() * counts[present])
-    weights[labelled] = per_class[target[labelled]]
-    return weights
+    if class_balance and present.any():
+        table[1:] = 0.0
+        table[1:][present] = counts.sum() / (present.sum() * counts[present])
+    return table[shifted]
 
 
 def _two_nearest_object_distances(target: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
