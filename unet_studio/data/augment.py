@@ -105,24 +105,30 @@ def _warp_maps(rng, config, out_shape, origin, dihedral) -> tuple[np.ndarray, np
     return map_x, map_y
 
 
+def _mirror(start: int, size: int, length: int) -> np.ndarray:
+    """Indices start..start+size-1 mirrored into 0..length-1 (edge pixel not repeated, like cv2's REFLECT_101)."""
+    if length == 1:
+        return np.zeros(size, np.intp)
+    period = 2 * length - 2
+    index = np.abs(np.arange(start, start + size)) % period
+    return np.where(index >= length, period - index, index)
+
+
 def crop_window(array: np.ndarray, top: int, left: int, shape: tuple[int, int], fill: float | None) -> np.ndarray:
     """The `shape` window at (top, left) of the last two axes, a view when it lies inside the array.
 
-    Parts outside the array are mirrored (fill None, edge pixel not repeated) or set to `fill`.
+    Parts outside the array are mirrored about its edges (fill None) or set to `fill`.
     """
     height, width = array.shape[-2:]
-    r0, c0 = min(max(top, 0), height), min(max(left, 0), width)
-    r1, c1 = max(min(top + shape[0], height), r0), max(min(left + shape[1], width), c0)
-    inside = array[..., r0:r1, c0:c1]
-    pads = [(r0 - top, top + shape[0] - r1), (c0 - left, left + shape[1] - c1)]
-    if pads == [(0, 0), (0, 0)]:
-        return inside
-    if inside.size == 0 or min(p for pair in pads for p in pair) < 0:
-        return np.full((*array.shape[:-2], *shape), 0 if fill is None else fill, array.dtype)
-    pads = [(0, 0)] * (array.ndim - 2) + pads
+    if top >= 0 and left >= 0 and top + shape[0] <= height and left + shape[1] <= width:
+        return array[..., top : top + shape[0], left : left + shape[1]]
+    rows, cols = _mirror(top, shape[0], height), _mirror(left, shape[1], width)
+    window = array[..., rows[:, None], cols[None, :]]
     if fill is not None:
-        return np.pad(inside, pads, mode="constant", constant_values=fill)
-    return np.pad(inside, pads, mode="reflect" if min(inside.shape[-2:]) > 1 else "edge")
+        row_in = (np.arange(top, top + shape[0]) >= 0) & (np.arange(top, top + shape[0]) < height)
+        col_in = (np.arange(left, left + shape[1]) >= 0) & (np.arange(left, left + shape[1]) < width)
+        window[..., ~(row_in[:, None] & col_in[None, :])] = fill
+    return window
 
 
 def _geometric(image, target, weight, rng, config, out_shape, origin):
