@@ -1,0 +1,241 @@
+"""The canvas: a QGraphicsView showing the image, the labels overlay, the brush ring and tool previews.
+
+One scene unit is one image pixel: pixel (row i, column j) covers [j, j+1) x [i, i+1) in the scene.
+Wheel zooms at the cursor, the middle button or space + left drag pans. Everything else a mouse does
+is handed to the tool controller (`tool_handler`), which speaks scene coordinates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen, QWheelEvent
+from PySide6.QtWidgets import (
+    QGraphicsEllipseItem,
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from unet_studio.gui.label_overlay import LabelOverlayItem
+
+MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
+WHEEL_STEP = 1.0015  # zoom factor per wheel angle unit: one notch (120) is about 20 %
+
+
+class ImageItem(QGraphicsItem):
+    """Draws a display-ready uint8 array ((H, W) grey or (H, W, 3) RGB), only the exposed part."""
+
+    def __init__(self):
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+        self._pixels = np.zeros((0, 0), np.uint8)
+        self._image = QImage()
+
+    def set_pixels(self, pixels: np.ndarray | None) -> None:
+        """Show new display pixels (the array is kept alive while shown)."""
+        self.prepareGeometryChange()
+        if pixels is None:
+            self._pixels, self._image = np.zeros((0, 0), np.uint8), QImage()
+            return
+        self._pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+        h, w = self._pixels.shape[:2]
+        if self._pixels.ndim == 3:
+            fmt, stride = QImage.Format.Format_RGB888, w * 3
+        else:
+            fmt, stride = QImage.Format.Format_Grayscale8, w
+        self._image = QImage(self._pixels.data, w, h, stride, fmt)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self._pixels.shape[1], self._pixels.shape[0])
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        if self._image.isNull():
+            return
+        exposed = option.exposedRect.intersected(self.boundingRect()).toAlignedRect()
+        if not exposed.isEmpty():
+            painter.drawImage(exposed, self._image, exposed)
+
+
+class ImageCanvas(QGraphicsView):
+    """Image + labels view with zoom at the cursor, pan, fit and 1:1."""
+
+    cursor_moved = Signal(float, float)  # image (row, column) in pixel units, floats
+    cursor_left = Signal()
+    zoom_changed = Signal(float)  # percent
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        scene = QGraphicsScene(self)
+        scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+        self.setScene(scene)
+        self.image_item = ImageItem()
+        self.overlay = LabelOverlayItem()
+        self.overlay.setZValue(1)
+        self.preview = QGraphicsPathItem()
+        self.preview.setZValue(2)
+        self.preview.setPen(_cosmetic_pen(QColor(255, 255, 0)))
+        self.brush_ring = QGraphicsEllipseItem()
+        self.brush_ring.setZValue(3)
+        self.brush_ring.setPen(_cosmetic_pen(QColor(255, 255, 255)))
+        self.brush_ring.setVisible(False)
+        for item in (self.image_item, self.overlay, self.preview, self.brush_ring):
+            scene.addItem(item)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setBackgroundBrush(QBrush(QColor(30, 30, 30)))
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.tool_handler = None
+        self.ring_diameter = 0.0
+        self._space_held = False
+        self._pan_from: QPoint | None = None
+        self._auto_fit = True  # keep fitting on resize until the user zooms
+        self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+
+    # ----- content
+    def set_display(self, pixels: np.ndarray | None) -> None:
+        """Show new display pixels; a new image size resets the scene and fits the view."""
+        old_size = self.image_item.boundingRect().size()
+        self.image_item.set_pixels(pixels)
+        rect = self.image_item.boundingRect()
+        if rect.size() != old_size:
+            self._auto_fit = True
+            margin_x, margin_y = rect.width(), rect.height()
+            self.setSceneRect(rect.adjusted(-margin_x, -margin_y, margin_x, margin_y))
+            self.fit()
+
+    def set_ring_diameter(self, diameter: float) -> None:
+        """Brush ring size in image pixels (so it scales with the zoom)."""
+        self.ring_diameter = float(diameter)
+        self.brush_ring.setRect(QRectF(-diameter / 2, -diameter / 2, diameter, diameter))
+
+    def set_preview(self, points: list[QPointF], closed: bool = False) -> None:
+        """Polygon / lasso preview through scene points."""
+        path = QPainterPath()
+        if points:
+            path.moveTo(points[0])
+            for point in points[1:]:
+                path.lineTo(point)
+            if closed:
+                path.closeSubpath()
+        self.preview.setPath(path)
+
+    # ----- zoom
+    @property
+    def zoom(self) -> float:
+        """Screen pixels per image pixel."""
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Zoom by factor keeping the scene point under `anchor` (viewport coordinates) in place."""
+        self._auto_fit = False
+        factor = min(max(self.zoom * factor, MIN_ZOOM), MAX_ZOOM) / self.zoom
+        anchor = anchor if anchor is not None else QPointF(self.viewport().rect().center())
+        before = self.mapToScene(anchor.toPoint())
+        self.scale(factor, factor)
+        after = self.mapFromScene(before)
+        delta = after - anchor.toPoint()
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + delta.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + delta.y())
+        self.zoom_changed.emit(self.zoom * 100)
+
+    def fit(self) -> None:
+        """Show the whole image."""
+        rect = self.image_item.boundingRect()
+        if not rect.isEmpty():
+            self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+            self.zoom_changed.emit(self.zoom * 100)
+
+    def actual_size(self) -> None:
+        """One screen pixel per image pixel, keeping the view centre."""
+        self._auto_fit = False
+        centre = self.mapToScene(self.viewport().rect().center())
+        self.resetTransform()
+        self.centerOn(centre)
+        self.zoom_changed.emit(self.zoom * 100)
+
+    # ----- events
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._auto_fit:
+            self.fit()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        self.zoom_by(WHEEL_STEP ** event.angleDelta().y(), event.position())
+        event.accept()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
+        panning = event.button() == Qt.MouseButton.MiddleButton or (
+            event.button() == Qt.MouseButton.LeftButton and self._space_held
+        )
+        if panning:
+            self._pan_from = event.position().toPoint()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+        elif event.button() == Qt.MouseButton.LeftButton and self.tool_handler is not None:
+            self.tool_handler.press(self.mapToScene(event.position().toPoint()))
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        view_pos = event.position().toPoint()
+        if self._pan_from is not None:
+            delta = view_pos - self._pan_from
+            self._pan_from = view_pos
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            return
+        scene_pos = self.mapToScene(view_pos)
+        self.brush_ring.setPos(scene_pos)
+        self.brush_ring.setVisible(self.ring_diameter > 0)
+        if self.tool_handler is not None:
+            self.tool_handler.move(scene_pos, bool(event.buttons() & Qt.MouseButton.LeftButton))
+        self.cursor_moved.emit(scene_pos.y(), scene_pos.x())
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
+            self._pan_from = None
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if self._space_held else Qt.CursorShape.CrossCursor)
+        elif event.button() == Qt.MouseButton.LeftButton and self.tool_handler is not None:
+            self.tool_handler.release(self.mapToScene(event.position().toPoint()))
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.tool_handler is not None:
+            self.tool_handler.double_click(self.mapToScene(event.position().toPoint()))
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():
+                self._space_held = True
+                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        if self.tool_handler is not None and self.tool_handler.key(event.key()):
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_held = False
+            self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+            return
+        super().keyReleaseEvent(event)
+
+    def leaveEvent(self, event) -> None:
+        self.brush_ring.setVisible(False)
+        self.cursor_left.emit()
+        super().leaveEvent(event)
+
+
+def _cosmetic_pen(colour: QColor) -> QPen:
+    """A one-screen-pixel pen whatever the zoom."""
+    pen = QPen(colour)
+    pen.setCosmetic(True)
+    pen.setWidth(1)
+    return pen

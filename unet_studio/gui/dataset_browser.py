@@ -1,0 +1,109 @@
+"""The dataset browser dock: filterable table of images with thumbnails, status badges and splits."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QSize, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QStyledItemDelegate,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from unet_studio.gui.dataset_model import ID_ROLE, NAME, SPLIT, SPLITS, STATUSES, DatasetFilter, DatasetModel
+from unet_studio.gui.thumbnails import THUMBNAIL_SIZE, ThumbnailLoader
+
+
+class SplitDelegate(QStyledItemDelegate):
+    """Edits the split column with a train / val / test combo box."""
+
+    def createEditor(self, parent, option, index):
+        editor = QComboBox(parent)
+        editor.addItems(SPLITS)
+        return editor
+
+    def setEditorData(self, editor, index):
+        editor.setCurrentText(str(index.data()))
+
+    def setModelData(self, editor, model, index):
+        model.setData(index, editor.currentText())
+
+
+class DatasetBrowser(QWidget):
+    """Emits `image_selected(image_id)` when the user picks a row; follows the document's image."""
+
+    image_selected = Signal(str)
+
+    def __init__(self, document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.loader = ThumbnailLoader(self)
+        self.model = DatasetModel(document, self.loader, self)
+        self.proxy = DatasetFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.name_filter = QLineEdit()
+        self.name_filter.setPlaceholderText("Filter by name")
+        self.name_filter.setClearButtonEnabled(True)
+        self.status_filter = QComboBox()
+        self.status_filter.addItem("All statuses", "")
+        for status in STATUSES + ("unreadable",):
+            self.status_filter.addItem(status, status)
+        self.view = QTableView()
+        self.view.setObjectName("datasetBrowser")
+        self.view.setModel(self.proxy)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setIconSize(QSize(THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+        self.view.verticalHeader().setDefaultSectionSize(THUMBNAIL_SIZE + 4)
+        self.view.verticalHeader().hide()
+        self.view.horizontalHeader().setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        self.view.setItemDelegateForColumn(SPLIT, SplitDelegate(self.view))
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.SelectedClicked)
+        filters = QHBoxLayout()
+        filters.addWidget(self.name_filter, 2)
+        filters.addWidget(self.status_filter, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(filters)
+        layout.addWidget(self.view)
+        self.name_filter.textChanged.connect(self.proxy.set_text)
+        self.status_filter.currentIndexChanged.connect(self._on_status_filter_changed)
+        self.view.selectionModel().currentRowChanged.connect(self._on_view_current_row_changed)
+        document.image_changed.connect(self.show_image)
+
+    def visible_ids(self) -> list[str]:
+        """Image ids in the order the filtered view shows them."""
+        return [self.proxy.index(r, NAME).data(ID_ROLE) for r in range(self.proxy.rowCount())]
+
+    def step(self, offset: int) -> None:
+        """Select the image `offset` rows away in the filtered view (PageDown / PageUp)."""
+        rows = self.proxy.rowCount()
+        if rows == 0:
+            return
+        current = self.view.currentIndex()
+        row = current.row() + offset if current.isValid() else (0 if offset > 0 else rows - 1)
+        self.view.setCurrentIndex(self.proxy.index(min(max(row, 0), rows - 1), NAME))
+
+    def show_image(self, image_id: str) -> None:
+        """Select the row of `image_id` without asking to open it again."""
+        source_row = self.model.row_of(image_id) if image_id else None
+        if source_row is None:
+            return
+        index = self.proxy.mapFromSource(self.model.index(source_row, NAME))
+        if index.isValid() and index.row() != self.view.currentIndex().row():
+            blocked = self.view.selectionModel().blockSignals(True)
+            self.view.setCurrentIndex(index)
+            self.view.selectionModel().blockSignals(blocked)
+            self.view.viewport().update()
+
+    def _on_status_filter_changed(self, _index: int) -> None:
+        self.proxy.set_status(self.status_filter.currentData())
+
+    def _on_view_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.image_selected.emit(current.data(ID_ROLE))

@@ -1,0 +1,173 @@
+"""Table model of the project's images (thumbnail + name, size, status, split, problem) and its filter."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import PurePath
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QColor, QImage, QPixmap
+
+from unet_studio.gui.thumbnails import ThumbnailLoader
+
+STATUSES = ("unlabelled", "partial", "labelled", "predicted", "reviewed")
+SPLITS = ("train", "val", "test")
+STATUS_COLOURS = {
+    "unlabelled": QColor(140, 140, 140),
+    "partial": QColor(230, 160, 40),
+    "labelled": QColor(60, 170, 80),
+    "predicted": QColor(70, 130, 220),
+    "reviewed": QColor(150, 90, 210),
+    "unreadable": QColor(220, 60, 60),
+}
+ID_ROLE = Qt.ItemDataRole.UserRole + 1
+STATUS_ROLE = Qt.ItemDataRole.UserRole + 2
+NAME, SIZE, STATUS, SPLIT, PROBLEM = range(5)
+HEADERS = ("Image", "Size", "Status", "Split", "Problem")
+
+
+def _pixmap(array) -> QPixmap:
+    h, w = array.shape[:2]
+    if array.ndim == 3:
+        image = QImage(array.data, w, h, w * 3, QImage.Format.Format_RGB888)
+    else:
+        image = QImage(array.data, w, h, w, QImage.Format.Format_Grayscale8)
+    return QPixmap.fromImage(image.copy())
+
+
+class DatasetModel(QAbstractTableModel):
+    """One row per ImageRecord of the document's project; thumbnails load lazily when shown."""
+
+    def __init__(self, document, loader: ThumbnailLoader, parent=None):
+        super().__init__(parent)
+        self.document = document
+        self.loader = loader
+        self._records: list = []
+        self._rows: dict[str, int] = {}
+        self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()  # bounded like the loader's cache
+        loader.thumbnail_ready.connect(self._on_loader_thumbnail)
+        loader.thumbnail_failed.connect(self._on_loader_thumbnail)
+        document.project_changed.connect(self._on_document_project_changed)
+        document.records_changed.connect(self.reload)
+
+    def reload(self) -> None:
+        """Re-read the records (statuses, splits, added images) from the document's project."""
+        records = self.document.records
+        if [r.id for r in records] != [r.id for r in self._records]:
+            self.beginResetModel()
+            self._records = records
+            self._rows = {r.id: i for i, r in enumerate(records)}
+            self.endResetModel()
+        else:
+            self._records = records
+            if records:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(records) - 1, len(HEADERS) - 1))
+
+    def record_at(self, row: int):
+        return self._records[row]
+
+    def row_of(self, image_id: str) -> int | None:
+        return self._rows.get(image_id)
+
+    def status(self, record) -> str:
+        return "unreadable" if record.id in self.loader.errors else str(record.status)
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._records)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        return None
+
+    def flags(self, index):
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsEditable if index.column() == SPLIT else base
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        record, column = self._records[index.row()], index.column()
+        if role == ID_ROLE:
+            return record.id
+        if role == STATUS_ROLE:
+            return self.status(record)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.loader.errors.get(record.id, str(record.path))
+        if role == Qt.ItemDataRole.DecorationRole and column == NAME:
+            return self._thumbnail(record)
+        if role == Qt.ItemDataRole.ForegroundRole and column == STATUS:
+            return STATUS_COLOURS.get(self.status(record))
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            return self._text(record, column)
+        return None
+
+    def _text(self, record, column: int) -> str:
+        if column == NAME:
+            return PurePath(record.path).name
+        if column == SIZE:
+            return f"{record.width} x {record.height}" if record.width else ""
+        if column == STATUS:
+            return self.status(record)
+        if column == SPLIT:
+            return str(record.split)
+        return self.loader.errors.get(record.id, "")
+
+    def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:
+        if index.column() != SPLIT or value not in SPLITS:
+            return False
+        self.document.set_split(self._records[index.row()].id, value)
+        return True
+
+    def _thumbnail(self, record):
+        pixmap = self._pixmaps.get(record.id)
+        if pixmap is not None:
+            self._pixmaps.move_to_end(record.id)
+            return pixmap
+        array = self.loader.get(record.id)
+        if array is None:
+            self._pixmaps.pop(record.id, None)
+            self.loader.request(record.id, self.document.image_path(record.id))
+            return None
+        self._pixmaps[record.id] = pixmap = _pixmap(array)
+        while len(self._pixmaps) > self.loader.cache_size:
+            self._pixmaps.popitem(last=False)
+        return pixmap
+
+    def _on_loader_thumbnail(self, image_id: str, *_error) -> None:
+        row = self._rows.get(image_id)
+        if row is not None:
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
+
+    def _on_document_project_changed(self) -> None:
+        self.loader.clear()
+        self._pixmaps.clear()
+        self._records = []
+        self.reload()
+
+
+class DatasetFilter(QSortFilterProxyModel):
+    """Filters rows by status ("" = all) and by a case-insensitive piece of the name."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._status = ""
+        self._text = ""
+
+    def set_status(self, status: str) -> None:
+        self._status = status
+        self.invalidate()
+
+    def set_text(self, text: str) -> None:
+        self._text = text.strip().lower()
+        self.invalidate()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        model = self.sourceModel()
+        index = model.index(source_row, NAME, source_parent)
+        if self._status and model.data(index, STATUS_ROLE) != self._status:
+            return False
+        return not self._text or self._text in str(model.data(index)).lower()

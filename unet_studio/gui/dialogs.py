@@ -1,0 +1,99 @@
+"""Small dialogs of the File and Help menus: folders, adding images, project settings, shortcuts."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from unet_studio.core.images import IMAGE_SUFFIXES
+from unet_studio.gui.shortcuts import shortcuts_html
+
+IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ")"
+
+
+def choose_folder(parent: QWidget, title: str) -> str:
+    """A folder picked by the user, or '' when cancelled."""
+    return QFileDialog.getExistingDirectory(parent, title)
+
+
+def add_images(parent: QWidget, document) -> None:
+    """File > Add images: reference more image files in the open project."""
+    if document.project is None:
+        return
+    paths, _ = QFileDialog.getOpenFileNames(parent, "Add images", str(document.project.folder), IMAGE_FILTER)
+    if paths:
+        document.add_images(paths)
+
+
+class ProjectSettingsDialog(QDialog):
+    """A summary of the project, its description, and a seeded train/val split of all-train projects."""
+
+    def __init__(self, document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Project settings")
+        project = document.project
+        self.document = document
+        self.description = QLineEdit(str(project.settings.get("description", "")))
+        self.val_fraction = QDoubleSpinBox()
+        self.val_fraction.setRange(0.0, 0.9)
+        self.val_fraction.setSingleStep(0.05)
+        self.val_fraction.setValue(0.2)
+        self.split_button = QPushButton("Move this fraction of the images to 'val'")
+        self.split_button.setEnabled(bool(project.images) and all(r.split == "train" for r in project.images))
+        self.split_button.clicked.connect(self._on_split_button_clicked)
+        statuses: dict[str, int] = {}
+        for record in project.images:
+            statuses[record.status] = statuses.get(record.status, 0) + 1
+        form = QFormLayout()
+        form.addRow("Name", QLabel(project.name))
+        form.addRow("Folder", QLabel(str(project.folder)))
+        form.addRow("Description", self.description)
+        form.addRow("Images", QLabel(", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) or "none"))
+        form.addRow("Classes", QLabel(", ".join(f"{c.value}: {c.name}" for c in project.classes)))
+        form.addRow("Validation fraction", self.val_fraction)
+        form.addRow("", self.split_button)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def accept(self) -> None:
+        self.document.update_settings(description=self.description.text().strip())
+        super().accept()
+
+    def _on_split_button_clicked(self) -> None:
+        self.document.auto_split(self.val_fraction.value())
+        self.split_button.setEnabled(False)
+
+
+def project_settings(parent: QWidget, document) -> None:
+    """File > Project settings."""
+    if document.project is not None:
+        ProjectSettingsDialog(document, parent).open()
+
+
+def show_shortcuts(parent: QWidget) -> QDialog:
+    """Help > Shortcuts: the one shortcut table, non-modal."""
+    dialog = QDialog(parent)
+    dialog.setObjectName("shortcutsDialog")
+    dialog.setWindowTitle("Keyboard and mouse shortcuts")
+    text = QTextBrowser()
+    text.setHtml(shortcuts_html())
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(text)
+    dialog.resize(720, 640)
+    dialog.show()
+    return dialog

@@ -1,0 +1,273 @@
+"""The annotation document: the open project, the current image and its label array, history, autosave.
+
+Panels never talk to each other; they read the document and listen to its signals. History: one
+QUndoStack per image in a QUndoGroup, kept while the project is open. Stacks hold sparse patches
+only; a non-current image's labels are not kept in memory (they were saved when it was left), so
+memory grows with the pixels edited, not with the number of images. Autosave writes the labels
+atomically ~0.6 s after an edit, and always before switching image, closing or quitting.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoGroup, QUndoStack
+
+from unet_studio.core.errors import StudioError
+from unet_studio.core.images import ImageData, read_image
+from unet_studio.core.undo_patch import Patch
+from unet_studio.gui.undo_commands import PaintCommand
+
+UNDO_LIMIT = 300
+AUTOSAVE_DELAY_MS = 600
+
+
+def parse_colour(colour) -> tuple[int, int, int]:
+    """'#rrggbb' or an (r, g, b) sequence as an (r, g, b) tuple of ints."""
+    if isinstance(colour, str):
+        text = colour.lstrip("#")
+        return int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16)
+    r, g, b = list(colour)[:3]
+    return int(r), int(g), int(b)
+
+
+class AnnotationDocument(QObject):
+    """Holds the project, the current image + labels and the per-image undo history."""
+
+    project_changed = Signal()
+    records_changed = Signal()
+    image_about_to_change = Signal()
+    image_changed = Signal(str)
+    pixels_changed = Signal()
+    annotation_changed = Signal(object)  # bbox (y0, x0, y1, x1) or None for the whole image
+    classes_changed = Signal()
+    dirty_changed = Signal(bool)
+    error_raised = Signal(str)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.project = None
+        self.image_id: str | None = None
+        self.image: ImageData | None = None
+        self.labels: np.ndarray | None = None
+        self.undo_group = QUndoGroup(self)
+        self._stacks: dict[str, QUndoStack] = {}
+        self._dirty = False
+        self._autosave = QTimer(self)
+        self._autosave.setSingleShot(True)
+        self._autosave.setInterval(AUTOSAVE_DELAY_MS)
+        self._autosave.timeout.connect(self.save_now)
+
+    # ----- project
+    def set_project(self, project) -> bool:
+        """Make `project` the open one (None closes); saves and forgets the previous one's history."""
+        if not self.close_image():
+            return False
+        for stack in self._stacks.values():
+            self.undo_group.removeStack(stack)
+            stack.deleteLater()
+        self._stacks.clear()
+        self.project = project
+        self.project_changed.emit()
+        self.records_changed.emit()
+        self.classes_changed.emit()
+        return True
+
+    @property
+    def records(self) -> list:
+        return list(self.project.images) if self.project is not None else []
+
+    def record(self, image_id: str | None):
+        """The ImageRecord with this id, or None."""
+        return next((r for r in self.records if r.id == image_id), None)
+
+    def class_colours(self) -> dict[int, tuple[int, int, int]]:
+        if self.project is None:
+            return {}
+        return {int(c.value): parse_colour(c.color) for c in self.project.classes}
+
+    def class_name(self, value: int) -> str:
+        if value == 0:
+            return "unlabelled"
+        names = {int(c.value): c.name for c in self.project.classes} if self.project is not None else {}
+        return names.get(int(value), f"class {value}")
+
+    def image_path(self, image_id: str):
+        """Absolute path of an image's original file."""
+        return self.project.image_path(image_id)
+
+    def _project_call(self, method: str, *args):
+        """Call a Project method; a StudioError becomes error_raised (None returned)."""
+        try:
+            return getattr(self.project, method)(*args)
+        except StudioError as exc:
+            self.error_raised.emit(str(exc))
+            return None
+
+    def add_images(self, paths) -> None:
+        """Reference more images (unreadable ones are listed too, with their reason)."""
+        self._project_call("add_images", paths)
+        self.records_changed.emit()
+
+    def set_split(self, image_id: str, split: str) -> None:
+        self._project_call("set_split", image_id, split)
+        self.records_changed.emit()
+
+    def auto_split(self, val_fraction: float) -> None:
+        self._project_call("auto_split", val_fraction)
+        self.records_changed.emit()
+
+    def update_settings(self, **values) -> None:
+        try:
+            self.project.update_settings(**values)
+        except StudioError as exc:
+            self.error_raised.emit(str(exc))
+
+    # ----- classes
+    def add_class(self, name: str) -> int | None:
+        """A new object class; returns its value."""
+        info = self._project_call("add_class", name)
+        self.classes_changed.emit()
+        return None if info is None else int(info.value)
+
+    def rename_class(self, value: int, name: str) -> None:
+        self._project_call("rename_class", value, name)
+        self.classes_changed.emit()
+
+    def recolour_class(self, value: int, rgb: tuple[int, int, int]) -> None:
+        self._project_call("recolor_class", value, "#{:02x}{:02x}{:02x}".format(*rgb))
+        self.classes_changed.emit()
+
+    def delete_class(self, value: int) -> None:
+        """Remove a class in every annotation (its pixels become unlabelled, higher values shift down).
+
+        Label values change on disk, so every image's history is dropped and the labels reloaded.
+        """
+        image_id = self.image_id
+        if not self.save_now():
+            return
+        self._project_call("remove_class", value)
+        for stack in self._stacks.values():
+            stack.clear()
+        if image_id is not None:
+            try:
+                self.labels = self.project.load_annotation(image_id)
+            except StudioError as exc:
+                self.error_raised.emit(str(exc))
+            self.image_changed.emit(image_id)
+        self.classes_changed.emit()
+        self.records_changed.emit()
+
+    # ----- current image
+    def set_image(self, image_id: str, plane: int = 0) -> bool:
+        """Show another image: flushes the current labels first; False (and error_raised) on failure."""
+        record = self.record(image_id)
+        if record is None:
+            return False
+        if image_id == self.image_id and self.image is not None and plane == self.image.plane:
+            return True
+        try:
+            image = read_image(self.project.image_path(image_id), plane=plane)
+            labels = self.project.load_annotation(image_id) if image_id != self.image_id else self.labels
+        except StudioError as exc:
+            self.error_raised.emit(str(exc))
+            return False
+        if image_id != self.image_id:
+            if not self.close_image():
+                return False
+            self.image_id, self.labels = image_id, labels
+            self.undo_group.setActiveStack(self._stack(image_id))
+        self.image = image
+        self.pixels_changed.emit()
+        self.image_changed.emit(image_id)
+        self.annotation_changed.emit(None)
+        self.dirty_changed.emit(self.is_dirty)
+        return True
+
+    def set_plane(self, plane: int) -> bool:
+        """Show another plane of a stack (the labels are one 2-D array shared by all planes)."""
+        return self.image_id is not None and self.set_image(self.image_id, plane)
+
+    def close_image(self) -> bool:
+        """Finish strokes, save and drop the current image; False if saving failed (image kept)."""
+        if self.image_id is None:
+            return True
+        self.image_about_to_change.emit()
+        if not self.save_now():
+            return False
+        self.image_id, self.image, self.labels = None, None, None
+        self.undo_group.setActiveStack(None)
+        self.image_changed.emit("")
+        return True
+
+    def history(self, image_id: str) -> QUndoStack | None:
+        """The undo stack of an image, if it has been edited or shown since the project opened."""
+        return self._stacks.get(image_id)
+
+    def _stack(self, image_id: str) -> QUndoStack:
+        if image_id not in self._stacks:
+            stack = QUndoStack(self.undo_group)
+            stack.setUndoLimit(UNDO_LIMIT)
+            stack.cleanChanged.connect(self._emit_dirty)
+            self._stacks[image_id] = stack
+        return self._stacks[image_id]
+
+    # ----- edits
+    def labels_edited(self, bbox: tuple[int, int, int, int] | None) -> None:
+        """Tools call this after changing labels in place (mid-stroke): repaint, mark unsaved."""
+        self.annotation_changed.emit(bbox)
+        self._set_dirty(True)
+
+    def push_edit(self, patch: Patch | None, text: str) -> None:
+        """Record a finished edit (already on the labels) as one undo step and schedule autosave."""
+        if patch is None or self.image_id is None:
+            return
+        self._stack(self.image_id).push(PaintCommand(self, self.image_id, patch, text))
+        self._set_dirty(True)
+        self._autosave.start()
+
+    def apply_patch(self, image_id: str, patch: Patch, new: bool) -> None:
+        """Undo/redo one patch on an image; a non-current image is edited on disk."""
+        if image_id == self.image_id and self.labels is not None:
+            (patch.apply_new if new else patch.apply_old)(self.labels)
+            self.labels_edited(patch.bbox)
+            self._autosave.start()
+            return
+        try:
+            labels = self.project.load_annotation(image_id)
+            (patch.apply_new if new else patch.apply_old)(labels)
+            self.project.save_annotation(image_id, labels)
+        except StudioError as exc:
+            self.error_raised.emit(str(exc))
+        self.records_changed.emit()
+
+    # ----- saving
+    @property
+    def is_dirty(self) -> bool:
+        """Unsaved label changes on the current image."""
+        stack = self._stacks.get(self.image_id) if self.image_id else None
+        return self._dirty or (stack is not None and not stack.isClean())
+
+    def save_now(self) -> bool:
+        """Write the current labels (atomically, through the project) if they changed."""
+        self._autosave.stop()
+        if self.image_id is None or self.labels is None or not self.is_dirty:
+            return True
+        try:
+            self.project.save_annotation(self.image_id, self.labels)
+        except StudioError as exc:
+            self.error_raised.emit(str(exc))
+            return False
+        self._dirty = False
+        self._stack(self.image_id).setClean()
+        self._emit_dirty()
+        self.records_changed.emit()
+        return True
+
+    def _set_dirty(self, dirty: bool) -> None:
+        if dirty != self._dirty:
+            self._dirty = dirty
+            self._emit_dirty()
+
+    def _emit_dirty(self, *_args) -> None:
+        self.dirty_changed.emit(self.is_dirty)

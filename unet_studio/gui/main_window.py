@@ -1,0 +1,231 @@
+"""The main window: assembles the document, the canvas and the panels, and wires their signals.
+
+It holds no editing logic. Later panels (training, predictions, models) plug in with `add_panel` and
+talk to `window.document` (project, current image, labels) through its signals.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QWidget
+
+from unet_studio.core.errors import StudioError
+from unet_studio.gui import dialogs
+from unet_studio.gui.actions import TOOL_NAMES, build_actions, build_menus
+from unet_studio.gui.canvas import ImageCanvas
+from unet_studio.gui.class_list import ClassListWidget
+from unet_studio.gui.contrast_panel import ContrastPanel
+from unet_studio.gui.dataset_browser import DatasetBrowser
+from unet_studio.gui.display import channel_range, render
+from unet_studio.gui.document import AnnotationDocument
+from unet_studio.gui.project_io import default_demo_folder, make_demo_project, open_or_create_project
+from unet_studio.gui.recent import RecentProjects
+from unet_studio.gui.status_info import StatusInfo
+from unet_studio.gui.tool_panel import ToolPanel
+from unet_studio.gui.tools import Tool, ToolController
+from unet_studio.gui.welcome import WelcomePage
+
+APP_NAME = "UNet Studio"
+ERROR_SHOWN_MS = 15000
+
+
+class MainWindow(QMainWindow):
+    """Welcome page or canvas in the centre; images on the left; tools, classes and display on the right."""
+
+    def __init__(self, settings: QSettings | None = None, demo_folder: Path | None = None):
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.resize(1400, 900)
+        self.document = AnnotationDocument(self)
+        self.tools = ToolController(self.document, self)
+        self.recent = RecentProjects(settings if settings is not None else QSettings("UNetStudio", "UNetStudio"))
+        self.demo_folder = demo_folder or default_demo_folder()
+        self.last_error = ""
+        self.actions = build_actions(self, self.document.undo_group)
+        self.recent_menu = build_menus(self, self.actions)
+        self.canvas = ImageCanvas()
+        self.canvas.tool_handler = self.tools
+        self.canvas.set_ring_diameter(self.tools.brush_size)
+        self.welcome = WelcomePage()
+        self.centre = QStackedWidget()
+        self.centre.addWidget(self.welcome)
+        self.centre.addWidget(self.canvas)
+        self.setCentralWidget(self.centre)
+        self.browser = DatasetBrowser(self.document)
+        self.tool_panel = ToolPanel(self.tools, self.actions)
+        self.class_list = ClassListWidget(self.document, self.tools)
+        self.contrast = ContrastPanel()
+        self.add_panel("Images", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea).setMinimumWidth(340)
+        self.add_panel("Tools", self.tool_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.add_panel("Classes", self.class_list, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.add_panel("Display", self.contrast, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.status = StatusInfo(self.document)
+        self.setStatusBar(self.status)
+        self._connect_document()
+        self._connect_actions()
+        self._refresh_recent()
+        self._update_title()
+
+    # ----- assembly
+    def add_panel(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        """Put a panel in a dock (also listed in View); later panels use this too."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{title.lower().replace(' ', '')}Dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.findChild(QWidget, "viewMenu").addAction(dock.toggleViewAction())
+        return dock
+
+    def _connect_document(self) -> None:
+        doc = self.document
+        doc.project_changed.connect(self._on_document_project_changed)
+        doc.pixels_changed.connect(self._on_document_pixels_changed)
+        doc.image_changed.connect(self._on_document_image_changed)
+        doc.annotation_changed.connect(self.canvas.overlay.refresh)
+        doc.classes_changed.connect(lambda: self.canvas.overlay.set_colors(doc.class_colours()))
+        doc.dirty_changed.connect(self._update_title)
+        doc.error_raised.connect(self.show_error)
+        self.browser.image_selected.connect(doc.set_image)
+        self.tools.brush_size_changed.connect(self._on_tools_changed)
+        self.tools.tool_changed.connect(self._on_tools_changed)
+        self.tools.preview_changed.connect(self.canvas.set_preview)
+        self.canvas.cursor_moved.connect(self.status.show_cursor)
+        self.canvas.cursor_left.connect(self.status.clear_cursor)
+        self.canvas.zoom_changed.connect(self.status.show_zoom)
+        self.contrast.settings_changed.connect(self._on_document_pixels_changed)
+        self.contrast.plane_changed.connect(doc.set_plane)
+        self.tool_panel.opacity.valueChanged.connect(lambda v: self.canvas.overlay.setOpacity(v / 100))
+        self.canvas.overlay.setOpacity(self.tool_panel.opacity.value() / 100)
+        self.welcome.new_requested.connect(self.new_project_dialog)
+        self.welcome.open_requested.connect(self.open_project_dialog)
+        self.welcome.demo_requested.connect(self.open_demo)
+        self.welcome.recent_requested.connect(self.open_path)
+
+    def _connect_actions(self) -> None:
+        a, tools = self.actions, self.tools
+        for name, tool in TOOL_NAMES.items():
+            a[name].triggered.connect(lambda _=False, t=tool: tools.set_tool(t))
+        a["smallerBrushAction"].triggered.connect(lambda: tools.grow_brush(-1))
+        a["largerBrushAction"].triggered.connect(lambda: tools.grow_brush(1))
+        for n in range(1, 10):
+            a[f"class{n}Action"].triggered.connect(lambda _=False, row=n - 1: self.class_list.select_row(row))
+        a["onlyUnlabelledAction"].toggled.connect(lambda on: setattr(tools, "only_unlabelled", on))
+        a["toggleLabelsAction"].toggled.connect(self.canvas.overlay.setVisible)
+        a["outlineAction"].toggled.connect(self.canvas.overlay.set_outline)
+        a["fitAction"].triggered.connect(self.canvas.fit)
+        a["actualSizeAction"].triggered.connect(self.canvas.actual_size)
+        a["nextImageAction"].triggered.connect(lambda: self.browser.step(1))
+        a["previousImageAction"].triggered.connect(lambda: self.browser.step(-1))
+        a["saveAction"].triggered.connect(self.document.save_now)
+        a["newProjectAction"].triggered.connect(self.new_project_dialog)
+        a["openAction"].triggered.connect(self.open_project_dialog)
+        a["demoAction"].triggered.connect(self.open_demo)
+        a["addImagesAction"].triggered.connect(lambda: dialogs.add_images(self, self.document))
+        a["projectSettingsAction"].triggered.connect(lambda: dialogs.project_settings(self, self.document))
+        a["clearRecentAction"].triggered.connect(lambda: (self.recent.clear(), self._refresh_recent()))
+        a["shortcutsAction"].triggered.connect(lambda: dialogs.show_shortcuts(self))
+        a["quitAction"].triggered.connect(self.close)
+
+    # ----- opening projects
+    def open_path(self, path: str | Path) -> bool:
+        """Open a project folder, or make a folder of images into a project; False (error shown) on failure."""
+        try:
+            project = open_or_create_project(path)
+        except StudioError as exc:
+            self.show_error(str(exc))
+            return False
+        return self._show_project(project)
+
+    def open_demo(self) -> bool:
+        """Open (making it on first use) a writable copy of the bundled sample project."""
+        try:
+            project = make_demo_project(self.demo_folder)
+        except StudioError as exc:
+            self.show_error(str(exc))
+            return False
+        return self._show_project(project)
+
+    def new_project_dialog(self) -> None:
+        folder = dialogs.choose_folder(self, "Folder of images for the new project")
+        if folder:
+            self.open_path(folder)
+
+    def open_project_dialog(self) -> None:
+        folder = dialogs.choose_folder(self, "Open project folder")
+        if folder:
+            self.open_path(folder)
+
+    def _show_project(self, project) -> bool:
+        if not self.document.set_project(project):
+            return False
+        self.recent.add(project.folder)
+        self._refresh_recent()
+        records = self.document.records
+        if records:
+            self.browser.step(1)
+        return True
+
+    def _refresh_recent(self) -> None:
+        paths = self.recent.paths()
+        self.welcome.set_recent(paths)
+        self.recent_menu.clear()
+        for path in paths:
+            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction(self.actions["clearRecentAction"])
+
+    # ----- reacting to the document
+    def _on_document_project_changed(self) -> None:
+        has_project = self.document.project is not None
+        self.centre.setCurrentWidget(self.canvas if has_project else self.welcome)
+        for name in ("addImagesAction", "projectSettingsAction", "saveAction"):
+            self.actions[name].setEnabled(has_project)
+        self._update_title()
+
+    def _on_document_pixels_changed(self, *_args) -> None:
+        image = self.document.image
+        if image is None:
+            self.canvas.set_display(None)
+            return
+        self.contrast.set_image_layout(image.channels, image.n_planes, image.plane)
+        settings = self.contrast.settings()
+        self.canvas.set_display(render(image.pixels, settings))
+        self.contrast.set_range_hint(*channel_range(image.pixels[:, :, settings.channel or 0], settings))
+
+    def _on_document_image_changed(self, _image_id: str) -> None:
+        self.canvas.overlay.set_labels(self.document.labels, self.document.class_colours())
+        if self.document.image is None:
+            self.canvas.set_display(None)
+        self._update_title()
+
+    def _on_tools_changed(self, *_args) -> None:
+        brush_like = self.tools.tool in (Tool.BRUSH, Tool.ERASER)
+        self.canvas.set_ring_diameter(self.tools.brush_size if brush_like else 0)
+        self.actions[f"{self.tools.tool.value}Action"].setChecked(True)
+
+    def _update_title(self, *_args) -> None:
+        parts = [APP_NAME]
+        if self.document.project is not None:
+            parts.insert(0, Path(self.document.project.folder).name)
+        record = self.document.record(self.document.image_id)
+        if record is not None:
+            parts.insert(0, Path(record.path).name + ("*" if self.document.is_dirty else ""))
+        self.setWindowTitle(" - ".join(parts))
+
+    def show_error(self, message: str) -> None:
+        """Show a one-line StudioError message in the status bar (never a traceback)."""
+        self.last_error = message
+        self.status.showMessage(message, ERROR_SHOWN_MS)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.document.close_image():
+            answer = QMessageBox.question(self, APP_NAME, f"{self.last_error}\nQuit without saving these labels?")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self.browser.loader.clear()
+        self.browser.loader.wait()
+        event.accept()

@@ -1,0 +1,183 @@
+"""The painting tools: turns canvas mouse and key input into edits of the document's label array.
+
+A whole drag is one stroke: every mouse move paints a gap-free segment and refreshes only its bounding
+box; on release the segment patches are merged into one undo step. Scene point (x, y) is the pixel
+(row floor(y), column floor(x)); its centre is at (y - 0.5, x - 0.5) in painting coordinates.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+
+from PySide6.QtCore import QObject, QPointF, Qt, Signal
+
+from unet_studio.core.painting import fill_polygon, flood_fill, label_at, paint_disc, stroke_segment
+from unet_studio.core.undo_patch import Patch, merge_patches
+
+MIN_BRUSH, MAX_BRUSH = 1, 400
+LASSO_MIN_STEP = 1.0  # scene pixels between lasso points while dragging
+
+
+class Tool(str, enum.Enum):
+    """The tools of the tool bar; the value is the user-visible name."""
+
+    BRUSH = "brush"
+    ERASER = "eraser"
+    FILL = "fill"
+    POLYGON = "polygon"
+    PICKER = "picker"
+
+
+def _centre(point: QPointF) -> tuple[float, float]:
+    return point.y() - 0.5, point.x() - 0.5
+
+
+def _pixel(point: QPointF) -> tuple[int, int]:
+    return math.floor(point.y()), math.floor(point.x())
+
+
+class ToolController(QObject):
+    """Current tool, brush size, class and paint mode; edits the document on canvas input."""
+
+    tool_changed = Signal(str)
+    brush_size_changed = Signal(int)
+    class_changed = Signal(int)
+    preview_changed = Signal(list, bool)  # scene points, closed
+
+    def __init__(self, document, parent: QObject | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.tool = Tool.BRUSH
+        self.brush_size = 10
+        self.class_value = 2
+        self.only_unlabelled = False
+        self._stroke: list[Patch | None] | None = None
+        self._last: tuple[float, float] | None = None
+        self._polygon: list[QPointF] = []
+        self._lasso_dragging = False
+        document.image_about_to_change.connect(self.finish)
+
+    # ----- settings
+    def set_tool(self, tool: Tool | str) -> None:
+        """Switch tool, finishing any stroke or polygon in progress."""
+        self.finish()
+        self.tool = Tool(tool)
+        self.tool_changed.emit(self.tool.value)
+
+    def set_brush_size(self, size: int) -> None:
+        """Brush diameter in image pixels, clamped to MIN_BRUSH..MAX_BRUSH."""
+        size = int(min(max(size, MIN_BRUSH), MAX_BRUSH))
+        if size != self.brush_size:
+            self.brush_size = size
+            self.brush_size_changed.emit(size)
+
+    def grow_brush(self, steps: int) -> None:
+        """`]` / `[`: change the brush size by about 10 % per step (at least one pixel)."""
+        change = max(1, round(self.brush_size * 0.1))
+        self.set_brush_size(self.brush_size + steps * change)
+
+    def set_class_value(self, value: int) -> None:
+        """The label value the brush, fill and polygon write (1 = background, 2.. = objects)."""
+        if value >= 1 and value != self.class_value:
+            self.class_value = int(value)
+            self.class_changed.emit(self.class_value)
+
+    @property
+    def paint_value(self) -> int:
+        return 0 if self.tool is Tool.ERASER else self.class_value
+
+    # ----- canvas input (scene coordinates)
+    def press(self, point: QPointF) -> None:
+        labels = self.document.labels
+        if labels is None:
+            return
+        if self.tool in (Tool.BRUSH, Tool.ERASER):
+            self._last = _centre(point)
+            patch = paint_disc(labels, self._last, self.brush_size / 2, self.paint_value, self.only_unlabelled)
+            self._stroke = [patch]
+            self._show(patch)
+        elif self.tool is Tool.FILL:
+            patch = flood_fill(labels, _pixel(point), self.paint_value, self.only_unlabelled)
+            self._show(patch)
+            self.document.push_edit(patch, "Fill")
+        elif self.tool is Tool.PICKER:
+            value = label_at(labels, _pixel(point))
+            if value:
+                self.set_class_value(value)
+        elif self.tool is Tool.POLYGON:
+            self._polygon.append(point)
+            self._lasso_dragging = True
+            self.preview_changed.emit(list(self._polygon), False)
+
+    def move(self, point: QPointF, left_down: bool) -> None:
+        if self._stroke is not None and left_down:
+            here = _centre(point)
+            patch = stroke_segment(
+                self.document.labels, self._last, here, self.brush_size / 2, self.paint_value, self.only_unlabelled
+            )
+            self._last = here
+            self._stroke.append(patch)
+            self._show(patch)
+        elif self.tool is Tool.POLYGON and self._polygon:
+            if left_down and self._lasso_dragging:
+                last = self._polygon[-1]
+                if math.hypot(point.x() - last.x(), point.y() - last.y()) >= LASSO_MIN_STEP:
+                    self._polygon.append(point)
+                self.preview_changed.emit(list(self._polygon), False)
+            else:
+                self.preview_changed.emit(self._polygon + [point], False)
+
+    def release(self, point: QPointF) -> None:
+        self._lasso_dragging = False
+        if self._stroke is not None:
+            self._end_stroke()
+
+    def double_click(self, point: QPointF) -> None:
+        if self.tool is Tool.POLYGON:
+            self.close_polygon()
+
+    def key(self, key: int) -> bool:
+        """Enter closes the polygon, Escape cancels it; True when the key was used."""
+        if self.tool is Tool.POLYGON and self._polygon:
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.close_polygon()
+                return True
+            if key == Qt.Key.Key_Escape:
+                self.cancel_polygon()
+                return True
+        return False
+
+    # ----- edits
+    def close_polygon(self) -> None:
+        """Fill the polygon drawn so far with the current class (one undo step)."""
+        points, self._polygon = self._polygon, []
+        self._lasso_dragging = False
+        self.preview_changed.emit([], False)
+        labels = self.document.labels
+        if labels is None or len(points) < 3:
+            return
+        patch = fill_polygon(labels, [_centre(p) for p in points], self.paint_value, self.only_unlabelled)
+        self._show(patch)
+        self.document.push_edit(patch, "Polygon")
+
+    def cancel_polygon(self) -> None:
+        self._polygon = []
+        self._lasso_dragging = False
+        self.preview_changed.emit([], False)
+
+    def finish(self) -> None:
+        """End whatever is in progress: a stroke is committed, a polygon dropped."""
+        if self._stroke is not None:
+            self._end_stroke()
+        if self._polygon:
+            self.cancel_polygon()
+
+    def _end_stroke(self) -> None:
+        stroke, self._stroke, self._last = self._stroke, None, None
+        name = "Erase" if self.tool is Tool.ERASER else "Paint"
+        self.document.push_edit(merge_patches(stroke), name)
+
+    def _show(self, patch: Patch | None) -> None:
+        if patch is not None:
+            self.document.labels_edited(patch.bbox)
