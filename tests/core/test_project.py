@@ -248,3 +248,20 @@ def test_manifest_json_round_trips_exactly(manifest):
 def test_manifest_file_round_trips_exactly(tmp_path, manifest):
     save_manifest(tmp_path / "project.json", manifest)
     assert load_manifest(tmp_path / "project.json") == manifest
+
+
+@pytest.mark.shared_data
+def test_real_dataset_imports_into_a_project(tmp_path, shared_data):
+    from unet_studio.core.annotations import mask_to_annotation, read_annotation
+    from unet_studio.core.images import image_info, list_images, read_image
+
+    folder = shared_data / "dsb2018_fluo_nuclei"
+    images = list_images(folder / "images")[:3]
+    project = Project.create(tmp_path / "p", images)
+    for record, path in zip(project.images, images):
+        pixels = read_image(path).pixels
+        assert pixels.shape[:2] == (record.height, record.width) and pixels.dtype == np.uint8
+        assert image_info(folder / "instances" / f"{path.stem}.tif").dtype == "uint16"
+        project.save_annotation(record.id, mask_to_annotation(read_annotation(folder / "masks" / path.name)))
+    assert {r.status for r in project.images} == {"labelled"}
+    assert all(Project.open(tmp_path / "p").image_path(r.id).is_file() for r in project.images)

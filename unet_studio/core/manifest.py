@@ -12,7 +12,6 @@ import os
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
 
 from unet_studio.core.atomic import atomic_write_json
 from unet_studio.core.errors import ProjectError
