@@ -1,0 +1,287 @@
+"""Overlap-tile prediction with smooth blending, in row bands so memory stays bounded.
+
+The image is cut into ``tile x tile`` output tiles that overlap by ``overlap`` pixels. Each tile's
+probabilities are weighted by a separable cosine window and the weighted sums are divided by the summed
+weights, so seams vanish. For 'valid' networks (``model.margin = m`` pixels lost per side) each tile's
+input is ``tile + 2m`` pixels, taken from the reflect-padded image: the U-Net paper's overlap-tile. Images
+smaller than a tile are reflect-padded up to one tile and cropped back.
+
+Tiles are run one per call (batching them was slower on CPU) and accumulated in a band of ``tile`` rows;
+a band is finished as soon as no later tile can touch it. A ``stop`` Event is checked between tiles: when
+it is set the functions return ``None``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+from torch import nn
+
+from unet_studio.core.errors import StudioError
+from unet_studio.inference.postprocess import classify_pixels, mask_dtype
+
+Progress = Callable[[int, int], None]
+TileReader = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+WINDOW_FLOOR = 1e-4
+
+
+def axis_starts(size: int, tile: int, overlap: int, align: int = 1) -> list[int]:
+    """Tile starts along one axis, all multiples of ``align``, covering ``size`` pixels.
+
+    Aligned starts keep every tile on the network's pooling grid, so a pixel gets the same prediction in
+    any tile that contains it; the last tile may reach up to ``align - 1`` pixels past the end (or past one
+    tile for images smaller than a tile): those pixels are reflect-padded and cropped away.
+    """
+    if tile % align:
+        raise ValueError(f"tile {tile} is not a multiple of the alignment {align}")
+    stride = max(align, (tile - overlap) // align * align)
+    last = max(0, -(-(size - tile) // align) * align)
+    return list(range(0, last, stride)) + [last]
+
+
+def tile_grid(height: int, width: int, tile: int, overlap: int, align: int = 1) -> list[tuple[int, int]]:
+    """Top-left corners (y, x) of the tiles covering an image (padded up to one tile if smaller)."""
+    check_tiling(tile, overlap)
+    ys, xs = axis_starts(height, tile, overlap, align), axis_starts(width, tile, overlap, align)
+    return [(y, x) for y in ys for x in xs]
+
+
+def pooling_alignment(model: nn.Module) -> int:
+    """2**depth for our U-Nets (from ``model.config.depth``), else 1."""
+    depth = getattr(getattr(model, "config", None), "depth", 0)
+    return 2 ** int(depth)
+
+
+def check_tiling(tile: int, overlap: int) -> None:
+    """Raise a one-line StudioError for tile settings that cannot work."""
+    if tile < 8 or not 0 <= overlap <= tile // 2:
+        raise StudioError(f"tile {tile}, overlap {overlap}", "tile must be >= 8 and overlap in 0..tile/2")
+
+
+def window_1d(tile: int, overlap: int, floor: float = WINDOW_FLOOR) -> np.ndarray:
+    """Blend weights along one axis: ``floor`` in the outer quarter of the overlap, a cosine rise, then 1.
+
+    Within the overlap of two neighbouring tiles the rises sum to 1. The outer quarter (where zero padding
+    at the tile edge distorts the network's output) gets only the small floor, which keeps every pixel
+    covered by a positive weight at the image border.
+    """
+    distance = np.minimum(np.arange(tile), np.arange(tile)[::-1]).astype(np.float64)
+    dead = overlap // 4
+    rise = overlap - 2 * dead
+    weights = np.ones(tile)
+    if rise > 0:
+        phase = np.clip((distance - dead + 0.5) / rise, 0.0, 1.0)
+        weights = 0.5 - 0.5 * np.cos(np.pi * phase)
+        weights[distance < dead] = 0.0
+    return np.maximum(weights, floor).astype(np.float32)
+
+
+def blend_window(tile: int, overlap: int, floor: float = WINDOW_FLOOR) -> np.ndarray:
+    """Separable 2-D blend window ``(tile, tile)``, the outer product of :func:`window_1d`."""
+    line = window_1d(tile, overlap, floor)
+    return np.outer(line, line)
+
+
+def reflect_indices(start: int, stop: int, size: int) -> np.ndarray:
+    """Indices ``start..stop-1`` mirrored into ``0..size-1`` (reflect without repeating the edge)."""
+    index = np.arange(start, stop)
+    if size == 1:
+        return np.zeros_like(index)
+    period = 2 * (size - 1)
+    index = np.mod(index, period)
+    return np.where(index >= size, period - index, index)
+
+
+def _autocast(device: torch.device, amp: bool):
+    """bf16 autocast on CPU, fp16 on GPUs, nothing when amp is off."""
+    if not amp:
+        return nullcontext()
+    dtype = torch.bfloat16 if device.type == "cpu" else torch.float16
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def _tile_probabilities(model: nn.Module, tile_input: np.ndarray, device: torch.device, amp: bool, tta: bool) -> np.ndarray:
+    """Class probabilities (K, h, w) of one input tile (C, h + 2m, w + 2m); TTA averages the four flips."""
+    x = torch.from_numpy(np.ascontiguousarray(tile_input))[None].to(device)
+    flips = [(), (-1,), (-2,), (-2, -1)] if tta else [()]
+    total = None
+    for dims in flips:
+        batch = torch.flip(x, dims) if dims else x
+        with _autocast(device, amp):
+            logits = model(batch.contiguous(memory_format=torch.channels_last))
+        if isinstance(logits, (list, tuple)):
+            logits = logits[-1]
+        logits = logits.float()
+        if logits.shape[1] == 1:
+            foreground = torch.sigmoid(logits)
+            probs = torch.cat([1 - foreground, foreground], dim=1)
+        else:
+            probs = torch.softmax(logits, dim=1)
+        probs = torch.flip(probs, dims) if dims else probs
+        total = probs if total is None else total + probs
+    return (total[0] / len(flips)).cpu().numpy()
+
+
+def iter_probability_bands(
+    model: nn.Module,
+    read_tile: TileReader,
+    height: int,
+    width: int,
+    tile: int = 256,
+    overlap: int = 64,
+    tta: bool = False,
+    device: torch.device | str | None = None,
+    amp: bool = True,
+    stop: threading.Event | None = None,
+    progress: Progress | None = None,
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Yield finished row bands ``(y0, y1, probabilities (K, y1 - y0, width))`` from top to bottom.
+
+    ``read_tile(rows, cols)`` returns the network input ``float32 (C, len(rows), len(cols))`` for index
+    arrays already mirrored into the image. ``tile`` is rounded up to a multiple of the model's pooling
+    factor (:func:`pooling_alignment`). The iteration simply ends early when ``stop`` is set; callers
+    detect that by the last band not reaching ``height``. The model is put in eval mode (and channels_last
+    layout) for the duration and given back in its former mode.
+    """
+    check_tiling(tile, overlap)
+    device = next(model.parameters()).device if device is None else torch.device(device)
+    margin = int(getattr(model, "margin", 0))
+    align = pooling_alignment(model)
+    tile = -(-tile // align) * align
+    ys, xs = axis_starts(height, tile, overlap, align), axis_starts(width, tile, overlap, align)
+    canvas_h, canvas_w = ys[-1] + tile, xs[-1] + tile
+    window = blend_window(tile, overlap)
+    row_weights = np.zeros((tile, canvas_w), np.float32)
+    for x in xs:
+        row_weights[:, x : x + tile] += window
+    weight_band = np.zeros_like(row_weights)
+    total, done = len(ys) * len(xs), 0
+    was_training = model.training
+    model.to(device=device, memory_format=torch.channels_last).eval()
+    try:
+        with torch.inference_mode():
+            band = None
+            for row, y in enumerate(ys):
+                rows = reflect_indices(y - margin, y + tile + margin, height)
+                for x in xs:
+                    if stop is not None and stop.is_set():
+                        return
+                    cols = reflect_indices(x - margin, x + tile + margin, width)
+                    probs = _tile_probabilities(model, read_tile(rows, cols), device, amp, tta)
+                    if probs.shape[1:] != (tile, tile):
+                        raise StudioError(
+                            f"model output {probs.shape[1]}x{probs.shape[2]}",
+                            f"expected {tile}x{tile} for a {len(rows)}x{len(cols)} input (margin {margin})",
+                        )
+                    if band is None:
+                        band = np.zeros((probs.shape[0], tile, canvas_w), np.float32)
+                    band[:, :, x : x + tile] += probs * window
+                    done += 1
+                    if progress is not None:
+                        progress(done, total)
+                weight_band += row_weights
+                finished = (ys[row + 1] if row + 1 < len(ys) else canvas_h) - y
+                keep = min(finished, height - y)
+                if keep > 0:
+                    yield y, y + keep, band[:, :keep, :width] / weight_band[:keep, :width]
+                for buffer in (band, weight_band):
+                    buffer[..., : tile - finished, :] = buffer[..., finished:, :]
+                    buffer[..., tile - finished :, :] = 0.0
+    finally:
+        model.train(was_training)
+
+
+def predict_probabilities(
+    model: nn.Module,
+    image: np.ndarray,
+    tile: int = 256,
+    overlap: int = 64,
+    tta: bool = False,
+    device: torch.device | str | None = None,
+    amp: bool = True,
+    stop: threading.Event | None = None,
+    progress: Progress | None = None,
+) -> np.ndarray | None:
+    """Softmax probabilities float32 ``(K, H, W)`` of a normalised image float32 ``(C, H, W)``.
+
+    ``device=None`` keeps the model where it is. Returns ``None`` when ``stop`` was set before the end.
+    """
+    image = np.asarray(image, np.float32)
+    _, height, width = image.shape
+
+    def read_tile(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return image[:, rows[:, None], cols[None, :]]
+
+    output = None
+    for y0, y1, probs in iter_probability_bands(
+        model, read_tile, height, width, tile, overlap, tta, device, amp, stop, progress
+    ):
+        if output is None:
+            output = np.empty((probs.shape[0], height, width), np.float32)
+        output[:, y0:y1] = probs
+        if y1 == height:
+            return output
+    return None
+
+
+def normalize_tile(raw: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Raw pixels ``(h, w, C)`` to network input float32 ``(C, h, w)`` with fixed per-channel ranges.
+
+    Same mapping as ``core.normalize.normalize_for_network``: ``(x - lo) / (hi - lo)`` clipped to
+    [-0.5, 1.5], non-finite pixels 0. Applied per tile with global ranges, so tiles agree with each other.
+    """
+    scale = 1.0 / np.maximum(np.asarray(hi, np.float32) - np.asarray(lo, np.float32), 1e-12)
+    values = (raw.astype(np.float32) - np.asarray(lo, np.float32)) * scale
+    values = np.clip(np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0), -0.5, 1.5)
+    return np.ascontiguousarray(values.transpose(2, 0, 1))
+
+
+def predict_mask(
+    model: nn.Module,
+    pixels: np.ndarray,
+    lo_hi: tuple[np.ndarray, np.ndarray],
+    tile: int = 256,
+    overlap: int = 64,
+    tta: bool = False,
+    device: torch.device | str | None = None,
+    amp: bool = True,
+    threshold: float | None = None,
+    foreground: str | None = None,
+    stop: threading.Event | None = None,
+    progress: Progress | None = None,
+) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """Mask of a raw image ``(H, W, C)`` in bounded memory: tiles are normalised on the fly with the global
+    per-channel ranges ``lo_hi = (lo, hi)`` and probabilities never exist for more than one band of rows.
+
+    Returns ``(mask, foreground_probability)`` where the mask is the argmax (or, for two classes with a
+    ``threshold``, ``p1 >= threshold``) and ``foreground="uint8"`` (0..255) or ``"float16"`` also keeps
+    ``1 - p(background)``; ``None`` for the probability otherwise. Returns ``None`` when stopped.
+    """
+    if foreground not in (None, "uint8", "float16"):
+        raise StudioError(f"foreground {foreground!r}", "choose None, 'uint8' or 'float16'")
+    height, width = pixels.shape[:2]
+    lo, hi = (np.asarray(v, np.float32).reshape(-1) for v in lo_hi)
+
+    def read_tile(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return normalize_tile(pixels[rows[:, None], cols[None, :]], lo, hi)
+
+    mask = kept = None
+    for y0, y1, probs in iter_probability_bands(
+        model, read_tile, height, width, tile, overlap, tta, device, amp, stop, progress
+    ):
+        if mask is None:
+            mask = np.empty((height, width), mask_dtype(probs.shape[0] - 1))
+            kept = None if foreground is None else np.empty((height, width), np.dtype(foreground))
+        mask[y0:y1] = classify_pixels(probs, threshold)
+        if foreground == "uint8":
+            kept[y0:y1] = np.rint((1.0 - probs[0]) * 255.0).clip(0, 255).astype(np.uint8)
+        elif foreground == "float16":
+            kept[y0:y1] = (1.0 - probs[0]).astype(np.float16)
+        if y1 == height:
+            return mask, kept
+    return None
