@@ -8,6 +8,7 @@ import torch
 
 from unet_studio.training.losses import (
     class_balance_weights,
+    class_weights_from_counts,
     combined_loss,
     masked_cross_entropy,
     soft_dice_loss,
@@ -134,6 +135,7 @@ def test_class_balance_weights_inverse_sqrt_frequency():
     assert weights[2].item() == 0.0
     assert (16 * weights[0] + 4 * weights[1]).item() / 20 == pytest.approx(1.0)
     assert (class_balance_weights(torch.full((4, 4), -1), 2) == 0).all()
+    torch.testing.assert_close(class_weights_from_counts(np.array([16, 4]), 3), weights)
 
 
 def test_bad_shapes_and_kind_are_refused():

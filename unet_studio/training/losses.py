@@ -90,16 +90,22 @@ def class_balance_weights(target: torch.Tensor | np.ndarray, num_classes: int) -
     Classes with no labelled pixel get weight 0 (they cannot appear as a target). All zeros when nothing
     is labelled.
     """
-    labels = torch.as_tensor(np.asarray(target) if not isinstance(target, torch.Tensor) else target)
-    labels = labels.reshape(-1).long()
+    labels = torch.as_tensor(target).reshape(-1).long().cpu()
     labels = labels[(labels >= 0) & (labels < num_classes)]
-    counts = torch.bincount(labels.cpu(), minlength=num_classes).double()
+    return class_weights_from_counts(torch.bincount(labels, minlength=num_classes), num_classes)
+
+
+def class_weights_from_counts(counts: torch.Tensor | np.ndarray, num_classes: int) -> torch.Tensor:
+    """class_balance_weights from labelled-pixel counts per class (e.g. data.batches.count_labelled)."""
+    padded = torch.zeros(num_classes, dtype=torch.float64)
+    given = torch.as_tensor(counts, dtype=torch.float64).reshape(-1)[:num_classes]
+    padded[: given.numel()] = given
     weights = torch.zeros(num_classes, dtype=torch.float64)
-    present = counts > 0
+    present = padded > 0
     if not present.any():
         return weights.float()
-    weights[present] = counts[present].rsqrt()
-    weights *= counts.sum() / (weights * counts).sum()
+    weights[present] = padded[present].rsqrt()
+    weights *= padded.sum() / (weights * padded).sum()
     return weights.float()
 
 
