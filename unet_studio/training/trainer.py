@@ -1,0 +1,332 @@
+"""Trainer: a Qt-free generator that trains a model and yields immutable events (STYLE.md section 3)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from unet_studio.core.errors import TrainingError
+from unet_studio.data.batches import BatchSource, check_trainable
+from unet_studio.data.sampling import TrainItem
+from unet_studio.inference.tiling import predict_probabilities
+from unet_studio.models.config import ModelConfig
+from unet_studio.models.registry import build_model
+from unet_studio.training.checkpoint import Checkpoint, cpu_state_dict, save_checkpoint, to_plain
+from unet_studio.training.config import TrainConfig
+from unet_studio.training.device import select_device
+from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingEvent, TrainingFinished
+from unet_studio.training.losses import class_balance_weights, combined_loss
+from unet_studio.training.schedule import WarmupCosine
+from unet_studio.training.validation import validate
+
+BORDER_WEIGHT = (10.0, 5.0)  # w0, sigma of the U-Net paper's weight map
+
+
+@dataclasses.dataclass
+class _Best:
+    """The best weights so far (CPU copy) and what they scored."""
+
+    score: float
+    epoch: int
+    state: dict[str, torch.Tensor]
+    metrics: dict[str, float]
+    threshold: float | None
+
+
+def _amp_context(device: torch.device, enabled: bool):
+    """The autocast context and, for fp16 on CUDA, a GradScaler; bf16 on CPU only where the CPU has it."""
+    if not enabled:
+        return nullcontext, None
+    if device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return (lambda: torch.autocast("cpu", dtype=torch.bfloat16)), None
+    if device.type == "cuda":
+        if torch.cuda.is_bf16_supported():
+            return (lambda: torch.autocast("cuda", dtype=torch.bfloat16)), None
+        return (lambda: torch.autocast("cuda", dtype=torch.float16)), torch.amp.GradScaler("cuda")
+    return nullcontext, None
+
+
+class Trainer:
+    """Trains `model_config` on TrainItems; iter_fit(stop) yields StepEnded/EpochEnded/PreviewReady/Log and
+    finally TrainingFinished. The best weights are saved atomically to `out_path` after each improving epoch."""
+
+    def __init__(self, model_config: ModelConfig, train_config: TrainConfig, train_items: Sequence[TrainItem],
+                 val_items: Sequence[TrainItem], classes: Sequence[Any], out_path: str | Path,
+                 init_checkpoint: Checkpoint | None = None, preview_image: np.ndarray | None = None,
+                 image_sources: Sequence[dict] | None = None):
+        self.model_config, self.train_config = model_config, train_config
+        self.train_items, self.val_items = list(train_items), list(val_items)
+        self.classes = to_plain(list(classes))
+        self.out_path = Path(out_path)
+        self.init_checkpoint = init_checkpoint
+        self.image_sources = to_plain(list(image_sources or []))
+        self._check_items()
+        self.counts = check_trainable(self.train_items)
+        self._preview_lock = threading.Lock()
+        self._preview: tuple[int, np.ndarray] | None = None
+        if preview_image is not None:
+            self.set_preview_image(preview_image)
+
+    def _check_items(self) -> None:
+        channels, k = self.model_config.in_channels, self.model_config.num_classes
+        if not self.train_items:
+            raise TrainingError(self.out_path, "no training images with labels")
+        for item in self.train_items + self.val_items:
+            if item.image.shape[0] != channels:
+                raise TrainingError(item.name, f"image has {item.image.shape[0]} channel(s), the model expects {channels}")
+            if item.target.size and int(item.target.max()) >= k:
+                raise TrainingError(item.name, f"label {int(item.target.max()) + 1} is beyond the model's {k - 1} "
+                                               "object class(es)")
+
+    def set_preview_image(self, image: np.ndarray, index: int = 0) -> None:
+        """Image float32 (C,H,W) (normalised) whose probabilities are sent after each epoch; thread-safe."""
+        copied = np.array(image, dtype=np.float32, copy=True)
+        with self._preview_lock:
+            self._preview = (int(index), copied)
+
+    # -- set-up -------------------------------------------------------------------------------------------
+
+    def _build(self) -> Iterator[TrainingEvent]:
+        """Device, model (fine-tuned from init_checkpoint if given), optimiser, schedule, batches."""
+        cfg = self.train_config
+        choice = select_device(cfg.device)
+        self.device = choice.device
+        yield Log(f"device: {choice.device.type} ({choice.reason})")
+        torch.manual_seed(cfg.seed)
+        self.model = build_model(self.model_config)
+        if self.init_checkpoint is not None:
+            note = self._load_init_weights(self.init_checkpoint)
+            yield Log(note)
+        layout = torch.channels_last if self.device.type in ("cpu", "cuda") else torch.contiguous_format
+        self.layout = layout
+        self.model.to(device=self.device, memory_format=layout)
+        self.autocast, self.scaler = _amp_context(self.device, cfg.amp)
+        self.amp = self.autocast is not nullcontext
+        if cfg.amp and self.autocast is nullcontext:
+            yield Log("mixed precision not available on this device: training in float32")
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        total_steps = cfg.max_steps
+        if cfg.epochs is not None:
+            by_epochs = cfg.epochs * cfg.steps_per_epoch
+            total_steps = by_epochs if total_steps is None else min(total_steps, by_epochs)
+        self.schedule = WarmupCosine.for_budget(cfg.lr, total_steps, cfg.max_seconds, cfg.steps_per_epoch)
+        margin = int(getattr(self.model, "margin", 0))
+        self.source = BatchSource(self.train_items, cfg.patch_size, cfg.batch_size, cfg.seed, cfg.augment, margin,
+                                  BORDER_WEIGHT if cfg.border_weight else None)
+        self.class_weights = None
+        if cfg.class_balance and not cfg.border_weight:
+            self.class_weights = class_balance_weights(self._all_targets(), self.model_config.num_classes)
+            self.class_weights = self.class_weights.to(self.device)
+
+    def _all_targets(self) -> torch.Tensor:
+        counts = np.zeros(self.model_config.num_classes, np.int64)
+        counts[: self.counts.size] = self.counts
+        return torch.from_numpy(np.repeat(np.arange(counts.size), counts))
+
+    def _load_init_weights(self, init: Checkpoint) -> str:
+        """Copy init's weights; with other classes every weight but the output head is copied."""
+        ours = dataclasses.replace(self.model_config, num_classes=init.model_config.num_classes)
+        if ours != init.model_config:
+            raise TrainingError(init.path, "cannot fine-tune: the checkpoint's architecture differs from the "
+                                           "model settings (use the checkpoint's model settings)")
+        same_classes = [(c["value"], c["name"]) for c in init.classes] == [(c["value"], c["name"]) for c in self.classes]
+        if same_classes and init.model_config.num_classes == self.model_config.num_classes:
+            self.model.load_state_dict(init.state_dict)
+            return f"fine-tuning from {init.path.name}"
+        wider = build_model(dataclasses.replace(self.model_config, num_classes=self.model_config.num_classes + 1))
+        head = {k for k, v in wider.state_dict().items() if v.shape != self.model.state_dict()[k].shape}
+        kept = {k: v for k, v in init.state_dict.items() if k not in head}
+        self.model.load_state_dict(kept, strict=False)
+        return f"fine-tuning from {init.path.name}: classes differ, output head re-initialised"
+
+    # -- training loop ------------------------------------------------------------------------------------
+
+    def _train_step(self, batch) -> float:
+        """One optimiser step; returns the loss. A non-finite loss leaves the weights untouched."""
+        images = torch.from_numpy(batch.images).to(self.device, non_blocking=True)
+        images = images.contiguous(memory_format=self.layout)
+        targets = torch.from_numpy(batch.targets).to(self.device, non_blocking=True)
+        weights = None if batch.weights is None else torch.from_numpy(batch.weights).to(self.device)
+        with self.autocast():
+            logits = self.model(images)
+        loss = combined_loss(logits, targets, self.train_config.loss, weights, self.class_weights)
+        value = float(loss.detach())
+        if not np.isfinite(value):
+            return value
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            self.optimizer.step()
+        return value
+
+    def _safe_step(self, batch) -> tuple[float | None, str | None]:
+        """_train_step, halving the batch size on GPU out-of-memory; (loss, None) or (None, reason to end)."""
+        try:
+            return self._train_step(batch), None
+        except torch.OutOfMemoryError:
+            self.optimizer.zero_grad(set_to_none=True)
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            if self.source.batch_size == 1:
+                return None, (f"out of GPU memory even with batch size 1 at patch size {self.source.patch_size}: "
+                              "use a smaller patch size or model, or the CPU")
+            self.source.batch_size //= 2
+            return None, None
+
+    def iter_fit(self, stop: threading.Event | None = None) -> Iterator[TrainingEvent]:
+        """Train until a limit, early stopping, NaN loss or `stop`; the last event is TrainingFinished."""
+        stop = stop or threading.Event()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self.train_config.num_threads or max(1, (os.cpu_count() or 2) - 1))
+        try:
+            yield from self._build()
+            yield from self._loop(stop)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _loop(self, stop: threading.Event) -> Iterator[TrainingEvent]:
+        cfg = self.train_config
+        self.history = self._new_history()
+        self.best: _Best | None = None
+        self.start = time.perf_counter()
+        step, epoch, stale = 0, 0, 0
+        while True:
+            epoch += 1
+            losses, epoch_start, patches = [], time.perf_counter(), 0
+            reason = None
+            while len(losses) < cfg.steps_per_epoch:
+                if stop.is_set():
+                    yield self._finish("stopped by the user", interrupted=True)
+                    return
+                reason = self._limit_reached(step)
+                if reason:
+                    break
+                lr = self.schedule.lr(step, time.perf_counter() - self.start)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+                batch_start, batch = time.perf_counter(), self.source.next_batch()
+                loss, oom_reason = self._safe_step(batch)
+                if oom_reason:
+                    yield self._finish(oom_reason, interrupted=True)
+                    return
+                if loss is None:
+                    yield Log(f"out of GPU memory: batch size halved to {self.source.batch_size}")
+                    continue
+                if not np.isfinite(loss):
+                    yield self._finish(f"loss became NaN at step {step + 1}", interrupted=True)
+                    return
+                step += 1
+                losses.append(loss)
+                patches += len(batch.targets)
+                now = time.perf_counter()
+                yield StepEnded(step, epoch, loss, lr, len(batch.targets) / max(now - batch_start, 1e-9), now - self.start)
+            if losses:
+                improved = yield from self._end_epoch(epoch, step, losses, patches / (time.perf_counter() - epoch_start))
+                stale = 0 if improved else stale + 1
+            if reason is None and cfg.epochs is not None and epoch >= cfg.epochs:
+                reason = f"finished {cfg.epochs} epoch(s)"
+            if reason is None and stale >= cfg.early_stopping_patience:
+                reason = f"no improvement for {stale} epochs (early stopping)"
+            if reason is not None:
+                yield self._finish(reason, interrupted=False)
+                return
+
+    def _limit_reached(self, step: int) -> str | None:
+        cfg = self.train_config
+        if cfg.max_steps is not None and step >= cfg.max_steps:
+            return f"reached {cfg.max_steps} steps"
+        if cfg.max_seconds is not None and time.perf_counter() - self.start >= cfg.max_seconds:
+            return f"reached the time limit of {cfg.max_seconds:g} s"
+        return None
+
+    def _end_epoch(self, epoch: int, step: int, losses: list[float], patches_per_s: float):
+        """Validate, keep/save the best weights, send the preview; returns whether this epoch improved."""
+        train_loss = float(np.mean(losses))
+        val_loss, metrics, threshold = None, {}, None
+        if self.val_items:
+            tile, overlap = self._tiling()
+            result = validate(self.model, self.val_items, tile=tile, overlap=overlap, device=self.device,
+                              amp=self.amp, loss_kind=self.train_config.loss, class_weights=self.class_weights,
+                              class_names=[c["name"] for c in self.classes])
+            val_loss, metrics, threshold = result.loss, result.metrics, result.threshold
+        score = self._score(train_loss, val_loss, metrics)
+        improved = self.best is None or score > self.best.score
+        if improved:
+            self.best = _Best(score, epoch, cpu_state_dict(self.model), metrics, threshold)
+        lr = self.optimizer.param_groups[0]["lr"]
+        elapsed = time.perf_counter() - self.start
+        self._record(epoch, step, train_loss, val_loss, metrics, lr, elapsed, patches_per_s)
+        if improved:
+            self._save(interrupted=False)
+        yield EpochEnded(epoch, train_loss, val_loss, dict(metrics), lr, elapsed, improved)
+        preview = self._preview_event(epoch)
+        if preview is not None:
+            yield preview
+        return improved
+
+    def _score(self, train_loss: float, val_loss: float | None, metrics: dict[str, float]) -> float:
+        """Higher is better: mean foreground val Dice, else minus the val loss, else minus the train loss."""
+        if "mean_dice" in metrics:
+            return metrics["mean_dice"]
+        return -(val_loss if val_loss is not None else train_loss)
+
+    def _tiling(self) -> tuple[int, int]:
+        """Whole-image prediction tiles: the training patch size (at least 64), overlapping by 1/8."""
+        tile = max(64, self.train_config.patch_size)
+        return tile, tile // 8
+
+    def _preview_event(self, epoch: int) -> PreviewReady | None:
+        with self._preview_lock:
+            preview = self._preview
+        if preview is None:
+            return None
+        index, image = preview
+        tile, overlap = self._tiling()
+        probabilities = predict_probabilities(self.model, image, tile, overlap, device=self.device, amp=self.amp)
+        return PreviewReady(epoch, index, probabilities)
+
+    # -- history and checkpoints --------------------------------------------------------------------------
+
+    def _new_history(self) -> dict[str, Any]:
+        cfg = self.train_config
+        return {"epochs": [], "steps": [], "train_loss": [], "val_loss": [], "val_dice": [], "lr": [], "seconds": [],
+                "patches_per_s": [], "batch_size": cfg.batch_size, "patch_size": cfg.patch_size,
+                "device": self.device.type, "images": self.image_sources, "best_epoch": None}
+
+    def _record(self, epoch, step, train_loss, val_loss, metrics, lr, elapsed, patches_per_s) -> None:
+        h = self.history
+        for key, value in (("epochs", epoch), ("steps", step), ("train_loss", train_loss), ("val_loss", val_loss),
+                           ("val_dice", metrics.get("mean_dice")), ("lr", lr), ("seconds", elapsed),
+                           ("patches_per_s", patches_per_s)):
+            h[key].append(value)
+        h["batch_size"] = self.source.batch_size
+        h["best_epoch"] = self.best.epoch if self.best else None
+
+    def _save(self, interrupted: bool) -> Path:
+        best = self.best
+        state = best.state if best else cpu_state_dict(self.model)
+        return save_checkpoint(self.out_path, self.model, self.model_config, self.classes, None,
+                               self.history, self.train_config, interrupted,
+                               threshold=best.threshold if best else None,
+                               metrics=best.metrics if best else {}, state_dict=state)
+
+    def _finish(self, reason: str, interrupted: bool) -> TrainingFinished:
+        """Save the best weights (or the current ones if no epoch ended) with the full history."""
+        path = None
+        if self.best is not None or all(torch.isfinite(p).all() for p in self.model.parameters()):
+            path = self._save(interrupted)
+        return TrainingFinished(path, copy.deepcopy(self.history), interrupted, reason)
