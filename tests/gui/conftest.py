@@ -1,0 +1,36 @@
+"""Fixtures for GUI tests: an isolated QSettings file and a window showing a small project."""
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from tests.gui.helpers import make_project
+from unet_studio.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """QSettings on a file in tmp_path, so tests never touch the user's settings."""
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def project(tmp_path):
+    return make_project(tmp_path / "project")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, settings, project):
+    """The main window on `project`, first image shown at a fixed 4x zoom."""
+    win = MainWindow(settings=settings, demo_folder=tmp_path / "demo")
+    qtbot.addWidget(win)
+    win.resize(1000, 700)
+    win.show()
+    assert win.open_path(project.folder), win.last_error
+    qtbot.waitUntil(lambda: win.document.image_id is not None)
+    canvas = win.canvas
+    canvas.actual_size()
+    canvas.zoom_by(4.0)
+    canvas.centerOn(32, 32)
+    canvas.setFocus()
+    yield win
+    win.close()
