@@ -32,20 +32,19 @@ class TrainItem:
             )
 
 
-def _class_coordinates(target: np.ndarray, rng: np.random.Generator, limit: int) -> dict[int, np.ndarray]:
-    """Flat indices of the labelled pixels of each class, subsampled to `limit` per class."""
+def _class_coordinates(
+    target: np.ndarray, rng: np.random.Generator, limit: int
+) -> tuple[dict[int, np.ndarray], dict[int, int]]:
+    """Flat indices of the labelled pixels of each class (at most `limit`, a random subset) and pixel counts."""
     flat = target.ravel()
-    labelled = np.flatnonzero(flat >= 0)
-    classes = flat[labelled]
-    order = np.argsort(classes, kind="stable")
-    values, starts = np.unique(classes[order], return_index=True)
-    groups = np.split(labelled[order], starts[1:])
-    coordinates = {}
-    for value, group in zip(values.tolist(), groups):
+    counts = np.bincount(np.maximum(flat, -1) + 1)[1:]
+    coordinates, totals = {}, {}
+    for value in np.flatnonzero(counts).tolist():
+        group = np.flatnonzero(flat == value)
         if group.size > limit:
-            group = np.sort(rng.choice(group, size=limit, replace=False))
-        coordinates[int(value)] = group.astype(np.int64)
-    return coordinates
+            group = np.sort(group[rng.choice(group.size, size=limit, replace=False)])
+        coordinates[value], totals[value] = group, int(counts[value])
+    return coordinates, totals
 
 
 class PatchSampler:
@@ -70,8 +69,9 @@ class PatchSampler:
         self.items = list(items)
         self.patch_size, self.margin, self.labelled_bias = int(patch_size), int(margin), float(labelled_bias)
         self.rng = rng if rng is not None else np.random.default_rng()
-        self._coordinates = [_class_coordinates(it.target, self.rng, MAX_COORDINATES_PER_CLASS) for it in self.items]
-        counts = [{k: int((it.target == k).sum()) for k in coords} for it, coords in zip(self.items, self._coordinates)]
+        found = [_class_coordinates(item.target, self.rng, MAX_COORDINATES_PER_CLASS) for item in self.items]
+        self._coordinates = [coordinates for coordinates, _ in found]
+        counts = [totals for _, totals in found]
         self.classes = sorted({k for c in counts for k in c})
         if not self.classes:
             raise TrainingError("training set", f"no labelled pixels in {len(self.items)} image(s)")
