@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unet_studio.core.errors import StudioError
+from unet_studio.core.normalize import normalize_with_range
 from unet_studio.inference.tiling import (
     axis_starts,
-    normalize_tile,
     predict_mask,
     predict_probabilities,
     tile_grid,
@@ -136,7 +136,7 @@ def test_streaming_mask_matches_whole_probabilities():
     model = tiny_model(in_channels=2)
     raw = (np.random.default_rng(1).random((150, 130, 2)) * 4000).astype(np.uint16)
     lo, hi = np.array([100.0, 0.0]), np.array([3900.0, 4000.0])
-    probs = predict_probabilities(model, normalize_tile(raw, lo, hi), tile=64, overlap=32, amp=False)
+    probs = predict_probabilities(model, normalize_with_range(raw, lo, hi), tile=64, overlap=32, amp=False)
     mask, foreground = predict_mask(model, raw, (lo, hi), tile=64, overlap=32, amp=False, foreground="uint8")
     assert mask.dtype == np.uint8 and mask.shape == (150, 130)
     np.testing.assert_array_equal(mask, probs.argmax(axis=0))
@@ -145,10 +145,3 @@ def test_streaming_mask_matches_whole_probabilities():
     thresholded, none = predict_mask(model, raw, (lo, hi), tile=64, overlap=32, amp=False, threshold=0.2)
     np.testing.assert_array_equal(thresholded, probs[1] >= 0.2)
     assert none is None
-
-
-def test_normalize_tile_maps_range_and_clips():
-    raw = np.array([[[0.0], [50.0], [100.0], [1000.0], [np.nan]]])
-    values = normalize_tile(raw, np.array([0.0]), np.array([100.0]))
-    assert values.shape == (1, 1, 5)
-    np.testing.assert_allclose(values[0, 0], [0.0, 0.5, 1.0, 1.5, 0.0])

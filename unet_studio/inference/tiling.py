@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from unet_studio.core.errors import StudioError
+from unet_studio.core.normalize import normalize_with_range
 from unet_studio.inference.postprocess import classify_pixels, mask_dtype
 
 Progress = Callable[[int, int], None]
@@ -229,18 +230,6 @@ def predict_probabilities(
     return None
 
 
-def normalize_tile(raw: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Raw pixels ``(h, w, C)`` to network input float32 ``(C, h, w)`` with fixed per-channel ranges.
-
-    Same mapping as ``core.normalize.normalize_for_network``: ``(x - lo) / (hi - lo)`` clipped to
-    [-0.5, 1.5], non-finite pixels 0. Applied per tile with global ranges, so tiles agree with each other.
-    """
-    scale = 1.0 / np.maximum(np.asarray(hi, np.float32) - np.asarray(lo, np.float32), 1e-12)
-    values = (raw.astype(np.float32) - np.asarray(lo, np.float32)) * scale
-    values = np.clip(np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0), -0.5, 1.5)
-    return np.ascontiguousarray(values.transpose(2, 0, 1))
-
-
 def predict_mask(
     model: nn.Module,
     pixels: np.ndarray,
@@ -255,8 +244,9 @@ def predict_mask(
     stop: threading.Event | None = None,
     progress: Progress | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """Mask of a raw image ``(H, W, C)`` in bounded memory: tiles are normalised on the fly with the global
-    per-channel ranges ``lo_hi = (lo, hi)`` and probabilities never exist for more than one band of rows.
+    """Mask of a raw image ``(H, W, C)`` in bounded memory: tiles are normalised on the fly
+    (``core.normalize.normalize_with_range``) with the image's global per-channel ranges ``lo_hi = (lo, hi)``
+    and probabilities never exist for more than one band of rows.
 
     Returns ``(mask, foreground_probability)`` where the mask is the argmax (or, for two classes with a
     ``threshold``, ``p1 >= threshold``) and ``foreground="uint8"`` (0..255) or ``"float16"`` also keeps
@@ -265,10 +255,10 @@ def predict_mask(
     if foreground not in (None, "uint8", "float16"):
         raise StudioError(f"foreground {foreground!r}", "choose None, 'uint8' or 'float16'")
     height, width = pixels.shape[:2]
-    lo, hi = (np.asarray(v, np.float32).reshape(-1) for v in lo_hi)
+    lo, hi = lo_hi
 
     def read_tile(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        return normalize_tile(pixels[rows[:, None], cols[None, :]], lo, hi)
+        return normalize_with_range(pixels[rows[:, None], cols[None, :]], lo, hi)
 
     mask = kept = None
     for y0, y1, probs in iter_probability_bands(

@@ -1,0 +1,90 @@
+"""Predictor: checkpoint round trip, full vs streamed paths, channel check, instances, cancel."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import make_blobs
+from unet_studio.core.errors import StudioError
+from unet_studio.core.normalize import normalize_for_network
+from unet_studio.inference.predictor import Prediction, Predictor
+from unet_studio.inference.tiling import predict_probabilities
+from unet_studio.models import ModelConfig, build_model
+from unet_studio.training.checkpoint import save_checkpoint
+
+CLASSES = [{"value": 1, "name": "background", "color": "#000000"}, {"value": 2, "name": "cell", "color": "#ff0000"}]
+NORMALIZATION = {"method": "percentile", "low": 0.5, "high": 99.5}
+
+
+def tiny(in_channels=1, num_classes=2):
+    torch.manual_seed(0)
+    config = ModelConfig(in_channels=in_channels, num_classes=num_classes, depth=2, base_channels=4)
+    return build_model(config).eval(), config
+
+
+@pytest.fixture
+def checkpoint_path(tmp_path):
+    model, config = tiny()
+    return save_checkpoint(tmp_path / "model.pt", model, config, CLASSES, NORMALIZATION, {}, {}, threshold=0.5)
+
+
+def test_from_checkpoint_predicts_like_the_network(checkpoint_path):
+    predictor = Predictor.from_checkpoint(checkpoint_path, device="cpu", tile=64, overlap=16, amp=False)
+    assert predictor.threshold == 0.5 and predictor.in_channels == 1 and predictor.classes == CLASSES
+    image, _ = make_blobs((70, 90))
+    prediction = predictor.predict(image)
+    assert isinstance(prediction, Prediction) and prediction.instances is None
+    model, _ = tiny()
+    expected = predict_probabilities(model, normalize_for_network(image[:, :, None]), tile=64, overlap=16, amp=False)
+    np.testing.assert_allclose(prediction.probabilities, expected, atol=1e-6)
+    np.testing.assert_array_equal(prediction.mask, expected[1] >= 0.5)
+    assert prediction.mask.dtype == np.uint8 and prediction.mask.shape == (70, 90)
+
+
+def test_large_images_stream_without_probabilities():
+    model, _ = tiny(num_classes=3)
+    image = np.random.default_rng(0).integers(0, 4000, (100, 120, 1), dtype=np.uint16)
+    full = Predictor(model, CLASSES, NORMALIZATION, device="cpu", tile=64, overlap=16, amp=False)
+    streamed = Predictor(model, CLASSES, NORMALIZATION, device="cpu", tile=64, overlap=16, amp=False,
+                         max_probability_bytes=1000)
+    full_result, streamed_result = full.predict(image, min_size=3), streamed.predict(image, min_size=3)
+    assert full_result.probabilities.shape == (3, 100, 120) and streamed_result.probabilities is None
+    np.testing.assert_array_equal(streamed_result.mask, full_result.mask)
+
+
+def test_channel_mismatch_is_one_line_error():
+    model, _ = tiny(in_channels=2)
+    predictor = Predictor(model, CLASSES, NORMALIZATION, device="cpu", source="runs/nuclei.pt")
+    with pytest.raises(StudioError) as caught:
+        predictor.predict(np.zeros((32, 32, 3), np.uint8), source="cells/a.tif")
+    message = str(caught.value)
+    assert message == "cells/a.tif: image has 3 channel(s) but the model nuclei.pt expects 2"
+    with pytest.raises(StudioError, match="expected an \\(H, W, C\\) image"):
+        predictor.predict(np.zeros((2, 32, 32, 2), np.uint8))
+
+
+def test_unknown_normalization_is_refused():
+    model, _ = tiny()
+    with pytest.raises(StudioError, match="m.pt: unknown normalization method 'zscore'"):
+        Predictor(model, CLASSES, {"method": "zscore"}, device="cpu", source="m.pt")
+
+
+def test_instances_returned_on_request():
+    model, _ = tiny()
+    predictor = Predictor(model, CLASSES, NORMALIZATION, threshold=0.0, device="cpu", tile=64, overlap=16)
+    prediction = predictor.predict(np.zeros((40, 40), np.uint8), instances=True)
+    assert prediction.mask.all()  # threshold 0: every pixel is an object
+    assert prediction.instances.dtype == np.uint16 and prediction.instances.max() >= 1
+    assert (prediction.instances > 0).all()
+
+
+@pytest.mark.parametrize("max_bytes", [10**9, 1000])
+def test_stop_returns_none(max_bytes):
+    model, _ = tiny()
+    predictor = Predictor(model, CLASSES, NORMALIZATION, device="cpu", tile=64, overlap=16,
+                          max_probability_bytes=max_bytes)
+    stop = threading.Event()
+    stop.set()
+    assert predictor.predict(np.zeros((100, 100), np.uint8), stop=stop) is None

@@ -1,0 +1,135 @@
+"""Predictor: a trained network plus its classes, normalisation and threshold, applied to raw images.
+
+What the CLI's ``predict`` and the GUI call. Small images get full probability maps; images whose
+probabilities would exceed ``max_probability_bytes`` go through the row-band streaming path, which keeps
+memory bounded and returns no probability map.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from unet_studio.core.errors import ModelFileError, StudioError
+from unet_studio.core.normalize import normalize_with_range, percentile_range
+from unet_studio.inference.postprocess import clean_mask, mask_to_instances, probabilities_to_mask
+from unet_studio.inference.tiling import Progress, predict_mask, predict_probabilities
+from unet_studio.training.checkpoint import load_checkpoint
+from unet_studio.training.device import select_device
+
+DEFAULT_MAX_PROBABILITY_BYTES = 256 * 2**20
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Result of one image: conventional mask (0 = background, 1..K classes), float32 probabilities
+    ``(K + 1, H, W)`` or ``None`` when the image was streamed, and instance labels if asked for."""
+
+    mask: np.ndarray
+    probabilities: np.ndarray | None
+    instances: np.ndarray | None
+
+
+class Predictor:
+    """Runs one network over whole images with overlap-tile blending and post-processing.
+
+    ``normalization`` is the checkpoint's dict, ``{"method": "percentile", "low": 0.5, "high": 99.5}``:
+    each image is scaled by its own per-channel percentiles, as in training. ``threshold`` (two-class
+    models only) replaces argmax by ``p(object) >= threshold``.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        classes: list[dict[str, Any]],
+        normalization: dict[str, Any],
+        threshold: float | None = None,
+        device: str | torch.device = "auto",
+        tile: int = 256,
+        overlap: int = 64,
+        amp: bool = True,
+        max_probability_bytes: int = DEFAULT_MAX_PROBABILITY_BYTES,
+        source: str = "model",
+    ):
+        self.source = source
+        if normalization.get("method", "percentile") != "percentile":
+            raise ModelFileError(source, f"unknown normalization method {normalization.get('method')!r}")
+        self.normalization = dict(normalization)
+        self.device = select_device(device).device if isinstance(device, str) else torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.classes = list(classes)
+        self.threshold = threshold
+        self.tile, self.overlap, self.amp = tile, overlap, amp
+        self.max_probability_bytes = max_probability_bytes
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str = "auto", **options: Any) -> Predictor:
+        """Load a checkpoint (``training.checkpoint.load_checkpoint``) and wrap its network."""
+        checkpoint = load_checkpoint(path)
+        return cls(checkpoint.build_model(), checkpoint.classes, checkpoint.normalization, checkpoint.threshold,
+                   device, source=str(path), **options)
+
+    @property
+    def in_channels(self) -> int:
+        """Channels the network expects (from its config, else its first convolution)."""
+        config = getattr(self.model, "config", None)
+        if config is not None:
+            return int(config.in_channels)
+        first = next(m for m in self.model.modules() if isinstance(m, nn.Conv2d))
+        return int(first.in_channels)
+
+    def predict(
+        self,
+        pixels: np.ndarray,
+        tta: bool = False,
+        instances: bool = False,
+        min_size: int = 0,
+        fill_holes: bool = False,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
+        source: str = "image",
+    ) -> Prediction | None:
+        """Predict a raw image ``(H, W, C)`` (or ``(H, W)``) in its own dtype; ``None`` if ``stop`` was set.
+
+        ``source`` names the image in error messages (pass the file name).
+        """
+        pixels = self._checked(pixels, source)
+        lo, hi = percentile_range(pixels, self.normalization.get("low", 0.5), self.normalization.get("high", 99.5))
+        n_outputs = int(getattr(getattr(self.model, "config", None), "num_classes", 2))
+        streamed = n_outputs * pixels.shape[0] * pixels.shape[1] * 4 > self.max_probability_bytes
+        run = {"tile": self.tile, "overlap": self.overlap, "tta": tta, "amp": self.amp, "stop": stop,
+               "progress": progress}
+        if streamed:
+            result = predict_mask(self.model, pixels, (lo, hi), threshold=self.threshold, **run)
+            if result is None:
+                return None
+            probabilities = None
+            mask = clean_mask(result[0], min_size, fill_holes) if min_size > 0 or fill_holes else result[0]
+        else:
+            probabilities = predict_probabilities(self.model, normalize_with_range(pixels, lo, hi), **run)
+            if probabilities is None:
+                return None
+            mask = probabilities_to_mask(probabilities, self.threshold, min_size, fill_holes)
+        labels = mask_to_instances(mask, probabilities) if instances else None
+        return Prediction(mask, probabilities, labels)
+
+    def _checked(self, pixels: np.ndarray, source: str) -> np.ndarray:
+        """The image as (H, W, C) after checking its shape against the network's input channels."""
+        pixels = np.asarray(pixels)
+        if pixels.ndim == 2:
+            pixels = pixels[:, :, None]
+        if pixels.ndim != 3 or min(pixels.shape) < 1:
+            raise StudioError(source, f"expected an (H, W, C) image, got shape {pixels.shape}")
+        if pixels.shape[2] != self.in_channels:
+            raise StudioError(
+                source,
+                f"image has {pixels.shape[2]} channel(s) but the model {Path(self.source).name} "
+                f"expects {self.in_channels}",
+            )
+        return pixels
