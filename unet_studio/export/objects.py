@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from skimage.measure import find_contours, label
+from skimage.measure import find_contours
+
+from unet_studio.inference.postprocess import mask_to_instances
 
 
 def check_instances(instances: np.ndarray, name: str = "instances") -> np.ndarray:
@@ -67,23 +69,10 @@ def majority_classes(instances: np.ndarray, classes_mask: np.ndarray | None) -> 
 
 
 def semantic_to_instances(mask: np.ndarray) -> np.ndarray:
-    """Conventional mask (0 background, 1..K) -> instances: connected components of each class apart.
-
-    Uses inference.postprocess.mask_to_instances when that module provides it, so exports split touching
-    objects the same way predictions do; otherwise 8-connected components per class.
-    """
+    """Conventional mask (0 background, 1..K) -> instances, split exactly as predictions are
+    (inference.postprocess.mask_to_instances: components per class, touching round objects split)."""
     classes = check_instances(mask, "mask")
-    try:
-        from unet_studio.inference.postprocess import mask_to_instances
-    except ImportError:
-        mask_to_instances = None
-    if mask_to_instances is not None:
-        return np.asarray(mask_to_instances(classes))
-    instances = np.zeros(classes.shape, np.int64)
-    for value in np.unique(classes[classes > 0]):
-        components = label(classes == value, connectivity=2)
-        instances[components > 0] = components[components > 0] + instances.max()
-    return as_instance_dtype(instances)
+    return as_instance_dtype(mask_to_instances(classes))
 
 
 def as_instance_dtype(instances: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ import numpy as np
 from skimage.segmentation import find_boundaries
 
 from unet_studio.core.atomic import atomic_write_bytes
+from unet_studio.core.normalize import percentile_range, to_display_uint8
 from unet_studio.export.errors import ExportError
 from unet_studio.export.masks import encode_png
 from unet_studio.export.objects import check_instances, majority_classes
@@ -21,20 +22,15 @@ def display_rgb(pixels: np.ndarray, low: float = 0.5, high: float = 99.5) -> np.
 
     One channel is shown grey; two as red/green; three or more use the first three as RGB.
     """
-    array = np.asarray(pixels, dtype=np.float64)
+    array = np.asarray(pixels)
     if array.ndim == 2:
         array = array[..., None]
-    channels = []
-    for index in range(min(array.shape[2], 3)):
-        channel = np.nan_to_num(array[..., index], nan=0.0, posinf=0.0, neginf=0.0)
-        lo, hi = np.percentile(channel, [low, high])
-        scale = 255.0 / (hi - lo) if hi > lo else 0.0
-        channels.append(np.clip((channel - lo) * scale, 0, 255).astype(np.uint8))
-    if len(channels) == 1:
-        channels *= 3
-    while len(channels) < 3:
-        channels.append(np.zeros_like(channels[0]))
-    return np.stack(channels, axis=-1)
+    array = array[..., :3]
+    lo, hi = percentile_range(array, low, high)
+    shown = to_display_uint8(array, lo, hi)
+    if shown.shape[2] == 1:
+        return np.repeat(shown, 3, axis=2)
+    return np.pad(shown, ((0, 0), (0, 0), (0, 3 - shown.shape[2])))
 
 
 def render_overlay(pixels: np.ndarray, instances: np.ndarray, classes_mask: np.ndarray | None = None,
