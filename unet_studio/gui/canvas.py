@@ -50,6 +50,11 @@ class ImageItem(QGraphicsItem):
         self._image = QImage(self._pixels.data, w, h, stride, fmt)
         self.update()
 
+    @property
+    def pixels(self) -> np.ndarray:
+        """The display pixels shown now."""
+        return self._pixels
+
     def boundingRect(self) -> QRectF:
         return QRectF(0, 0, self._pixels.shape[1], self._pixels.shape[0])
 

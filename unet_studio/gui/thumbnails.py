@@ -104,6 +104,11 @@ class ThumbnailLoader(QObject):
     def cached_count(self) -> int:
         return len(self._cache)
 
+    @property
+    def pending_count(self) -> int:
+        """Jobs queued or running."""
+        return len(self._pending)
+
     def _on_job_finished(self, image_id: str, thumbnail, error: str) -> None:
         if image_id not in self._pending:
             return  # cleared while it ran
