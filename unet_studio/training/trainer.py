@@ -25,7 +25,7 @@ from unet_studio.training.checkpoint import Checkpoint, cpu_state_dict, save_che
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.device import select_device
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingEvent, TrainingFinished
-from unet_studio.training.losses import class_balance_weights, combined_loss
+from unet_studio.training.losses import class_weights_from_counts, combined_loss
 from unet_studio.training.schedule import WarmupCosine
 from unet_studio.training.validation import validate
 
@@ -125,13 +125,8 @@ class Trainer:
                                   BORDER_WEIGHT if cfg.border_weight else None)
         self.class_weights = None
         if cfg.class_balance and not cfg.border_weight:
-            self.class_weights = class_balance_weights(self._all_targets(), self.model_config.num_classes)
-            self.class_weights = self.class_weights.to(self.device)
-
-    def _all_targets(self) -> torch.Tensor:
-        counts = np.zeros(self.model_config.num_classes, np.int64)
-        counts[: self.counts.size] = self.counts
-        return torch.from_numpy(np.repeat(np.arange(counts.size), counts))
+            weights = class_weights_from_counts(self.counts, self.model_config.num_classes)
+            self.class_weights = weights.to(self.device)
 
     def _load_init_weights(self, init: Checkpoint) -> str:
         """Copy init's weights; with other classes every weight but the output head is copied."""

@@ -1,0 +1,208 @@
+"""What the CLI and GUI call to train: from two folders (images + labels) or from a project."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from unet_studio.core.annotations import read_annotation
+from unet_studio.core.errors import StudioError, TrainingError
+from unet_studio.core.images import list_images, read_image
+from unet_studio.core.normalize import normalize_for_network
+from unet_studio.core.project import Project
+from unet_studio.data.sampling import TrainItem
+from unet_studio.models.config import ModelConfig
+from unet_studio.training.checkpoint import DEFAULT_NORMALIZATION, Checkpoint, load_checkpoint
+from unet_studio.training.config import TrainConfig
+from unet_studio.training.events import Log, TrainingEvent, TrainingFinished
+from unet_studio.training.trainer import Trainer
+
+LABEL_FORMATS = ("annotation", "mask")
+
+
+def file_stem(path: Path) -> str:
+    """Name without suffix; '.ome.tif(f)' counts as one suffix."""
+    name = path.name
+    for double in (".ome.tif", ".ome.tiff"):
+        if name.lower().endswith(double):
+            return name[: -len(double)]
+    return path.stem
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _target(labels: np.ndarray, labels_format: str) -> np.ndarray:
+    """Training target (-1 unlabelled, 0 background, k class k) from an annotation or a conventional mask."""
+    if labels_format == "annotation":
+        return labels.astype(np.int64) - 1
+    if labels.max(initial=0) == 255 and not np.isin(labels, (0, 255), invert=True).any():
+        labels = labels > 0  # a binary mask saved as 0/255
+    return labels.astype(np.int64)
+
+
+def _read_item(image_path: Path, label_path: Path, labels_format: str, normalization: dict) -> TrainItem:
+    pixels = read_image(image_path).pixels
+    labels = read_annotation(label_path, pixels.shape[:2])
+    image = normalize_for_network(pixels, normalization["low"], normalization["high"])
+    return TrainItem(image, _target(labels, labels_format), name=str(image_path))
+
+
+def load_training_items(images: Sequence[str | Path], labels: Sequence[str | Path],
+                        labels_format: str = "annotation",
+                        normalization: dict | None = None) -> tuple[list[TrainItem], list[str]]:
+    """Pair image and label files by file stem and read them; a file that cannot be used becomes one
+    line in `problems` and the others are still returned. Unpaired files are ignored."""
+    if labels_format not in LABEL_FORMATS:
+        raise TrainingError(f"labels format {labels_format!r}", f"unknown, choose one of {', '.join(LABEL_FORMATS)}")
+    normalization = {**DEFAULT_NORMALIZATION, **(normalization or {})}
+    by_stem = {file_stem(Path(p)): Path(p) for p in labels}
+    items, problems = [], []
+    for image_path in map(Path, images):
+        label_path = by_stem.get(file_stem(image_path))
+        if label_path is None:
+            continue
+        try:
+            items.append(_read_item(image_path, label_path, labels_format, normalization))
+        except StudioError as error:
+            problems.append(str(error))
+    return items, problems
+
+
+def _channels(items: Sequence[TrainItem]) -> int:
+    counts = {item.image.shape[0] for item in items}
+    if len(counts) > 1:
+        found = ", ".join(f"{item.name}: {item.image.shape[0]}" for item in items[:6])
+        raise TrainingError("training images", f"images differ in channel count ({found}); use one kind of image")
+    return counts.pop()
+
+
+def _split_off(items: list[TrainItem], fraction: float, seed: int) -> tuple[list[TrainItem], list[TrainItem]]:
+    """Seeded random ~fraction of items held out for validation (none when fewer than two items)."""
+    if len(items) < 2 or fraction <= 0:
+        return items, []
+    n_val = min(len(items) - 1, max(1, round(len(items) * fraction)))
+    held = set(np.random.default_rng(seed).permutation(len(items))[:n_val].tolist())
+    return [it for i, it in enumerate(items) if i not in held], [it for i, it in enumerate(items) if i in held]
+
+
+def _resolve_model(model_config: ModelConfig | None, init: Checkpoint | None, channels: int,
+                   num_classes: int) -> ModelConfig:
+    """The given config (or the init checkpoint's, or the balanced preset) with in_channels from the images
+    and enough outputs for every labelled class."""
+    base = model_config or (init.model_config if init else ModelConfig.from_preset())
+    outputs = max(num_classes, base.num_classes if model_config or init else 2)
+    return dataclasses.replace(base, in_channels=channels, num_classes=outputs)
+
+
+def _as_checkpoint(init: Checkpoint | str | Path | None) -> Checkpoint | None:
+    return init if init is None or isinstance(init, Checkpoint) else load_checkpoint(init)
+
+
+def _sources(paths: Sequence[Path]) -> list[dict]:
+    return [{"name": p.name, "sha256": sha256_of(p)} for p in paths]
+
+
+def iter_train_folders(images_dir: str | Path, labels_dir: str | Path, out_path: str | Path,
+                       model_config: ModelConfig | None = None, train_config: TrainConfig | None = None,
+                       labels_format: str = "annotation", init: Checkpoint | str | Path | None = None,
+                       stop: threading.Event | None = None) -> Iterator[TrainingEvent]:
+    """Train on images_dir/<stem>.* with labels_dir/<stem>.png|tif; ~val_fraction of the pairs validate."""
+    train_config = train_config or TrainConfig()
+    images, labels = list_images(images_dir), list_images(labels_dir)
+    paired_stems = {file_stem(p) for p in images} & {file_stem(p) for p in labels}
+    if not paired_stems:
+        raise TrainingError(labels_dir, f"no label file has the name of an image in {images_dir}")
+    init = _as_checkpoint(init)
+    normalization = init.normalization if init else DEFAULT_NORMALIZATION
+    items, problems = load_training_items(images, labels, labels_format, normalization)
+    for problem in problems:
+        yield Log(f"skipped {problem}")
+    if not items:
+        raise TrainingError(labels_dir, f"none of the {len(paired_stems)} image/label pairs could be read")
+    num_classes = max(2, max(int(item.target.max()) for item in items) + 1)
+    config = _resolve_model(model_config, init, _channels(items), num_classes)
+    classes = init.classes if init and len(init.classes) == config.num_classes else _generic_classes(config)
+    train_items, val_items = _split_off(items, train_config.val_fraction, train_config.seed)
+    yield Log(f"{len(train_items)} image(s) for training, {len(val_items)} for validation")
+    used = [Path(item.name) for item in items]
+    trainer = Trainer(config, train_config, train_items, val_items, classes, out_path, init_checkpoint=init,
+                      image_sources=_sources(used))
+    yield from trainer.iter_fit(stop)
+
+
+def _generic_classes(config: ModelConfig) -> list[dict]:
+    names = ["background"] + [f"class {k}" for k in range(1, config.num_classes)]
+    return [{"value": k + 1, "name": name, "color": None} for k, name in enumerate(names)]
+
+
+def _project_items(project: Project, normalization: dict) -> tuple[dict[str, list[TrainItem]], list[str], list[Path]]:
+    """Labelled images of the project by split ('train', 'val'), problems, and the image files used."""
+    by_split: dict[str, list[TrainItem]] = {"train": [], "val": []}
+    problems, used = [], []
+    for record in project.images:
+        if record.split not in by_split or project.annotation_path(record.id) is None:
+            continue
+        path = project.image_path(record.id)
+        try:
+            annotation = project.load_annotation(record.id)
+            if not annotation.any():
+                continue
+            pixels = read_image(path).pixels
+            if pixels.shape[:2] != annotation.shape:
+                raise TrainingError(path, f"image is {pixels.shape[0]} x {pixels.shape[1]} but its annotation "
+                                          f"{annotation.shape[0]} x {annotation.shape[1]}")
+            image = normalize_for_network(pixels, normalization["low"], normalization["high"])
+        except StudioError as error:
+            problems.append(str(error))
+            continue
+        by_split[record.split].append(TrainItem(image, _target(annotation, "annotation"), name=str(path)))
+        used.append(path)
+    return by_split, problems, used
+
+
+def iter_train_project(project: Project, out_path: str | Path | None = None,
+                       model_config: ModelConfig | None = None, train_config: TrainConfig | None = None,
+                       init: Checkpoint | str | Path | None = None, stop: threading.Event | None = None,
+                       model_name: str | None = None) -> Iterator[TrainingEvent]:
+    """Train on the project's labelled 'train' images, validate on its 'val' ones (or on ~val_fraction of
+    the train images when none is marked), then register the model in the project and make it active."""
+    train_config = train_config or TrainConfig()
+    init = _as_checkpoint(init)
+    by_split, problems, used = _project_items(project, init.normalization if init else DEFAULT_NORMALIZATION)
+    for problem in problems:
+        yield Log(f"skipped {problem}")
+    train_items, val_items = by_split["train"], by_split["val"]
+    if not train_items:
+        raise TrainingError(project.manifest_path, "no labelled training image: label some pixels first")
+    if not val_items:
+        train_items, val_items = _split_off(train_items, train_config.val_fraction, train_config.seed)
+        yield Log(f"no labelled validation image: held out {len(val_items)} of the labelled training images "
+                  "for validation" if val_items else "only one labelled image: no validation, tracking training loss")
+    classes = [dataclasses.asdict(c) for c in project.classes]
+    num_classes = max(c.value for c in project.classes)
+    config = _resolve_model(model_config, init, _channels(train_items + val_items), num_classes)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    out_path = Path(out_path) if out_path else project.folder / "models" / f"model-{stamp}.pt"
+    trainer = Trainer(config, train_config, train_items, val_items, classes, out_path, init_checkpoint=init,
+                      image_sources=_sources(used))
+    for event in trainer.iter_fit(stop):
+        if isinstance(event, TrainingFinished) and event.checkpoint_path is not None:
+            metrics = load_checkpoint(event.checkpoint_path).metrics
+            record = project.add_model(event.checkpoint_path, model_name or f"{config.arch} {stamp}", config.arch,
+                                       len(train_items), metrics.get("mean_dice"), metrics)
+            project.set_active_model(record.id)
+            yield Log(f"model saved in the project as {record.id} (now the active model)")
+            event = dataclasses.replace(event, checkpoint_path=project.model_path(record.id))
+        yield event
