@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QWidget
 from superqt import QLabeledSlider
 
 from unet_studio.gui.display import DisplaySettings
+from unet_studio.gui.qt_compat import emit
 
 MODE_LABELS = {"auto": "Auto (0.5-99.5 %)", "minmax": "Min / max", "manual": "Manual"}
 
@@ -44,7 +45,7 @@ class ContrastPanel(QWidget):
             signal.connect(self._on_control_changed)
         for spin in (self.low, self.high, self.gamma):
             spin.valueChanged.connect(self._on_control_changed)
-        self.plane.valueChanged.connect(self.plane_changed.emit)
+        self.plane.valueChanged.connect(self.plane_changed)
 
     def settings(self) -> DisplaySettings:
         """The settings the controls show."""
@@ -85,7 +86,7 @@ class ContrastPanel(QWidget):
         manual = self.mode.currentData() == "manual"
         self.low.setEnabled(manual)
         self.high.setEnabled(manual)
-        self.settings_changed.emit(self.settings())
+        emit(self.settings_changed, self.settings())
 
 
 def _spin() -> QDoubleSpinBox:

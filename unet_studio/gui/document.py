@@ -17,6 +17,7 @@ from unet_studio.core.errors import StudioError
 from unet_studio.core.images import ImageData, read_image
 from unet_studio.core.undo_patch import Patch
 from unet_studio.gui.undo_commands import PaintCommand
+from unet_studio.gui.qt_compat import emit
 
 UNDO_LIMIT = 300
 AUTOSAVE_DELAY_MS = 600
@@ -68,9 +69,9 @@ class AnnotationDocument(QObject):
             stack.deleteLater()
         self._stacks.clear()
         self.project = project
-        self.project_changed.emit()
-        self.records_changed.emit()
-        self.classes_changed.emit()
+        emit(self.project_changed)
+        emit(self.records_changed)
+        emit(self.classes_changed)
         return True
 
     @property
@@ -101,42 +102,42 @@ class AnnotationDocument(QObject):
         try:
             return getattr(self.project, method)(*args)
         except StudioError as exc:
-            self.error_raised.emit(str(exc))
+            emit(self.error_raised, str(exc))
             return None
 
     def add_images(self, paths) -> None:
         """Reference more images (unreadable ones are listed too, with their reason)."""
         self._project_call("add_images", paths)
-        self.records_changed.emit()
+        emit(self.records_changed)
 
     def set_split(self, image_id: str, split: str) -> None:
         self._project_call("set_split", image_id, split)
-        self.records_changed.emit()
+        emit(self.records_changed)
 
     def auto_split(self, val_fraction: float) -> None:
         self._project_call("auto_split", val_fraction)
-        self.records_changed.emit()
+        emit(self.records_changed)
 
     def update_settings(self, **values) -> None:
         try:
             self.project.update_settings(**values)
         except StudioError as exc:
-            self.error_raised.emit(str(exc))
+            emit(self.error_raised, str(exc))
 
     # ----- classes
     def add_class(self, name: str) -> int | None:
         """A new object class; returns its value."""
         info = self._project_call("add_class", name)
-        self.classes_changed.emit()
+        emit(self.classes_changed)
         return None if info is None else int(info.value)
 
     def rename_class(self, value: int, name: str) -> None:
         self._project_call("rename_class", value, name)
-        self.classes_changed.emit()
+        emit(self.classes_changed)
 
     def recolour_class(self, value: int, rgb: tuple[int, int, int]) -> None:
         self._project_call("recolor_class", value, "#{:02x}{:02x}{:02x}".format(*rgb))
-        self.classes_changed.emit()
+        emit(self.classes_changed)
 
     def delete_class(self, value: int) -> None:
         """Remove a class in every annotation (its pixels become unlabelled, higher values shift down).
@@ -153,10 +154,10 @@ class AnnotationDocument(QObject):
             try:
                 self.labels = self.project.load_annotation(image_id)
             except StudioError as exc:
-                self.error_raised.emit(str(exc))
-            self.image_changed.emit(image_id)
-        self.classes_changed.emit()
-        self.records_changed.emit()
+                emit(self.error_raised, str(exc))
+            emit(self.image_changed, image_id)
+        emit(self.classes_changed)
+        emit(self.records_changed)
 
     # ----- current image
     def set_image(self, image_id: str, plane: int = 0) -> bool:
@@ -170,7 +171,7 @@ class AnnotationDocument(QObject):
             image = read_image(self.project.image_path(image_id), plane=plane)
             labels = self.project.load_annotation(image_id) if image_id != self.image_id else self.labels
         except StudioError as exc:
-            self.error_raised.emit(str(exc))
+            emit(self.error_raised, str(exc))
             return False
         if image_id != self.image_id:
             if not self.close_image():
@@ -178,10 +179,10 @@ class AnnotationDocument(QObject):
             self.image_id, self.labels = image_id, labels
             self.undo_group.setActiveStack(self._stack(image_id))
         self.image = image
-        self.pixels_changed.emit()
-        self.image_changed.emit(image_id)
-        self.annotation_changed.emit(None)
-        self.dirty_changed.emit(self.is_dirty)
+        emit(self.pixels_changed)
+        emit(self.image_changed, image_id)
+        emit(self.annotation_changed, None)
+        emit(self.dirty_changed, self.is_dirty)
         return True
 
     def set_plane(self, plane: int) -> bool:
@@ -192,12 +193,12 @@ class AnnotationDocument(QObject):
         """Finish strokes, save and drop the current image; False if saving failed (image kept)."""
         if self.image_id is None:
             return True
-        self.image_about_to_change.emit()
+        emit(self.image_about_to_change)
         if not self.save_now():
             return False
         self.image_id, self.image, self.labels = None, None, None
         self.undo_group.setActiveStack(None)
-        self.image_changed.emit("")
+        emit(self.image_changed, "")
         return True
 
     def history(self, image_id: str) -> QUndoStack | None:
@@ -215,7 +216,7 @@ class AnnotationDocument(QObject):
     # ----- edits
     def labels_edited(self, bbox: tuple[int, int, int, int] | None) -> None:
         """Tools call this after changing labels in place (mid-stroke): repaint, mark unsaved."""
-        self.annotation_changed.emit(bbox)
+        emit(self.annotation_changed, bbox)
         self._set_dirty(True)
 
     def push_edit(self, patch: Patch | None, text: str) -> None:
@@ -238,8 +239,8 @@ class AnnotationDocument(QObject):
             (patch.apply_new if new else patch.apply_old)(labels)
             self.project.save_annotation(image_id, labels)
         except StudioError as exc:
-            self.error_raised.emit(str(exc))
-        self.records_changed.emit()
+            emit(self.error_raised, str(exc))
+        emit(self.records_changed)
 
     # ----- saving
     @property
@@ -256,12 +257,12 @@ class AnnotationDocument(QObject):
         try:
             self.project.save_annotation(self.image_id, self.labels)
         except StudioError as exc:
-            self.error_raised.emit(str(exc))
+            emit(self.error_raised, str(exc))
             return False
         self._dirty = False
         self._stack(self.image_id).setClean()
         self._emit_dirty()
-        self.records_changed.emit()
+        emit(self.records_changed)
         return True
 
     def _set_dirty(self, dirty: bool) -> None:
@@ -270,4 +271,4 @@ class AnnotationDocument(QObject):
             self._emit_dirty()
 
     def _emit_dirty(self, *_args) -> None:
-        self.dirty_changed.emit(self.is_dirty)
+        emit(self.dirty_changed, self.is_dirty)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from unet_studio.gui.qt_compat import emit
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -36,9 +37,9 @@ class WelcomePage(QWidget):
         layout.addWidget(self.recent, 2)
         layout.addStretch(1)
         layout.setContentsMargins(120, 20, 120, 20)
-        new_button.clicked.connect(self.new_requested.emit)
-        open_button.clicked.connect(self.open_requested.emit)
-        demo_button.clicked.connect(self.demo_requested.emit)
+        new_button.clicked.connect(self.new_requested)
+        open_button.clicked.connect(self.open_requested)
+        demo_button.clicked.connect(self.demo_requested)
         self.recent.itemActivated.connect(self._on_recent_item_activated)
 
     def set_recent(self, paths: list[str]) -> None:
@@ -49,4 +50,4 @@ class WelcomePage(QWidget):
             self.recent.addItem(item)
 
     def _on_recent_item_activated(self, item: QListWidgetItem) -> None:
-        self.recent_requested.emit(item.data(PATH_ROLE))
+        emit(self.recent_requested, item.data(PATH_ROLE))
