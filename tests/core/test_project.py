@@ -33,7 +33,8 @@ def test_create_and_open_round_trip(tmp_path):
     project = Project.create(tmp_path / "p", paths, name="cells")
     assert [r.id for r in project.images] == ["img0", "img1", "img2"]
     assert project.images[0].path == "raw/img0.png" and (project.images[0].height, project.images[0].width) == (24, 32)
-    assert [c.value for c in project.classes] == [1, 2, 3] and len({c.color for c in project.classes}) == 3
+    assert [(c.value, c.name) for c in project.classes] == [(1, "background"), (2, "object")]
+    assert len({c.color for c in project.classes}) == 2
     assert all((tmp_path / "p" / sub).is_dir() for sub in ["annotations", "predictions", "models"])
     again = Project.open(tmp_path / "p")
     assert again.manifest == project.manifest and again.name == "cells"
@@ -132,6 +133,8 @@ def test_splits_and_auto_split(tmp_path):
 
 def test_class_editing_and_remove_class_remaps_pixels(tmp_path):
     project = Project.create(tmp_path / "p", _images(tmp_path / "p" / "raw", n=1, size=(4, 6)))
+    assert [(c.value, c.name) for c in project.classes] == [(1, "background"), (2, "object")]
+    project.add_class("dividing")
     fourth = project.add_class("debris")
     assert fourth.value == 4 and fourth.color not in {c.color for c in project.classes[:3]}
     project.rename_class(2, "nucleus")
@@ -141,7 +144,7 @@ def test_class_editing_and_remove_class_remaps_pixels(tmp_path):
     project.save_annotation("img0", labels)
     project.save_prediction("img0", labels - 1)
     project.remove_class(2)
-    assert [(c.value, c.name) for c in project.classes] == [(1, "background"), (2, "object 2"), (3, "debris")]
+    assert [(c.value, c.name) for c in project.classes] == [(1, "background"), (2, "dividing"), (3, "debris")]
     np.testing.assert_array_equal(project.load_annotation("img0")[0], [1, 0, 2, 3, 1, 1])
     np.testing.assert_array_equal(project.load_prediction("img0")[0], [0, 0, 1, 2, 0, 0])
     assert project.image("img0").status == "partial"

@@ -28,7 +28,9 @@ def make_project(folder: Path, n_images: int = 3, size: int = 64, broken: bool =
         bad = images / "broken.png"
         bad.write_text("this is not an image\n")
         paths.append(bad)
-    return Project.create(folder, paths)
+    project = Project.create(folder, paths)
+    project.add_class("object 2")  # a second object class, so class keys and multi-class painting are covered
+    return project
 
 
 def view_point(canvas, row: float, col: float) -> QPoint:

@@ -74,7 +74,7 @@ def test_status_bar_shows_position_value_label_and_zoom(window):
     pixel = int(window.document.image.pixels[12, 7, 0])
     assert window.status.position.text() == "x 7  y 12"
     assert window.status.value.text() == f"{pixel} (uint8)"
-    assert window.status.label.text() == "label 2: object 1"
+    assert window.status.label.text() == "label 2: object"
     assert window.status.zoom.text() == "400 %"
 
 

@@ -236,9 +236,8 @@ class Project:
     # --- classes -----------------------------------------------------------------------------------
     @staticmethod
     def default_classes() -> tuple[ClassInfo, ...]:
-        """Background (value 1) and two object classes, in distinct colours."""
-        return (ClassInfo(1, "background", BACKGROUND_COLOR), ClassInfo(2, "object 1", PALETTE[0]),
-                ClassInfo(3, "object 2", PALETTE[1]))
+        """Background (value 1) and one object class (value 2); users add more as they need them."""
+        return (ClassInfo(1, "background", BACKGROUND_COLOR), ClassInfo(2, "object", PALETTE[0]))
 
     def class_info(self, value: int) -> ClassInfo:
         for info in self._manifest.classes:
