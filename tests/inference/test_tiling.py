@@ -12,6 +12,7 @@ from unet_studio.core.errors import StudioError
 from unet_studio.core.normalize import normalize_with_range
 from unet_studio.inference.tiling import (
     axis_starts,
+    blend_window,
     predict_mask,
     predict_probabilities,
     tile_grid,
@@ -42,14 +43,23 @@ def test_tiles_cover_and_weights_stay_positive(height, width, tile_steps, overla
     tile = max(8, tile_steps * align)
     overlap = int(tile * overlap_fraction)
     grid = tile_grid(height, width, tile, overlap, align)
-    assert all(y % align == 0 and x % align == 0 for y, x in grid)
-    canvas_h, canvas_w = max(y for y, _ in grid) + tile, max(x for _, x in grid) + tile
-    assert height <= canvas_h < max(height, tile) + align and width <= canvas_w < max(width, tile) + align
+    tile_h, tile_w = grid[0][2:]
+    assert tile_h <= tile and tile_w <= tile and tile_h % align == 0 and tile_w % align == 0
+    assert all(y % align == 0 and x % align == 0 for y, x, _, _ in grid)
+    canvas_h, canvas_w = grid[-1][0] + tile_h, grid[-1][1] + tile_w
+    assert height <= canvas_h < height + align and width <= canvas_w < width + align
     covered = np.zeros((canvas_h, canvas_w))
-    line = window_1d(tile, overlap)
-    for y, x in grid:
-        covered[y : y + tile, x : x + tile] += np.outer(line, line)
+    window = blend_window(tile_h, tile_w, overlap)
+    for y, x, _, _ in grid:
+        covered[y : y + tile_h, x : x + tile_w] += window
     assert (covered > 0).all()
+
+
+def test_fitted_tiles_waste_less_than_full_tiles():
+    assert tile_grid(1024, 1024, 512, 64, align=16)[0][2:] == (384, 384)
+    assert len(tile_grid(1024, 1024, 512, 64, align=16)) == 9
+    assert tile_grid(100, 2048, 512, 64, align=16)[0][2:] == (112, 464)
+    assert tile_grid(512, 512, 512, 64, align=16) == [(0, 0, 512, 512)]
 
 
 @pytest.mark.parametrize(("tile", "overlap"), [(64, 32), (64, 16), (256, 64), (100, 0)])

@@ -1,12 +1,13 @@
 """Overlap-tile prediction with smooth blending, in row bands so memory stays bounded.
 
-The image is cut into ``tile x tile`` output tiles that overlap by ``overlap`` pixels. Each tile's
+The image is cut into output tiles of at most ``tile x tile`` pixels (fitted per axis so no work is wasted)
+that overlap by at least ``overlap`` pixels and start on the network's pooling grid. Each tile's
 probabilities are weighted by a separable cosine window and the weighted sums are divided by the summed
 weights, so seams vanish. For 'valid' networks (``model.margin = m`` pixels lost per side) each tile's
 input is ``tile + 2m`` pixels, taken from the reflect-padded image: the U-Net paper's overlap-tile. Images
-smaller than a tile are reflect-padded up to one tile and cropped back.
+smaller than a tile, and the last tiles, are reflect-padded past the image edge and cropped back.
 
-Tiles are run one per call (batching them was slower on CPU) and accumulated in a band of ``tile`` rows;
+Tiles are run one per call (batching them was slower on CPU) and accumulated in a band of tile rows;
 a band is finished as soon as no later tile can touch it. A ``stop`` Event is checked between tiles: when
 it is set the functions return ``None``.
 """
@@ -45,11 +46,25 @@ def axis_starts(size: int, tile: int, overlap: int, align: int = 1) -> list[int]
     return list(range(0, last, stride)) + [last]
 
 
-def tile_grid(height: int, width: int, tile: int, overlap: int, align: int = 1) -> list[tuple[int, int]]:
-    """Top-left corners (y, x) of the tiles covering an image (padded up to one tile if smaller)."""
+def fitted_tile(size: int, tile: int, overlap: int, align: int = 1) -> int:
+    """Tile length along one axis: the smallest multiple of ``align`` (at most ``tile``) that covers ``size``
+    with as few tiles as ``tile`` would need. A 1024-px axis with tile 512 / overlap 64 needs three tiles
+    either way; fitted they are 384 px long, not 512, which saves a third of the work. Images smaller than
+    a tile get one tile of their own size rounded up to ``align``."""
+    tile = -(-tile // align) * align
+    if size <= tile:
+        return -(-size // align) * align
+    count = -(-(size - overlap) // (tile - overlap))
+    fitted = -(-(size + (count - 1) * overlap) // count)
+    return min(tile, -(-fitted // align) * align)
+
+
+def tile_grid(height: int, width: int, tile: int, overlap: int, align: int = 1) -> list[tuple[int, int, int, int]]:
+    """Tiles ``(y, x, tile_h, tile_w)`` covering an image: fitted lengths (:func:`fitted_tile`), aligned starts."""
     check_tiling(tile, overlap)
-    ys, xs = axis_starts(height, tile, overlap, align), axis_starts(width, tile, overlap, align)
-    return [(y, x) for y in ys for x in xs]
+    tile_h, tile_w = fitted_tile(height, tile, overlap, align), fitted_tile(width, tile, overlap, align)
+    ys, xs = axis_starts(height, tile_h, overlap, align), axis_starts(width, tile_w, overlap, align)
+    return [(y, x, tile_h, tile_w) for y in ys for x in xs]
 
 
 def pooling_alignment(model: nn.Module) -> int:
@@ -82,10 +97,12 @@ def window_1d(tile: int, overlap: int, floor: float = WINDOW_FLOOR) -> np.ndarra
     return np.maximum(weights, floor).astype(np.float32)
 
 
-def blend_window(tile: int, overlap: int, floor: float = WINDOW_FLOOR) -> np.ndarray:
-    """Separable 2-D blend window ``(tile, tile)``, the outer product of :func:`window_1d`."""
-    line = window_1d(tile, overlap, floor)
-    return np.outer(line, line)
+def blend_window(tile_h: int, tile_w: int, overlap: int, floor: float = WINDOW_FLOOR) -> np.ndarray:
+    """Separable 2-D blend window ``(tile_h, tile_w)``, the outer product of :func:`window_1d` (the overlap
+    capped at half of each side)."""
+    rows = window_1d(tile_h, min(overlap, tile_h // 2), floor)
+    cols = window_1d(tile_w, min(overlap, tile_w // 2), floor)
+    return np.outer(rows, cols)
 
 
 def reflect_indices(start: int, stop: int, size: int) -> np.ndarray:
@@ -144,8 +161,8 @@ def iter_probability_bands(
     """Yield finished row bands ``(y0, y1, probabilities (K, y1 - y0, width))`` from top to bottom.
 
     ``read_tile(rows, cols)`` returns the network input ``float32 (C, len(rows), len(cols))`` for index
-    arrays already mirrored into the image. ``tile`` is rounded up to a multiple of the model's pooling
-    factor (:func:`pooling_alignment`). The iteration simply ends early when ``stop`` is set; callers
+    arrays already mirrored into the image. ``tile`` is the largest tile side; each axis uses
+    :func:`fitted_tile` with the model's pooling factor (:func:`pooling_alignment`). The iteration simply ends early when ``stop`` is set; callers
     detect that by the last band not reaching ``height``. The model is put in eval mode (and channels_last
     layout) for the duration and given back in its former mode.
     """
@@ -153,13 +170,13 @@ def iter_probability_bands(
     device = next(model.parameters()).device if device is None else torch.device(device)
     margin = int(getattr(model, "margin", 0))
     align = pooling_alignment(model)
-    tile = -(-tile // align) * align
-    ys, xs = axis_starts(height, tile, overlap, align), axis_starts(width, tile, overlap, align)
-    canvas_h, canvas_w = ys[-1] + tile, xs[-1] + tile
-    window = blend_window(tile, overlap)
-    row_weights = np.zeros((tile, canvas_w), np.float32)
+    tile_h, tile_w = fitted_tile(height, tile, overlap, align), fitted_tile(width, tile, overlap, align)
+    ys, xs = axis_starts(height, tile_h, overlap, align), axis_starts(width, tile_w, overlap, align)
+    canvas_h, canvas_w = ys[-1] + tile_h, xs[-1] + tile_w
+    window = blend_window(tile_h, tile_w, overlap)
+    row_weights = np.zeros((tile_h, canvas_w), np.float32)
     for x in xs:
-        row_weights[:, x : x + tile] += window
+        row_weights[:, x : x + tile_w] += window
     weight_band = np.zeros_like(row_weights)
     total, done = len(ys) * len(xs), 0
     was_training = model.training
@@ -168,20 +185,20 @@ def iter_probability_bands(
         with torch.inference_mode():
             band = None
             for row, y in enumerate(ys):
-                rows = reflect_indices(y - margin, y + tile + margin, height)
+                rows = reflect_indices(y - margin, y + tile_h + margin, height)
                 for x in xs:
                     if stop is not None and stop.is_set():
                         return
-                    cols = reflect_indices(x - margin, x + tile + margin, width)
+                    cols = reflect_indices(x - margin, x + tile_w + margin, width)
                     probs = _tile_probabilities(model, read_tile(rows, cols), device, amp, tta)
-                    if probs.shape[1:] != (tile, tile):
+                    if probs.shape[1:] != (tile_h, tile_w):
                         raise StudioError(
                             f"model output {probs.shape[1]}x{probs.shape[2]}",
-                            f"expected {tile}x{tile} for a {len(rows)}x{len(cols)} input (margin {margin})",
+                            f"expected {tile_h}x{tile_w} for a {len(rows)}x{len(cols)} input (margin {margin})",
                         )
                     if band is None:
-                        band = np.zeros((probs.shape[0], tile, canvas_w), np.float32)
-                    band[:, :, x : x + tile] += probs * window
+                        band = np.zeros((probs.shape[0], tile_h, canvas_w), np.float32)
+                    band[:, :, x : x + tile_w] += probs * window
                     done += 1
                     if progress is not None:
                         progress(done, total)
@@ -191,8 +208,8 @@ def iter_probability_bands(
                 if keep > 0:
                     yield y, y + keep, band[:, :keep, :width] / weight_band[:keep, :width]
                 for buffer in (band, weight_band):
-                    buffer[..., : tile - finished, :] = buffer[..., finished:, :]
-                    buffer[..., tile - finished :, :] = 0.0
+                    buffer[..., : tile_h - finished, :] = buffer[..., finished:, :]
+                    buffer[..., tile_h - finished :, :] = 0.0
     finally:
         model.train(was_training)
 
