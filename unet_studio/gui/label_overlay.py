@@ -78,7 +78,8 @@ class LabelOverlayItem(QGraphicsItem):
         h, w = labels.shape
         self._buffer = np.zeros((h, w), np.uint32)
         self._image = QImage(self._buffer.data, w, h, w * 4, QImage.Format.Format_ARGB32_Premultiplied)
-        self.refresh(None)
+        if labels.any():  # a new annotation is all zeros: the zeroed buffer is already right
+            self.refresh(None)
 
     def set_colors(self, colors: dict[int, tuple[int, int, int]]) -> None:
         """Recolour all classes (class list edits)."""
