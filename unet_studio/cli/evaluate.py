@@ -1,0 +1,93 @@
+"""`unet-studio evaluate --pred DIR --truth DIR`: Dice/IoU per class, pixel error and AP@0.5 as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from unet_studio.cli.output import problem
+from unet_studio.core.errors import StudioError
+from unet_studio.core.images import list_images, read_image
+from unet_studio.core.metrics import evaluate_pair
+from unet_studio.inference.postprocess import mask_to_instances
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("evaluate", help="compare predicted masks with ground truth; prints JSON")
+    p.add_argument("--pred", required=True, help="folder of predicted masks (PNG/TIFF) or instance TIFFs")
+    p.add_argument("--truth", required=True, help="folder of true masks with the same stems")
+    p.add_argument("--iou", type=float, default=0.5, help="IoU threshold for AP (default 0.5)")
+    p.set_defaults(handler=run)
+
+
+def _read_labels(path: Path) -> np.ndarray:
+    pixels = read_image(path).pixels
+    if pixels.shape[2] != 1:
+        raise StudioError(path, f"a label image must have one channel, found {pixels.shape[2]}")
+    return pixels[:, :, 0]
+
+
+def _as_instances(labels: np.ndarray) -> np.ndarray:
+    """Instance TIFFs are used as they are; a semantic mask is split into connected objects."""
+    if labels.max(initial=0) > 1 and labels.dtype != np.uint8:
+        return labels
+    return mask_to_instances(labels, split_touching=False)
+
+
+def evaluate_folders(pred_dir: Path, truth_dir: Path, iou: float = 0.5) -> tuple[dict, list[str]]:
+    """Scores per image and their means; problems (missing partners, shape mismatches) as one-liners."""
+    problems: list[str] = []
+    truths = {p.stem: p for p in list_images(truth_dir)}
+    per_image: dict[str, dict] = {}
+    for pred_path in list_images(pred_dir):
+        truth_path = truths.get(pred_path.stem)
+        if truth_path is None:
+            problems.append(f"{pred_path}: no truth file with the same name in {truth_dir}")
+            continue
+        try:
+            pred, truth = _read_labels(pred_path), _read_labels(truth_path)
+            if pred.shape != truth.shape:
+                raise StudioError(pred_path, f"shape {pred.shape} differs from the truth's {truth.shape}")
+            pred_sem, truth_sem = _semantic(pred), _semantic(truth)
+            n_classes = int(max(pred_sem.max(initial=0), truth_sem.max(initial=0))) + 1
+            per_image[pred_path.stem] = evaluate_pair(
+                pred_sem, truth_sem, max(n_classes, 2), _as_instances(pred), _as_instances(truth), iou_thresholds=(iou,)
+            )
+        except StudioError as exc:
+            problems.append(str(exc))
+    return _summary(per_image, iou), problems
+
+
+def _semantic(labels: np.ndarray) -> np.ndarray:
+    """Instance images (uint16/32 with many ids) count as one foreground class for the semantic scores."""
+    if labels.dtype != np.uint8 and labels.max(initial=0) > 1:
+        return (labels > 0).astype(np.uint8)
+    return labels
+
+
+def _summary(per_image: dict[str, dict], iou: float) -> dict:
+    keys = ["mean_dice", "mean_iou", "mean_dice_foreground", "mean_iou_foreground", "pixel_error", f"ap@{iou:g}"]
+    means = {}
+    for key in keys:
+        values = [r[key] for r in per_image.values() if r.get(key) is not None]
+        means[key] = float(np.mean(values)) if values else None
+    classes: dict[str, dict[str, list[float]]] = {}
+    for result in per_image.values():
+        for cls, scores in result["per_class"].items():
+            for name in ("dice", "iou"):
+                if scores.get(name) is not None:
+                    classes.setdefault(cls, {}).setdefault(name, []).append(scores[name])
+    per_class = {c: {n: float(np.mean(v)) for n, v in s.items()} for c, s in classes.items()}
+    images = {k: {m: v for m, v in r.items() if m != "confusion"} for k, r in per_image.items()}
+    return {"n_images": len(per_image), "mean": means, "per_class": per_class, "images": images}
+
+
+def run(args: argparse.Namespace) -> int:
+    summary, problems = evaluate_folders(Path(args.pred), Path(args.truth), args.iou)
+    for line in problems:
+        problem(line)
+    print(json.dumps(summary, indent=2))
+    return 1 if problems else 0

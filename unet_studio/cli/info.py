@@ -1,0 +1,80 @@
+"""`unet-studio info MODEL.pt`: the model card of a checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from unet_studio.training.checkpoint import load_checkpoint
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("info", help="print a model's card: architecture, classes, training history")
+    p.add_argument("model", help="checkpoint file (.pt) written by unet-studio")
+    p.add_argument("--json", action="store_true", help="print the card as JSON")
+    p.set_defaults(handler=run)
+
+
+def model_card(path: str) -> dict:
+    """The checkpoint's plain-data description, without the weights."""
+    ckpt = load_checkpoint(path)
+    history = ckpt.history
+    n_params = int(sum(t.numel() for t in ckpt.state_dict.values() if t.is_floating_point()))
+    return {
+        "file": str(ckpt.path),
+        "created": ckpt.created,
+        "interrupted": ckpt.interrupted,
+        "architecture": ckpt.model_config.to_dict(),
+        "parameters": n_params,
+        "classes": ckpt.classes,
+        "normalization": ckpt.normalization,
+        "threshold": ckpt.threshold,
+        "metrics": ckpt.metrics,
+        "training": {
+            key: history.get(key)
+            for key in ("steps", "epochs", "seconds", "batch_size", "patch_size", "patches_per_s", "images")
+            if key in history
+        },
+        "train_config": ckpt.train_config,
+    }
+
+
+def _text(card: dict) -> str:
+    arch = card["architecture"]
+    classes = ", ".join(f"{c.get('value')}={c.get('name')}" for c in card["classes"])
+    lines = [
+        f"model      {card['file']}{'  (interrupted run)' if card['interrupted'] else ''}",
+        f"created    {card['created']}",
+        f"network    {arch['arch']} depth {arch['depth']}, {arch['base_channels']} base channels, "
+        f"{arch['norm']} norm, {arch['upsample']} up-sampling, {arch['padding']} padding "
+        f"({card['parameters']:,} parameters)",
+        f"input      {arch['in_channels']} channel(s), percentile normalisation "
+        f"{card['normalization'].get('low')}-{card['normalization'].get('high')}",
+        f"classes    {classes}",
+    ]
+    if card["threshold"] is not None:
+        lines.append(f"threshold  {card['threshold']:.2f} (foreground probability, picked on validation)")
+    training = card["training"]
+    if training:
+        lines.append("training   " + ", ".join(f"{k} {_short(v)}" for k, v in training.items() if k != "images"))
+        if training.get("images"):
+            lines.append(f"images     {len(training['images'])} trained on")
+    for key, value in card["metrics"].items():
+        lines.append(f"metric     {key} {_short(value)}")
+    return "\n".join(lines)
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return _short(value[-1]) if value else "-"
+    if isinstance(value, dict):
+        return json.dumps(value)[:80]
+    return str(value)
+
+
+def run(args: argparse.Namespace) -> int:
+    card = model_card(args.model)
+    print(json.dumps(card, indent=2) if args.json else _text(card))
+    return 0

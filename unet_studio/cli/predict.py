@@ -1,0 +1,62 @@
+"""`unet-studio predict --model MODEL.pt --images DIR --out DIR`: masks (or instances) for a folder."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from unet_studio.cli.output import ProgressLine, bar, info, problem
+from unet_studio.core.errors import StudioError
+from unet_studio.core.images import list_images, read_image
+from unet_studio.export.masks import write_instances, write_semantic_mask
+from unet_studio.inference.predictor import Predictor
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("predict", help="predict masks for every image in a folder")
+    p.add_argument("--model", required=True, help="checkpoint (.pt) from `unet-studio train`")
+    p.add_argument("--images", required=True, help="folder of images")
+    p.add_argument("--out", required=True, help="output folder: <stem>.png masks (0 background, 1..K classes)")
+    p.add_argument("--instances", action="store_true", help="write <stem>.tif uint16 instance labels instead")
+    p.add_argument("--tta", action="store_true", help="average the four flips (slower, a little smoother)")
+    p.add_argument("--min-size", type=int, default=0, help="remove objects smaller than this many pixels")
+    p.add_argument("--fill-holes", action="store_true", help="fill holes inside objects")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--plane", type=int, default=0, help="plane of multi-page stacks (default 0)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    predictor = Predictor.from_checkpoint(args.model, device=args.device)
+    images = list_images(args.images)
+    if not images:
+        raise StudioError(args.images, "no images found (PNG, JPEG, BMP or TIFF)")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    progress = ProgressLine()
+    failures = 0
+    started = time.monotonic()
+    for index, path in enumerate(images):
+        progress.update(f"predict {bar(index / len(images))} {index}/{len(images)}  {path.name}")
+        try:
+            pixels = read_image(path, plane=args.plane).pixels
+            result = predictor.predict(pixels, tta=args.tta, instances=args.instances,
+                                       min_size=args.min_size, fill_holes=args.fill_holes)
+            if args.instances:
+                write_instances(out / f"{path.stem}.tif", result.instances)
+            else:
+                write_semantic_mask(out / f"{path.stem}.png", result.mask)
+        except StudioError as exc:
+            failures += 1
+            progress.finish()
+            problem(str(exc))
+        except MemoryError:
+            failures += 1
+            progress.finish()
+            problem(f"{path}: out of memory while predicting (try a smaller tile or another machine)")
+    progress.finish(f"predict {bar(1.0)} {len(images)}/{len(images)}")
+    done = len(images) - failures
+    info(f"wrote {done} {'instance label' if args.instances else 'mask'} file(s) to {out} "
+         f"in {time.monotonic() - started:.1f} s" + (f"; {failures} failed" if failures else ""))
+    return 1 if failures else 0
