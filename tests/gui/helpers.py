@@ -15,7 +15,8 @@ from unet_studio.core.project import Project
 
 
 def make_project(folder: Path, n_images: int = 3, size: int = 64, broken: bool = False) -> Project:
-    """A project of `n_images` synthetic blob PNGs (plus a text file named .png when `broken`)."""
+    """A project of `n_images` synthetic blob PNGs (plus a text file named .png when `broken`), with
+    classes 1 background, 2 "object", 3 "object 2"."""
     images = folder / "images"
     images.mkdir(parents=True)
     paths = []

@@ -79,8 +79,10 @@ class ToolController(QObject):
         self.set_brush_size(self.brush_size + steps * change)
 
     def set_class_value(self, value: int) -> None:
-        """The label value the brush, fill and polygon write (1 = background, 2.. = objects)."""
-        if value >= 1 and value != self.class_value:
+        """The label value the brush, fill and polygon write (1 = background, 2.. = objects); values
+        that are not a class of the open project are refused."""
+        known = self.document.class_colours()
+        if value >= 1 and value != self.class_value and (not known or value in known):
             self.class_value = int(value)
             emit(self.class_changed, self.class_value)
 
