@@ -1,0 +1,130 @@
+"""Live training curves: smoothed step loss, per-epoch validation loss and Dice, learning rate.
+
+`TrainingCurves` only records numbers (cheap, per event); the plots copy them into their curves when
+`refresh()` is called, which the training panel does from a ~100 ms timer, never per step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
+
+from unet_studio.training.events import EpochEnded, StepEnded
+
+EMA_ALPHA = 0.1
+TRAIN_PEN = pg.mkPen((80, 160, 255), width=2)
+RAW_PEN = pg.mkPen((80, 160, 255, 60), width=1)
+VAL_PEN = pg.mkPen((255, 150, 40), width=2)
+DICE_PEN = pg.mkPen((90, 200, 90), width=2)
+LR_PEN = pg.mkPen((200, 120, 220), width=1)
+
+
+class TrainingCurves:
+    """The numbers behind the curves: x is the optimiser step for every series."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.steps: list[int] = []
+        self.raw_loss: list[float] = []
+        self.smooth_loss: list[float] = []
+        self.lr: list[float] = []
+        self.epoch_steps: list[int] = []
+        self.val_loss: list[float] = []
+        self.dice: list[float] = []
+        self.version = 0
+        self._ema = 0.0
+        self._ema_weight = 0.0
+
+    def add_step(self, event: StepEnded) -> None:
+        """Record one step; the smoothed loss is a bias-corrected exponential moving average."""
+        loss = float(event.loss)
+        if math.isfinite(loss):
+            self._ema = (1 - EMA_ALPHA) * self._ema + EMA_ALPHA * loss
+            self._ema_weight = (1 - EMA_ALPHA) * self._ema_weight + EMA_ALPHA
+        self.steps.append(int(event.step))
+        self.raw_loss.append(loss)
+        self.smooth_loss.append(self._ema / self._ema_weight if self._ema_weight else math.nan)
+        self.lr.append(float(event.lr))
+        self.version += 1
+
+    def add_epoch(self, event: EpochEnded) -> None:
+        """Record an epoch end at the last step seen; missing validation values are NaN (gaps)."""
+        self.epoch_steps.append(self.steps[-1] if self.steps else 0)
+        self.val_loss.append(math.nan if event.val_loss is None else float(event.val_loss))
+        dice = event.val_metrics.get("mean_dice")
+        self.dice.append(math.nan if dice is None else float(dice))
+        self.version += 1
+
+
+class LossPlot(pg.PlotWidget):
+    """Loss curves on the left axis, validation Dice (0..1) on a right axis sharing the step axis."""
+
+    def __init__(self, curves: TrainingCurves, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("lossPlot")
+        self.curves = curves
+        self._drawn = -1
+        item = self.getPlotItem()
+        item.setLabel("bottom", "step")
+        item.setLabel("left", "loss")
+        item.showGrid(x=True, y=True, alpha=0.2)
+        legend = item.addLegend(offset=(-10, 10))
+        self.raw_curve = item.plot(pen=RAW_PEN)
+        self.train_curve = item.plot(pen=TRAIN_PEN, name="train loss (smoothed)")
+        self.val_curve = item.plot(pen=VAL_PEN, symbol="o", symbolSize=5, symbolBrush=VAL_PEN.color(),
+                                   name="val loss")
+        self.dice_view = pg.ViewBox()
+        item.showAxis("right")
+        item.scene().addItem(self.dice_view)
+        item.getAxis("right").linkToView(self.dice_view)
+        item.getAxis("right").setLabel("val Dice")
+        self.dice_view.setXLink(item)
+        self.dice_view.setYRange(0, 1)
+        self.dice_curve = pg.PlotDataItem(pen=DICE_PEN, symbol="s", symbolSize=5, symbolBrush=DICE_PEN.color())
+        self.dice_view.addItem(self.dice_curve)
+        legend.addItem(self.dice_curve, "val Dice")
+        item.vb.sigResized.connect(self._sync_views)
+
+    def _sync_views(self) -> None:
+        self.dice_view.setGeometry(self.getPlotItem().vb.sceneBoundingRect())
+        self.dice_view.linkedViewChanged(self.getPlotItem().vb, self.dice_view.XAxis)
+
+    def refresh(self) -> bool:
+        """Copy new numbers into the curves; False when nothing changed since the last call."""
+        c = self.curves
+        if c.version == self._drawn:
+            return False
+        self._drawn = c.version
+        steps = np.asarray(c.steps, float)
+        self.raw_curve.setData(steps, np.asarray(c.raw_loss, float))
+        self.train_curve.setData(steps, np.asarray(c.smooth_loss, float), connect="finite")
+        epochs = np.asarray(c.epoch_steps, float)
+        self.val_curve.setData(epochs, np.asarray(c.val_loss, float), connect="finite")
+        self.dice_curve.setData(epochs, np.asarray(c.dice, float), connect="finite")
+        return True
+
+
+class LearningRatePlot(pg.PlotWidget):
+    """The learning rate schedule as it runs (warm-up, then cosine decay)."""
+
+    def __init__(self, curves: TrainingCurves, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("lrPlot")
+        self.curves = curves
+        self._drawn = -1
+        item = self.getPlotItem()
+        item.setLabel("left", "learning rate")
+        item.setLabel("bottom", "step")
+        self.lr_curve = item.plot(pen=LR_PEN)
+
+    def refresh(self) -> bool:
+        if self.curves.version == self._drawn:
+            return False
+        self._drawn = self.curves.version
+        self.lr_curve.setData(np.asarray(self.curves.steps, float), np.asarray(self.curves.lr, float))
+        return True

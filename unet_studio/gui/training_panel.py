@@ -1,0 +1,238 @@
+"""The training dock: settings, Train / Fine-tune / Stop, progress and live curves.
+
+The run itself happens in a TrainingWorker in its own QThread; this panel only starts it, forwards the
+viewed image for the live preview, stores the events' numbers and redraws the curves from a 100 ms timer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from PySide6.QtCore import QThread, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from unet_studio.core.errors import StudioError
+from unet_studio.gui.loss_plot import LearningRatePlot, LossPlot, TrainingCurves
+from unet_studio.gui.training_form import TrainingForm
+from unet_studio.gui.training_progress import RunProgress
+from unet_studio.gui.training_settings import LabelCensus, TrainingSettings
+from unet_studio.gui.training_worker import TrainingJob, TrainingWorker
+from unet_studio.gui.workers import start_worker, wait_for
+
+REDRAW_MS = 100
+BLOCKER_DELAY_MS = 400
+SETTINGS_KEY = "training"
+
+
+class TrainingPanel(QWidget):
+    """Starts and stops training on the document's project and shows how it goes."""
+
+    training_started = Signal()
+    training_finished = Signal(object)  # TrainingFinished, or None when the run failed
+    preview_ready = Signal(str, object)  # image id, probabilities (K, H, W)
+
+    def __init__(self, document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.census = LabelCensus()
+        self.curves = TrainingCurves()
+        self.progress: RunProgress | None = None
+        self.worker: TrainingWorker | None = None
+        self.thread: QThread | None = None
+        self.last_finished = None
+        self.form = TrainingForm()
+        self.train_button = self._button("trainButton", "Train", lambda: self.start(fine_tune=False))
+        self.fine_tune_button = self._button("fineTuneButton", "Fine-tune current model",
+                                             lambda: self.start(fine_tune=True))
+        self.stop_button = self._button("stopButton", "Stop", self.stop)
+        self.reason_label = self._label("trainReasonLabel")
+        self.message_label = self._label("trainMessageLabel")
+        self.stats_label = self._label("trainStatsLabel")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setObjectName("trainProgress")
+        self.loss_plot = LossPlot(self.curves)
+        self.lr_plot = LearningRatePlot(self.curves)
+        self.lr_plot.setMaximumHeight(110)
+        self._layout()
+        self.redraw_timer = QTimer(self)
+        self.redraw_timer.setInterval(REDRAW_MS)
+        self.redraw_timer.timeout.connect(self.redraw)
+        self.blocker_timer = QTimer(self)
+        self.blocker_timer.setSingleShot(True)
+        self.blocker_timer.setInterval(BLOCKER_DELAY_MS)
+        self.blocker_timer.timeout.connect(self.update_buttons)
+        document.project_changed.connect(self._on_document_project_changed)
+        document.records_changed.connect(self.update_buttons)
+        document.annotation_changed.connect(lambda _bbox: self.blocker_timer.start())
+        document.image_changed.connect(self._on_document_image_changed)
+        self.form.settings_changed.connect(self._on_form_settings_changed)
+        self.update_buttons()
+
+    def _button(self, name: str, text: str, slot) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.clicked.connect(slot)
+        return button
+
+    def _label(self, name: str) -> QLabel:
+        label = QLabel()
+        label.setObjectName(name)
+        label.setWordWrap(True)
+        return label
+
+    def _layout(self) -> None:
+        buttons = QHBoxLayout()
+        for button in (self.train_button, self.fine_tune_button, self.stop_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.reason_label)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.stats_label)
+        layout.addWidget(self.message_label)
+        layout.addWidget(self.loss_plot, 1)
+        layout.addWidget(self.lr_plot)
+
+    # ----- state
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def blocker(self) -> str | None:
+        """Why Train is unavailable now (one line), or None."""
+        doc = self.document
+        return self.census.blocker(doc.project, doc.image_id, doc.labels)
+
+    def update_buttons(self) -> None:
+        """Enable Train/Fine-tune only when possible, showing the reason (label + tooltip) otherwise."""
+        reason = "training is running" if self.running else self.blocker()
+        project = self.document.project
+        has_model = project is not None and project.active_model is not None
+        self.train_button.setEnabled(reason is None)
+        self.train_button.setToolTip(reason or "Train a new model on the labelled images")
+        self.fine_tune_button.setEnabled(reason is None and has_model)
+        self.fine_tune_button.setToolTip(reason or ("Continue training the active model with the current labels"
+                                                    if has_model else "no active model to fine-tune"))
+        self.reason_label.setText("" if self.running or reason is None else f"Cannot train: {reason}")
+        self.stop_button.setEnabled(self.running)
+        self.form.setEnabled(not self.running)
+
+    # ----- running
+    def start(self, fine_tune: bool = False) -> bool:
+        """Start a run (a fine-tune starts from the active model's checkpoint); False with a message if not."""
+        if self.running or not self.document.save_now():
+            return False
+        reason = self.blocker()
+        if reason is not None:
+            self.message_label.setText(f"Cannot train: {reason}")
+            return False
+        try:
+            job = self._job(fine_tune)
+        except StudioError as error:
+            self.message_label.setText(str(error))
+            return False
+        self.curves.clear()
+        self.last_finished = None
+        self.progress = RunProgress(job.train_config)
+        self.worker = TrainingWorker(self.document.project, job)
+        self._connect(self.worker)
+        if self.document.image is not None:
+            self.worker.set_preview_image(self.document.image_id, self.document.image.pixels)
+        self.message_label.setText("Fine-tuning the active model..." if fine_tune else "Training...")
+        self.thread = start_worker(self.worker, self)
+        self.redraw_timer.start()
+        self.update_buttons()
+        self.training_started.emit()
+        return True
+
+    def _job(self, fine_tune: bool) -> TrainingJob:
+        project = self.document.project
+        settings = self.form.settings()
+        project.update_settings(**{SETTINGS_KEY: settings.to_dict()})
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        out_path = project.folder / "models" / f"model-{stamp}.pt"
+        if fine_tune:
+            active = project.active_model
+            name = f"{project.model(active).name} fine-tuned"
+            return TrainingJob(None, settings.train_config(), out_path, project.model_path(active), name)
+        return TrainingJob(settings.model_config(), settings.train_config(), out_path, None, None)
+
+    def _connect(self, worker: TrainingWorker) -> None:
+        worker.step_ended.connect(self._on_worker_step_ended)
+        worker.epoch_ended.connect(self._on_worker_epoch_ended)
+        worker.preview_ready.connect(self.preview_ready)
+        worker.log_emitted.connect(self.message_label.setText)
+        worker.training_finished.connect(self._on_worker_training_finished)
+        worker.failed.connect(self._on_worker_failed)
+        worker.finished.connect(self._on_worker_finished)
+
+    def stop(self) -> None:
+        """Ask the run to stop after the current batch (a direct call: the worker thread is busy)."""
+        if self.worker is not None:
+            self.worker.stop()
+            self.stop_button.setEnabled(False)
+            self.message_label.setText("Stopping after this batch...")
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Stop any run and wait for its thread (window closing)."""
+        self.stop()
+        return wait_for(self.thread, timeout_ms)
+
+    def redraw(self) -> None:
+        """Timer slot: curves and progress from the numbers received since the last redraw."""
+        self.loss_plot.refresh()
+        self.lr_plot.refresh()
+        if self.progress is not None:
+            fraction = self.progress.fraction()
+            self.progress_bar.setRange(0, 0 if fraction is None else 1000)
+            if fraction is not None:
+                self.progress_bar.setValue(int(fraction * 1000))
+            self.stats_label.setText(self.progress.summary())
+
+    # ----- worker signals (queued to the GUI thread)
+    def _on_worker_step_ended(self, event) -> None:
+        self.curves.add_step(event)
+        self.progress.on_step(event)
+
+    def _on_worker_epoch_ended(self, event) -> None:
+        self.curves.add_epoch(event)
+        self.progress.on_epoch(event)
+
+    def _on_worker_training_finished(self, event) -> None:
+        self.last_finished = event
+        saved = "model saved" if event.checkpoint_path is not None else "no model could be saved"
+        self.message_label.setText(f"Training ended: {event.reason} ({saved})")
+
+    def _on_worker_failed(self, message: str) -> None:
+        self.last_finished = None
+        self.message_label.setText(message)
+
+    def _on_worker_finished(self) -> None:
+        self.worker, self.thread = None, None
+        self.redraw_timer.stop()
+        self.redraw()
+        if self.progress_bar.maximum() == 0:
+            self.progress_bar.setRange(0, 1000)
+        self.document.records_changed.emit()
+        self.update_buttons()
+        self.training_finished.emit(self.last_finished)
+
+    # ----- document signals
+    def _on_document_project_changed(self) -> None:
+        project = self.document.project
+        stored = project.settings.get(SETTINGS_KEY) if project is not None else None
+        if stored:
+            try:
+                self.form.set_settings(TrainingSettings.from_dict(stored))
+            except (StudioError, TypeError):
+                self.message_label.setText("project.json: stored training settings ignored (invalid)")
+        self.update_buttons()
+
+    def _on_document_image_changed(self, image_id: str) -> None:
+        if self.worker is not None and image_id and self.document.image is not None:
+            self.worker.set_preview_image(image_id, self.document.image.pixels)
+        self.blocker_timer.start()
+
+    def _on_form_settings_changed(self) -> None:
+        self.message_label.setText("")
