@@ -168,3 +168,16 @@ def test_16_bit_stack_contrast_channels_and_planes(qtbot, tmp_path, settings):
     contrast.high.setValue(65535)
     shown = window.canvas.image_item.pixels
     assert shown.max() <= 255 * 60000 // 65535 + 1
+
+
+def test_run_app_shows_the_window_and_returns_the_exit_code(qtbot):
+    from PySide6.QtCore import QTimer
+
+    from unet_studio.gui import run_app
+
+    shown = []
+    QTimer.singleShot(50, lambda: shown.extend(w.objectName() for w in QApplication.topLevelWidgets()
+                                               if w.isVisible()))
+    QTimer.singleShot(100, QApplication.instance().quit)
+    assert run_app() == 0
+    assert "mainWindow" in shown

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths
-
 import unet_studio
-from unet_studio.core.annotations import mask_to_annotation, read_annotation
 from unet_studio.core.errors import ProjectError
 from unet_studio.core.images import list_images
 from unet_studio.core.project import MANIFEST_NAME, Project
-
-DEMO_LABELLED = 4  # the demo starts with this many images labelled, the rest left to label or predict
 
 
 def sample_folder() -> Path:
@@ -22,9 +16,8 @@ def sample_folder() -> Path:
 
 
 def default_demo_folder() -> Path:
-    """Where the writable demo copy lives (the user's application data folder)."""
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base or Path.home() / ".unet-studio") / "demo"
+    """Where the writable demo copy lives: ~/unet-studio-demo, as for `unet-studio demo`."""
+    return Path.home() / "unet-studio-demo"
 
 
 def open_or_create_project(path: str | Path) -> Project:
@@ -39,27 +32,14 @@ def open_or_create_project(path: str | Path) -> Project:
     return Project.open_or_create(folder)
 
 
-def make_demo_project(folder: Path, sample: Path | None = None) -> Project:
-    """Open the demo project in `folder`, first copying the sample there and importing some masks.
+def make_demo_project(folder: Path) -> Project:
+    """Open the demo project in `folder`, making it first from the bundled sample (copied, never written):
+    the same project `unet-studio demo` makes (four images labelled from their masks, two to predict)."""
+    from unet_studio.cli.demo import prepare_demo_project  # lazy: it pulls in torch
 
-    The bundled files are never written: images are copied, masks imported as annotations (mask + 1).
-    """
     folder = Path(folder)
-    if (folder / MANIFEST_NAME).exists():
-        return Project.open(folder)
-    sample = sample or sample_folder()
-    sources = list_images(sample / "images") if (sample / "images").is_dir() else []
-    if not sources:
-        raise ProjectError(sample, "the bundled sample is missing (no images in resources/sample/images)")
     try:
-        (folder / "images").mkdir(parents=True, exist_ok=True)
-        copies = [Path(shutil.copy2(source, folder / "images" / source.name)) for source in sources]
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ProjectError(folder, f"cannot copy the demo images ({exc.strerror or exc})") from exc
-    project = Project.create(folder, copies, name="demo")
-    for record in project.images[:DEMO_LABELLED]:
-        mask_file = sample / "masks" / Path(record.path).name
-        if mask_file.is_file():
-            mask = read_annotation(mask_file, (record.height, record.width))
-            project.save_annotation(record.id, mask_to_annotation(mask))
-    return project
+        raise ProjectError(folder, f"cannot create the demo folder ({exc.strerror or exc})") from exc
+    return prepare_demo_project(folder, sample_folder())
