@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.conftest import make_blobs
 from tests.gui.helpers import make_project
 from unet_studio.core.project import Project
 from unet_studio.gui.training_settings import TrainingSettings
+from unet_studio.training.api import iter_train_project
 
 TINY = TrainingSettings(preset="fast", augment="light", limit="seconds", seconds=60, device="cpu",
                         model_overrides={"depth": 2, "base_channels": 4},
@@ -18,8 +21,10 @@ TINY = TrainingSettings(preset="fast", augment="light", limit="seconds", seconds
 
 
 def labelled_project(folder: Path, n_images: int = 3, size: int = 64) -> Project:
-    """make_project's blob images with their masks imported as annotations (background 1, blobs 2)."""
+    """make_project's blob images with their masks imported as annotations (background 1, blobs 2); the
+    unused second object class is removed, so models trained on it have two outputs."""
     project = make_project(folder, n_images=n_images, size=size)
+    project.remove_class(3)
     for i, record in enumerate(project.images):
         _, mask = make_blobs((size, size), seed=i)
         project.save_annotation(record.id, mask.astype(np.uint8) + 1)
@@ -29,3 +34,25 @@ def labelled_project(folder: Path, n_images: int = 3, size: int = 64) -> Project
 def gaps_ms(stamps: list[float]) -> np.ndarray:
     """Intervals between timer ticks in milliseconds."""
     return np.diff(np.asarray(stamps)) * 1000.0
+
+
+def train_tiny_checkpoint(folder: Path) -> Path:
+    """A real tiny two-class checkpoint trained for a few steps on a blob project (no GUI involved)."""
+    project = labelled_project(folder / "source")
+    out = folder / "tiny.pt"
+    train_config = replace(TINY, limit="epochs", epochs=2).train_config()
+    events = list(iter_train_project(project, out, TINY.model_config(), train_config))
+    assert events[-1].checkpoint_path is not None
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    return train_tiny_checkpoint(tmp_path_factory.mktemp("checkpoint"))
+
+
+def with_model(project: Project, checkpoint: Path) -> Project:
+    """The project with a copy of `checkpoint` registered as its active model."""
+    record = project.add_model(checkpoint, "tiny", "unet", 3, 0.5)
+    project.set_active_model(record.id)
+    return project

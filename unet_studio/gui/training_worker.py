@@ -40,14 +40,14 @@ class TrainingJob:
     model_name: str | None = None
 
 
-def one_line_failure(error: BaseException) -> str:
-    """A StudioError's own line, or the exception type and first line of its message."""
+def one_line_failure(error: BaseException, what: str = "training") -> str:
+    """A StudioError's own line, or what failed with the exception type and its message on one line."""
     if isinstance(error, StudioError):
         return str(error)
     if isinstance(error, torch.OutOfMemoryError):
-        return "training: out of memory; use a smaller model, batch or patch size"
+        return f"{what}: out of memory; use a smaller model, batch, patch or tile size"
     text = " ".join(str(error).split()) or "no message"
-    return f"training failed: {type(error).__name__}: {text}"
+    return f"{what} failed: {type(error).__name__}: {text}"
 
 
 class TrainingWorker(QObject):
