@@ -156,3 +156,18 @@ def test_bad_inputs_raise_training_errors(tmp_path):
     rgb = type(rgb)(np.repeat(rgb.image, 3, axis=0), rgb.target, "rgb.png")
     with pytest.raises(TrainingError, match="rgb.png: image has 3 channel"):
         Trainer(TINY_MODEL, tiny_config(), [rgb], [], CLASSES, tmp_path / "m.pt")
+
+
+@pytest.mark.parametrize("changes", [
+    {"padding": "valid"},
+    {"arch": "unetpp", "deep_supervision": True},
+    {"arch": "attention-unet", "norm": "group"},
+])
+def test_every_architecture_trains_and_validates(tmp_path, changes):
+    config = TINY_MODEL.__class__(**{**TINY_MODEL.to_dict(), **changes})
+    items = blob_items(2, size=40)
+    events = _run(Trainer(config, tiny_config(epochs=1, steps_per_epoch=2), items[:1], items[1:], CLASSES,
+                          tmp_path / "m.pt", preview_image=items[1].image))
+    assert np.isfinite(_of(events, EpochEnded)[0].val_loss)
+    assert _of(events, PreviewReady)[0].probabilities.shape == (2, 40, 40)
+    assert load_checkpoint(events[-1].checkpoint_path).model_config == config
