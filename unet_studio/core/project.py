@@ -78,8 +78,20 @@ class Project:
         save_manifest(self.manifest_path, self._manifest)
 
     def _commit(self, **changes) -> None:
-        self._manifest = replace(self._manifest, **changes)
-        self.save()
+        """Save the changed manifest, then adopt it: a failed save leaves memory and disk alike."""
+        changed = replace(self._manifest, **changes)
+        save_manifest(self.manifest_path, changed)
+        self._manifest = changed
+
+    def _subfolder(self, name: str) -> Path:
+        """``annotations``/``predictions``/``models``, made again if someone deleted it."""
+        folder = self.folder / name
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            reason = "permission denied" if isinstance(exc, PermissionError) else exc.strerror or str(exc)
+            raise ProjectError(folder, f"cannot create folder ({reason})") from exc
+        return folder
 
     # --- read-only state ---------------------------------------------------------------------------
     @property
@@ -210,7 +222,7 @@ class Project:
         if np.shape(labels) != shape:
             raise AnnotationError(f"{stem}.png", f"annotation is {' x '.join(map(str, np.shape(labels)))} "
                                   f"but the image is {shape[0]} x {shape[1]} (height x width)")
-        stem.parent.mkdir(exist_ok=True)
+        self._subfolder("annotations")
         written = ann.write_annotation(stem, labels)
         record, status = self.image(image_id), ann.label_status(labels)
         if not (record.status == "reviewed" and status == "labelled"):
@@ -219,8 +231,7 @@ class Project:
 
     def save_prediction(self, image_id: str, mask: np.ndarray) -> Path:
         """Store a predicted conventional mask; an unlabelled image becomes 'predicted'."""
-        stem = self.folder / "predictions" / image_id
-        stem.parent.mkdir(exist_ok=True)
+        stem = self._subfolder("predictions") / image_id
         written = ann.write_annotation(stem, mask)
         record = self.image(image_id)
         if record.status == "unlabelled":
@@ -308,8 +319,7 @@ class Project:
                   val_dice: float | None = None, metrics: dict | None = None, move: bool = False) -> ModelRecord:
         """Copy (or move) a checkpoint into models/ atomically and record it."""
         source = Path(checkpoint_file).absolute()
-        models_dir = self.folder / "models"
-        models_dir.mkdir(exist_ok=True)
+        models_dir = self._subfolder("models")
         taken = {m.id for m in self._manifest.models}
         if source.parent == models_dir and source.stem not in taken:
             model_id, target = source.stem, source
