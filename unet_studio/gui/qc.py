@@ -1,0 +1,132 @@
+"""The quality-control dock: after each training run, the new model's per-class Dice/IoU on the validation
+images next to the previous model's, with a visible warning banner when the new model is worse or
+predicts nothing. The scoring runs in a QcWorker thread."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from unet_studio.core.errors import StudioError
+from unet_studio.gui.qc_worker import ModelScores, QcImage, QcWorker, warnings_for
+from unet_studio.gui.workers import start_worker, wait_for
+
+BANNER_STYLE = "background: #b3261e; color: white; padding: 6px; border-radius: 4px; font-weight: bold;"
+COLUMNS = ("Class", "Dice (new)", "IoU (new)", "Dice (previous)", "IoU (previous)")
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+class QcPanel(QWidget):
+    """Compares models on the project's validation images; `qc_finished(warnings)` when done."""
+
+    qc_finished = Signal(list)
+
+    def __init__(self, document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.previous_model: str | None = None
+        self.worker: QcWorker | None = None
+        self.thread: QThread | None = None
+        self.warnings: list[str] = []
+        self.banner = QLabel()
+        self.banner.setObjectName("qcBanner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet(BANNER_STYLE)
+        self.banner.hide()
+        self.summary = QLabel("Train a model to see how it does on the validation images.")
+        self.summary.setObjectName("qcSummary")
+        self.summary.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("qcTable")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+
+    # ----- hooks for the training panel's signals
+    def remember_previous(self) -> None:
+        """Training started: the model active now is the one to compare the new model with."""
+        project = self.document.project
+        self.previous_model = project.active_model if project is not None else None
+
+    def on_training_finished(self, event) -> bool:
+        """Training ended: check the new active model against the remembered one."""
+        project = self.document.project
+        if event is None or event.checkpoint_path is None or project is None or project.active_model is None:
+            return False
+        previous = self.previous_model if self.previous_model != project.active_model else None
+        return self.compare(project.active_model, previous)
+
+    # ----- checking
+    def validation_images(self) -> tuple[list[QcImage], str]:
+        """Labelled 'val' images, or every labelled image when none is marked 'val' (and a note saying so)."""
+        project = self.document.project
+        labelled = []
+        for record in project.images:
+            path = project.annotation_path(record.id)
+            if path is not None:
+                labelled.append((record.split, QcImage(record.id, project.image_path(record.id), path)))
+        val = [item for split, item in labelled if split == "val"]
+        if val:
+            return val, f"{len(val)} validation image(s)"
+        return [item for _, item in labelled], f"no validation images: scored on {len(labelled)} labelled image(s)"
+
+    def compare(self, new_model: str, previous_model: str | None = None) -> bool:
+        """Score `new_model` (and `previous_model`) in a worker thread; False if nothing to score."""
+        project = self.document.project
+        if self.worker is not None or project is None:
+            return False
+        images, note = self.validation_images()
+        if not images:
+            self.summary.setText("No labelled images to check the model on.")
+            return False
+        try:
+            models = [(m, project.model(m).name, project.model_path(m)) for m in (new_model, previous_model) if m]
+        except StudioError as error:
+            self.summary.setText(str(error))
+            return False
+        self.worker = QcWorker(models, images)
+        self.worker.scored.connect(self._on_worker_scored)
+        self.worker.failed.connect(self._on_worker_failed)
+        self.worker.finished.connect(self._on_worker_finished)
+        self._note = note
+        self.summary.setText(f"Checking {models[0][1]} on {note}...")
+        self.thread = start_worker(self.worker, self)
+        return True
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        if self.worker is not None:
+            self.worker.stop()
+        return wait_for(self.thread, timeout_ms)
+
+    # ----- results
+    def _on_worker_scored(self, new: ModelScores, previous: ModelScores | None) -> None:
+        self.warnings = warnings_for(new, previous)
+        self.banner.setText("\n".join(self.warnings))
+        self.banner.setVisible(bool(self.warnings))
+        names = {c.value - 1: c.name for c in self.document.project.classes}
+        classes = sorted(set(new.per_class) | set(previous.per_class if previous else {}))
+        self.table.setRowCount(len(classes))
+        for row, k in enumerate(classes):
+            before = previous.per_class.get(k, (None, None)) if previous else (None, None)
+            cells = (names.get(k, f"class {k}"), *map(_number, new.per_class.get(k, (None, None))), *map(_number, before))
+            for column, text in enumerate(cells):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        against = f" vs {previous.name} ({_number(previous.mean_dice)})" if previous else ""
+        problems = [*new.problems, *(previous.problems if previous else ())]
+        self.summary.setText("\n".join([f"{new.name}: mean Dice {_number(new.mean_dice)}{against} on {self._note}",
+                                        *problems]))
+
+    def _on_worker_failed(self, message: str) -> None:
+        self.warnings = []
+        self.summary.setText(message)
+
+    def _on_worker_finished(self) -> None:
+        self.worker, self.thread = None, None
+        self.qc_finished.emit(list(self.warnings))
