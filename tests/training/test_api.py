@@ -113,7 +113,8 @@ def test_train_project_splits_off_validation_and_registers_the_model(tmp_path):
     assert reopened.active_model == reopened.models[0].id
     assert reopened.model_path(reopened.active_model) == finished.checkpoint_path
     checkpoint = load_checkpoint(finished.checkpoint_path)
-    assert checkpoint.model_config.num_classes == 3 and [c["name"] for c in checkpoint.classes][0] == "background"
+    assert checkpoint.model_config.num_classes == len(reopened.classes)
+    assert [c["name"] for c in checkpoint.classes] == [c.name for c in reopened.classes]
     assert reopened.models[0].val_dice == pytest.approx(checkpoint.metrics["mean_dice"])
 
 
@@ -133,3 +134,14 @@ def test_train_project_without_labels_is_an_error(tmp_path):
     project = Project.create(tmp_path / "project", sorted(images.iterdir()))
     with pytest.raises(TrainingError, match="no labelled training image"):
         next(iter_train_project(project, model_config=TINY, train_config=tiny_config()))
+
+
+def test_train_folders_fine_tunes_from_a_checkpoint_file(tmp_path):
+    images, labels = _write_pairs(tmp_path, count=2)
+    first = list(iter_train_folders(images, labels, tmp_path / "a.pt", TINY, tiny_config(max_steps=2)))
+    events = list(iter_train_folders(images, labels, tmp_path / "b.pt", None, tiny_config(max_steps=2),
+                                     init=first[-1].checkpoint_path))
+    assert any(isinstance(e, Log) and e.message == "fine-tuning from a.pt" for e in events)
+    tuned = load_checkpoint(events[-1].checkpoint_path)
+    assert tuned.model_config == load_checkpoint(tmp_path / "a.pt").model_config
+    assert tuned.normalization == {"method": "percentile", "low": 0.5, "high": 99.5}

@@ -138,7 +138,7 @@ def iter_train_folders(images_dir: str | Path, labels_dir: str | Path, out_path:
     yield Log(f"{len(train_items)} image(s) for training, {len(val_items)} for validation")
     used = [Path(item.name) for item in items]
     trainer = Trainer(config, train_config, train_items, val_items, classes, out_path, init_checkpoint=init,
-                      image_sources=_sources(used))
+                      image_sources=_sources(used), normalization=normalization)
     yield from trainer.iter_fit(stop)
 
 
@@ -180,7 +180,8 @@ def iter_train_project(project: Project, out_path: str | Path | None = None,
     the train images when none is marked), then register the model in the project and make it active."""
     train_config = train_config or TrainConfig()
     init = _as_checkpoint(init)
-    by_split, problems, used = _project_items(project, init.normalization if init else DEFAULT_NORMALIZATION)
+    normalization = init.normalization if init else DEFAULT_NORMALIZATION
+    by_split, problems, used = _project_items(project, normalization)
     for problem in problems:
         yield Log(f"skipped {problem}")
     train_items, val_items = by_split["train"], by_split["val"]
@@ -196,7 +197,7 @@ def iter_train_project(project: Project, out_path: str | Path | None = None,
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     out_path = Path(out_path) if out_path else project.folder / "models" / f"model-{stamp}.pt"
     trainer = Trainer(config, train_config, train_items, val_items, classes, out_path, init_checkpoint=init,
-                      image_sources=_sources(used))
+                      image_sources=_sources(used), normalization=normalization)
     for event in trainer.iter_fit(stop):
         if isinstance(event, TrainingFinished) and event.checkpoint_path is not None:
             metrics = load_checkpoint(event.checkpoint_path).metrics

@@ -58,18 +58,20 @@ def _amp_context(device: torch.device, enabled: bool):
 
 class Trainer:
     """Trains `model_config` on TrainItems; iter_fit(stop) yields StepEnded/EpochEnded/PreviewReady/Log and
-    finally TrainingFinished. The best weights are saved atomically to `out_path` after each improving epoch."""
+    finally TrainingFinished. The best weights are saved atomically to `out_path` after each improving epoch.
+    `image_sources` ([{name, sha256}]) and `normalization` (how the items were scaled) go into the checkpoint."""
 
     def __init__(self, model_config: ModelConfig, train_config: TrainConfig, train_items: Sequence[TrainItem],
                  val_items: Sequence[TrainItem], classes: Sequence[Any], out_path: str | Path,
                  init_checkpoint: Checkpoint | None = None, preview_image: np.ndarray | None = None,
-                 image_sources: Sequence[dict] | None = None):
+                 image_sources: Sequence[dict] | None = None, normalization: dict | None = None):
         self.model_config, self.train_config = model_config, train_config
         self.train_items, self.val_items = list(train_items), list(val_items)
         self.classes = to_plain(list(classes))
         self.out_path = Path(out_path)
         self.init_checkpoint = init_checkpoint
         self.image_sources = to_plain(list(image_sources or []))
+        self.normalization = normalization
         self._check_items()
         self.counts = check_trainable(self.train_items)
         self._preview_lock = threading.Lock()
@@ -314,7 +316,7 @@ class Trainer:
     def _save(self, interrupted: bool) -> Path:
         best = self.best
         state = best.state if best else cpu_state_dict(self.model)
-        return save_checkpoint(self.out_path, self.model, self.model_config, self.classes, None,
+        return save_checkpoint(self.out_path, self.model, self.model_config, self.classes, self.normalization,
                                self.history, self.train_config, interrupted,
                                threshold=best.threshold if best else None,
                                metrics=best.metrics if best else {}, state_dict=state)
