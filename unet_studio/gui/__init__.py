@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from unet_studio.gui import qt_compat  # noqa: F401  (first: guards against PySide6 6.12.0 refcount bugs)
+
 DEMO = "demo"
 
 

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 )
 
 from unet_studio.gui.label_overlay import LabelOverlayItem
-from unet_studio.gui.qt_compat import emit
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
 WHEEL_STEP = 1.0015  # zoom factor per wheel angle unit: one notch (120) is about 20 %
@@ -149,14 +148,14 @@ class ImageCanvas(QGraphicsView):
         delta = after - anchor.toPoint()
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + delta.x())
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + delta.y())
-        emit(self.zoom_changed, self.zoom * 100)
+        self.zoom_changed.emit(self.zoom * 100)
 
     def fit(self) -> None:
         """Show the whole image."""
         rect = self.image_item.boundingRect()
         if not rect.isEmpty():
             self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
-            emit(self.zoom_changed, self.zoom * 100)
+            self.zoom_changed.emit(self.zoom * 100)
 
     def actual_size(self) -> None:
         """One screen pixel per image pixel, keeping the view centre."""
@@ -164,7 +163,7 @@ class ImageCanvas(QGraphicsView):
         centre = self.mapToScene(self.viewport().rect().center())
         self.resetTransform()
         self.centerOn(centre)
-        emit(self.zoom_changed, self.zoom * 100)
+        self.zoom_changed.emit(self.zoom * 100)
 
     # ----- events
     def resizeEvent(self, event) -> None:
@@ -201,7 +200,7 @@ class ImageCanvas(QGraphicsView):
         self.brush_ring.setVisible(self.ring_diameter > 0)
         if self.tool_handler is not None:
             self.tool_handler.move(scene_pos, bool(event.buttons() & Qt.MouseButton.LeftButton))
-        emit(self.cursor_moved, scene_pos.y(), scene_pos.x())
+        self.cursor_moved.emit(scene_pos.y(), scene_pos.x())
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
@@ -235,7 +234,7 @@ class ImageCanvas(QGraphicsView):
 
     def leaveEvent(self, event) -> None:
         self.brush_ring.setVisible(False)
-        emit(self.cursor_left)
+        self.cursor_left.emit()
         super().leaveEvent(event)
 
 

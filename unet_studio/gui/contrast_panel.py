@@ -7,7 +7,6 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QWidget
 from superqt import QLabeledSlider
 
 from unet_studio.gui.display import DisplaySettings
-from unet_studio.gui.qt_compat import emit
 
 MODE_LABELS = {"auto": "Auto (0.5-99.5 %)", "minmax": "Min / max", "manual": "Manual"}
 
@@ -86,7 +85,7 @@ class ContrastPanel(QWidget):
         manual = self.mode.currentData() == "manual"
         self.low.setEnabled(manual)
         self.high.setEnabled(manual)
-        emit(self.settings_changed, self.settings())
+        self.settings_changed.emit(self.settings())
 
 
 def _spin() -> QDoubleSpinBox:

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
 
 from unet_studio.gui.dataset_model import ID_ROLE, NAME, SPLIT, SPLITS, STATUSES, DatasetFilter, DatasetModel
 from unet_studio.gui.thumbnails import THUMBNAIL_SIZE, ThumbnailLoader
-from unet_studio.gui.qt_compat import emit
 
 
 class SplitDelegate(QStyledItemDelegate):
@@ -107,4 +106,4 @@ class DatasetBrowser(QWidget):
 
     def _on_view_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
-            emit(self.image_selected, current.data(ID_ROLE))
+            self.image_selected.emit(current.data(ID_ROLE))

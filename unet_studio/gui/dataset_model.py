@@ -9,7 +9,6 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QImage, QPixmap
 
 from unet_studio.gui.thumbnails import ThumbnailLoader
-from unet_studio.gui.qt_compat import emit
 
 STATUSES = ("unlabelled", "partial", "labelled", "predicted", "reviewed")
 SPLITS = ("train", "val", "test")
@@ -62,7 +61,7 @@ class DatasetModel(QAbstractTableModel):
         else:
             self._records = records
             if records:
-                emit(self.dataChanged, self.index(0, 0), self.index(len(records) - 1, len(HEADERS) - 1))
+                self.dataChanged.emit(self.index(0, 0), self.index(len(records) - 1, len(HEADERS) - 1))
 
     def record_at(self, row: int):
         return self._records[row]
@@ -141,7 +140,7 @@ class DatasetModel(QAbstractTableModel):
     def _on_loader_thumbnail(self, image_id: str, *_error) -> None:
         row = self._rows.get(image_id)
         if row is not None:
-            emit(self.dataChanged, self.index(row, 0), self.index(row, len(HEADERS) - 1))
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
 
     def _on_document_project_changed(self) -> None:
         self.loader.clear()

@@ -17,7 +17,6 @@ from unet_studio.core.errors import StudioError
 from unet_studio.core.images import ImageData, read_image
 from unet_studio.core.undo_patch import Patch
 from unet_studio.gui.undo_commands import PaintCommand
-from unet_studio.gui.qt_compat import emit
 
 UNDO_LIMIT = 300
 AUTOSAVE_DELAY_MS = 600
@@ -69,9 +68,9 @@ class AnnotationDocument(QObject):
             stack.deleteLater()
         self._stacks.clear()
         self.project = project
-        emit(self.project_changed)
-        emit(self.records_changed)
-        emit(self.classes_changed)
+        self.project_changed.emit()
+        self.records_changed.emit()
+        self.classes_changed.emit()
         return True
 
     @property
@@ -102,42 +101,42 @@ class AnnotationDocument(QObject):
         try:
             return getattr(self.project, method)(*args)
         except StudioError as exc:
-            emit(self.error_raised, str(exc))
+            self.error_raised.emit(str(exc))
             return None
 
     def add_images(self, paths) -> None:
         """Reference more images (unreadable ones are listed too, with their reason)."""
         self._project_call("add_images", paths)
-        emit(self.records_changed)
+        self.records_changed.emit()
 
     def set_split(self, image_id: str, split: str) -> None:
         self._project_call("set_split", image_id, split)
-        emit(self.records_changed)
+        self.records_changed.emit()
 
     def auto_split(self, val_fraction: float) -> None:
         self._project_call("auto_split", val_fraction)
-        emit(self.records_changed)
+        self.records_changed.emit()
 
     def update_settings(self, **values) -> None:
         try:
             self.project.update_settings(**values)
         except StudioError as exc:
-            emit(self.error_raised, str(exc))
+            self.error_raised.emit(str(exc))
 
     # ----- classes
     def add_class(self, name: str) -> int | None:
         """A new object class; returns its value."""
         info = self._project_call("add_class", name)
-        emit(self.classes_changed)
+        self.classes_changed.emit()
         return None if info is None else int(info.value)
 
     def rename_class(self, value: int, name: str) -> None:
         self._project_call("rename_class", value, name)
-        emit(self.classes_changed)
+        self.classes_changed.emit()
 
     def recolour_class(self, value: int, rgb: tuple[int, int, int]) -> None:
         self._project_call("recolor_class", value, "#{:02x}{:02x}{:02x}".format(*rgb))
-        emit(self.classes_changed)
+        self.classes_changed.emit()
 
     def delete_class(self, value: int) -> None:
         """Remove a class in every annotation (its pixels become unlabelled, higher values shift down).
@@ -154,10 +153,10 @@ class AnnotationDocument(QObject):
             try:
                 self.labels = self.project.load_annotation(image_id)
             except StudioError as exc:
-                emit(self.error_raised, str(exc))
-            emit(self.image_changed, image_id)
-        emit(self.classes_changed)
-        emit(self.records_changed)
+                self.error_raised.emit(str(exc))
+            self.image_changed.emit(image_id)
+        self.classes_changed.emit()
+        self.records_changed.emit()
 
     # ----- current image
     def set_image(self, image_id: str, plane: int = 0) -> bool:
@@ -171,7 +170,7 @@ class AnnotationDocument(QObject):
             image = read_image(self.project.image_path(image_id), plane=plane)
             labels = self.project.load_annotation(image_id) if image_id != self.image_id else self.labels
         except StudioError as exc:
-            emit(self.error_raised, str(exc))
+            self.error_raised.emit(str(exc))
             return False
         if image_id != self.image_id:
             if not self.close_image():
@@ -179,10 +178,10 @@ class AnnotationDocument(QObject):
             self.image_id, self.labels = image_id, labels
             self.undo_group.setActiveStack(self._stack(image_id))
         self.image = image
-        emit(self.pixels_changed)
-        emit(self.image_changed, image_id)
-        emit(self.annotation_changed, None)
-        emit(self.dirty_changed, self.is_dirty)
+        self.pixels_changed.emit()
+        self.image_changed.emit(image_id)
+        self.annotation_changed.emit(None)
+        self.dirty_changed.emit(self.is_dirty)
         return True
 
     def set_plane(self, plane: int) -> bool:
@@ -193,12 +192,12 @@ class AnnotationDocument(QObject):
         """Finish strokes, save and drop the current image; False if saving failed (image kept)."""
         if self.image_id is None:
             return True
-        emit(self.image_about_to_change)
+        self.image_about_to_change.emit()
         if not self.save_now():
             return False
         self.image_id, self.image, self.labels = None, None, None
         self.undo_group.setActiveStack(None)
-        emit(self.image_changed, "")
+        self.image_changed.emit("")
         return True
 
     def history(self, image_id: str) -> QUndoStack | None:
@@ -216,7 +215,7 @@ class AnnotationDocument(QObject):
     # ----- edits
     def labels_edited(self, bbox: tuple[int, int, int, int] | None) -> None:
         """Tools call this after changing labels in place (mid-stroke): repaint, mark unsaved."""
-        emit(self.annotation_changed, bbox)
+        self.annotation_changed.emit(bbox)
         self._set_dirty(True)
 
     def push_edit(self, patch: Patch | None, text: str) -> None:
@@ -239,8 +238,8 @@ class AnnotationDocument(QObject):
             (patch.apply_new if new else patch.apply_old)(labels)
             self.project.save_annotation(image_id, labels)
         except StudioError as exc:
-            emit(self.error_raised, str(exc))
-        emit(self.records_changed)
+            self.error_raised.emit(str(exc))
+        self.records_changed.emit()
 
     # ----- saving
     @property
@@ -257,12 +256,12 @@ class AnnotationDocument(QObject):
         try:
             self.project.save_annotation(self.image_id, self.labels)
         except StudioError as exc:
-            emit(self.error_raised, str(exc))
+            self.error_raised.emit(str(exc))
             return False
         self._dirty = False
         self._stack(self.image_id).setClean()
         self._emit_dirty()
-        emit(self.records_changed)
+        self.records_changed.emit()
         return True
 
     def _set_dirty(self, dirty: bool) -> None:
@@ -271,4 +270,4 @@ class AnnotationDocument(QObject):
             self._emit_dirty()
 
     def _emit_dirty(self, *_args) -> None:
-        emit(self.dirty_changed, self.is_dirty)
+        self.dirty_changed.emit(self.is_dirty)

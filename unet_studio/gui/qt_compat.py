@@ -1,10 +1,12 @@
-"""Work-around for a reference-counting bug of PySide6 6.12.0: emit signals through `emit()`.
+"""Guard against the reference-count bugs of PySide6 6.12.0 (imported by `unet_studio.gui` first).
 
-In PySide6 6.12.0 `SignalInstance.emit()` returns True without taking a new reference, so every
-emit from Python takes one reference from `True`; after a few thousand emits (a minute of painting)
-the interpreter aborts with "bool_dealloc: deallocating True or False". `emit()` measures the leak
-once at import and gives back exactly what each emit took (nothing on a fixed PySide6). Never connect
-a signal to another signal's `.emit` (that calls the leaking path from C++): connect signal to signal.
+PySide6 6.12.0 drops one reference to True on every Python `Signal.emit()`, and references to None each
+time C++ calls a Python override or slot that returns nothing (`paint`, `QRunnable.run`, timer slots).
+After a few thousand of these, CPython 3.11 frees the singleton and aborts ("bool_dealloc" /
+"none_dealloc"): a minute of painting is enough. CPython 3.12 made these singletons immortal (PEP 683);
+where the bug is present on an older Python we do the same, once, by giving None, True and False 2**40
+extra references, so their counts can never reach zero. PySide6 6.11.3 is free of the bug; the real fix
+is to keep 6.12.0 out of the environment.
 """
 
 from __future__ import annotations
@@ -14,34 +16,31 @@ import sys
 
 from PySide6.QtCore import QObject, Signal
 
+EXTRA_REFERENCES = 1 << 40
 _PROBES = 8
-_py_incref = ctypes.pythonapi.Py_IncRef
-_py_incref.argtypes = [ctypes.py_object]
-_py_incref.restype = None
 
 
 class _Probe(QObject):
     fired = Signal()
 
 
-def _measure_leak() -> int:
-    """References of True lost per emit (0 on a sound PySide6), compensating the probe's own emits."""
+def emit_loses_references() -> bool:
+    """Whether `Signal.emit()` takes a reference from True (the PySide6 6.12.0 bug)."""
     probe = _Probe()
     before = sys.getrefcount(True)
     for _ in range(_PROBES):
         probe.fired.emit()
-    lost = max(0, before - sys.getrefcount(True))
-    for _ in range(lost):
-        _py_incref(True)
-    return round(lost / _PROBES)
+    return sys.getrefcount(True) < before
 
 
-LOST_PER_EMIT = _measure_leak()
+def protect_singletons() -> bool:
+    """Make None, True and False effectively immortal if this PySide6 loses references to them."""
+    if sys.version_info >= (3, 12) or not emit_loses_references():
+        return False
+    for singleton in (None, True, False):
+        count = ctypes.c_ssize_t.from_address(id(singleton))  # ob_refcnt: the first field of a PyObject
+        count.value += EXTRA_REFERENCES
+    return True
 
 
-def emit(signal, *args) -> None:
-    """`signal.emit(*args)`, returning the reference PySide6 6.12.0 steals from True."""
-    result = signal.emit(*args)
-    if LOST_PER_EMIT and result is True:
-        for _ in range(LOST_PER_EMIT):
-            _py_incref(result)
+PROTECTED = protect_singletons()

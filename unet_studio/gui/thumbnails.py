@@ -18,7 +18,6 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import read_image
 from unet_studio.gui.display import DisplaySettings, render
-from unet_studio.gui.qt_compat import emit
 
 THUMBNAIL_SIZE = 64
 CACHE_SIZE = 512
@@ -47,11 +46,11 @@ class ThumbnailJob(QRunnable):
         try:
             thumbnail = make_thumbnail(self._path)
         except StudioError as exc:
-            emit(self._loader.job_finished, self._image_id, None, str(exc))
+            self._loader.job_finished.emit(self._image_id, None, str(exc))
         except (OSError, ValueError, MemoryError) as exc:
-            emit(self._loader.job_finished, self._image_id, None, f"{self._path}: cannot make thumbnail ({exc})")
+            self._loader.job_finished.emit(self._image_id, None, f"{self._path}: cannot make thumbnail ({exc})")
         else:
-            emit(self._loader.job_finished, self._image_id, thumbnail, "")
+            self._loader.job_finished.emit(self._image_id, thumbnail, "")
 
 
 class ThumbnailLoader(QObject):
@@ -116,9 +115,9 @@ class ThumbnailLoader(QObject):
         self._pending.discard(image_id)
         if thumbnail is None:
             self.errors[image_id] = error
-            emit(self.thumbnail_failed, image_id, error)
+            self.thumbnail_failed.emit(image_id, error)
             return
         self._cache[image_id] = thumbnail
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
-        emit(self.thumbnail_ready, image_id)
+        self.thumbnail_ready.emit(image_id)

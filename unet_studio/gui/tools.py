@@ -14,7 +14,6 @@ from PySide6.QtCore import QObject, QPointF, Qt, Signal
 
 from unet_studio.core.painting import fill_polygon, flood_fill, label_at, paint_disc, stroke_segment
 from unet_studio.core.undo_patch import Patch, merge_patches
-from unet_studio.gui.qt_compat import emit
 
 MIN_BRUSH, MAX_BRUSH = 1, 400
 LASSO_MIN_STEP = 1.0  # scene pixels between lasso points while dragging
@@ -64,14 +63,14 @@ class ToolController(QObject):
         """Switch tool, finishing any stroke or polygon in progress."""
         self.finish()
         self.tool = Tool(tool)
-        emit(self.tool_changed, self.tool.value)
+        self.tool_changed.emit(self.tool.value)
 
     def set_brush_size(self, size: int) -> None:
         """Brush diameter in image pixels, clamped to MIN_BRUSH..MAX_BRUSH."""
         size = int(min(max(size, MIN_BRUSH), MAX_BRUSH))
         if size != self.brush_size:
             self.brush_size = size
-            emit(self.brush_size_changed, size)
+            self.brush_size_changed.emit(size)
 
     def grow_brush(self, steps: int) -> None:
         """`]` / `[`: change the brush size by about 10 % per step (at least one pixel)."""
@@ -84,7 +83,7 @@ class ToolController(QObject):
         known = self.document.class_colours()
         if value >= 1 and value != self.class_value and (not known or value in known):
             self.class_value = int(value)
-            emit(self.class_changed, self.class_value)
+            self.class_changed.emit(self.class_value)
 
     @property
     def paint_value(self) -> int:
@@ -111,7 +110,7 @@ class ToolController(QObject):
         elif self.tool is Tool.POLYGON:
             self._polygon.append(point)
             self._lasso_dragging = True
-            emit(self.preview_changed, list(self._polygon), False)
+            self.preview_changed.emit(list(self._polygon), False)
 
     def move(self, point: QPointF, left_down: bool) -> None:
         if self._stroke is not None and left_down:
@@ -127,9 +126,9 @@ class ToolController(QObject):
                 last = self._polygon[-1]
                 if math.hypot(point.x() - last.x(), point.y() - last.y()) >= LASSO_MIN_STEP:
                     self._polygon.append(point)
-                emit(self.preview_changed, list(self._polygon), False)
+                self.preview_changed.emit(list(self._polygon), False)
             else:
-                emit(self.preview_changed, self._polygon + [point], False)
+                self.preview_changed.emit(self._polygon + [point], False)
 
     def release(self, point: QPointF) -> None:
         self._lasso_dragging = False
@@ -156,7 +155,7 @@ class ToolController(QObject):
         """Fill the polygon drawn so far with the current class (one undo step)."""
         points, self._polygon = self._polygon, []
         self._lasso_dragging = False
-        emit(self.preview_changed, [], False)
+        self.preview_changed.emit([], False)
         labels = self.document.labels
         if labels is None or len(points) < 3:
             return
@@ -167,7 +166,7 @@ class ToolController(QObject):
     def cancel_polygon(self) -> None:
         self._polygon = []
         self._lasso_dragging = False
-        emit(self.preview_changed, [], False)
+        self.preview_changed.emit([], False)
 
     def finish(self) -> None:
         """End whatever is in progress: a stroke is committed, a polygon dropped."""

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
-from unet_studio.gui.qt_compat import emit
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -50,4 +49,4 @@ class WelcomePage(QWidget):
             self.recent.addItem(item)
 
     def _on_recent_item_activated(self, item: QListWidgetItem) -> None:
-        emit(self.recent_requested, item.data(PATH_ROLE))
+        self.recent_requested.emit(item.data(PATH_ROLE))
