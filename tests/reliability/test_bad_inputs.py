@@ -84,8 +84,6 @@ def _assert_reports_bad_files(done: subprocess.CompletedProcess, bad: list[str])
         assert sum(name in line for line in error_lines) == 1, f"{name} not named once in:\n{done.stderr}"
 
 
-@pytest.mark.xfail(strict=True, reason="cli/predict.py does not pass source=str(path) to Predictor.predict, so "
-                   "channel mismatches are reported as 'image: ...' without the file name (reported to the lead)")
 def test_cli_predict_reports_each_bad_file_and_writes_the_good_ones(corpus, tmp_path):
     folder, expected = corpus
     model = tiny_checkpoint(tmp_path / "tiny.pt")
@@ -99,8 +97,6 @@ def test_cli_predict_reports_each_bad_file_and_writes_the_good_ones(corpus, tmp_
     assert not any((tmp_path / "out" / f"{Path(n).stem}.png").exists() for n in bad)
 
 
-@pytest.mark.xfail(strict=True, reason="cli/evaluate.py _read_labels accepts float label images; a NaN one "
-                   "ends in a ValueError traceback (reported to the lead)")
 def test_cli_evaluate_reports_each_bad_file_and_scores_the_good_ones(corpus, tmp_path):
     folder, expected = corpus
     truth = tmp_path / "truth"

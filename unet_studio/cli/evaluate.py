@@ -24,10 +24,15 @@ def add_parser(sub) -> None:
 
 
 def _read_labels(path: Path) -> np.ndarray:
-    pixels = read_image(path).pixels
-    if pixels.shape[2] != 1:
-        raise StudioError(path, f"a label image must have one channel, found {pixels.shape[2]}")
-    return pixels[:, :, 0]
+    """A single-plane, single-channel image of non-negative integer labels, or a one-line error."""
+    image = read_image(path)
+    if image.n_planes != 1:
+        raise StudioError(path, f"a label image must have one plane, found {image.n_planes}")
+    if image.pixels.shape[2] != 1:
+        raise StudioError(path, f"a label image must have one channel, found {image.pixels.shape[2]}")
+    if image.pixels.dtype.kind != "u":
+        raise StudioError(path, f"a label image must hold non-negative integers, found {image.pixels.dtype}")
+    return image.pixels[:, :, 0]
 
 
 def _as_instances(labels: np.ndarray) -> np.ndarray:

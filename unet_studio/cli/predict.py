@@ -41,8 +41,8 @@ def run(args: argparse.Namespace) -> int:
         progress.update(f"predict {bar(index / len(images))} {index}/{len(images)}  {path.name}")
         try:
             pixels = read_image(path, plane=args.plane).pixels
-            result = predictor.predict(pixels, tta=args.tta, instances=args.instances,
-                                       min_size=args.min_size, fill_holes=args.fill_holes)
+            result = predictor.predict(pixels, tta=args.tta, instances=args.instances, min_size=args.min_size,
+                                       fill_holes=args.fill_holes, source=str(path))
             if args.instances:
                 write_instances(out / f"{path.stem}.tif", result.instances)
             else:
