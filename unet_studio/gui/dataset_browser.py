@@ -61,6 +61,7 @@ class DatasetBrowser(QWidget):
         self.view.setIconSize(QSize(THUMBNAIL_SIZE, THUMBNAIL_SIZE))
         self.view.verticalHeader().setDefaultSectionSize(THUMBNAIL_SIZE + 4)
         self.view.verticalHeader().hide()
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.view.horizontalHeader().setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
         self.view.setItemDelegateForColumn(SPLIT, SplitDelegate(self.view))
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.SelectedClicked)
