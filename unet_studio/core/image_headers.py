@@ -6,9 +6,12 @@ decompression bombs, uninterpretable TIFF axes) before any pixel data is decoded
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import struct
 import xml.etree.ElementTree as ET
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +21,19 @@ from unet_studio.core.errors import ImageReadError
 
 MAX_PIXELS = 2**30  # larger images are refused before decoding (decompression-bomb guard)
 MAX_CHANNELS = 64  # more than this is almost surely a stack stored as samples
+# What third-party decoders raise on corrupt input (found by benchmarks/fuzz_readers.py: tifffile alone
+# raised ZeroDivisionError, TypeError, KeyError and RuntimeError besides its own errors).
+DECODER_ERRORS = (ArithmeticError, LookupError, ValueError, TypeError, RuntimeError, AttributeError,
+                  AssertionError, EOFError, OSError, struct.error, zlib.error, tifffile.TiffFileError)
+# Largest decoded/stored size ratio each TIFF compression can reach (with margin); a header claiming
+# more is corrupt and is refused before a decoder allocates or loops over the claimed size.
+_MAX_RATIO = {1: 1.0, 5: 5000.0, 8: 1100.0, 32946: 1100.0, 32773: 130.0}
+_PNG_MAX_RATIO, _BMP_MAX_RATIO, _JPEG_MAX_RATIO = 1100.0, 130.0, 2000.0
+_PNG_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
+
+
+class _BadHeader(ValueError):
+    """A header field holds an impossible value; the message says which."""
 
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "PNG"),
@@ -77,22 +93,44 @@ def check_size(path: Path, height: int, width: int) -> None:
         )
 
 
+@contextlib.contextmanager
+def quiet_tifffile():
+    """Silence tifffile's log warnings about corrupt files while we read: our one-line error says it."""
+    logger = logging.getLogger("tifffile")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def read_header(path: Path, kind: str) -> Header:
-    """Parse a PNG, JPEG or BMP header and check its size."""
+    """Parse a PNG, JPEG or BMP header and check its size (and that the file could hold that many pixels)."""
     with open(path, "rb") as handle:
         head = handle.read(65536)
         try:
             header = {"PNG": _png_header, "JPEG": _jpeg_header, "BMP": _bmp_header}[kind](head, handle)
+        except _BadHeader as exc:
+            raise ImageReadError(path, f"cannot read {kind} (corrupt header: {exc})") from exc
         except (struct.error, IndexError, ValueError) as exc:
             raise ImageReadError(path, f"cannot read {kind} (corrupt or truncated header)") from exc
+        file_size = handle.seek(0, 2)
     check_size(path, header.height, header.width)
+    ratio = {"PNG": _PNG_MAX_RATIO, "BMP": _BMP_MAX_RATIO, "JPEG": _JPEG_MAX_RATIO}[kind]
+    decoded = header.height * header.width * header.channels * (2 if header.dtype == "uint16" else 1)
+    if decoded > file_size * ratio + 2**16:
+        raise ImageReadError(path, f"cannot read {kind} (corrupt or truncated: {file_size} bytes cannot hold "
+                                   f"{header.height} x {header.width} pixels)")
     return header
 
 
 def _png_header(head: bytes, handle) -> Header:
     if head[12:16] != b"IHDR":
-        raise ValueError("no IHDR")
+        raise _BadHeader("no IHDR chunk first")
     width, height, depth, color = struct.unpack(">IIBB", head[16:26])
+    if depth not in _PNG_DEPTHS.get(color, ()):
+        raise _BadHeader(f"colour type {color} with bit depth {depth} is not a valid PNG")
     channels = {0: 1, 2: 3, 3: 3, 4: 1, 6: 3}[color]
     return Header(height, width, channels, "uint16" if depth == 16 else "uint8")
 
@@ -145,7 +183,7 @@ def tiff_layout(path: Path, tif: tifffile.TiffFile) -> TiffLayout:
         axes, shape = series.get_axes(False), tuple(int(n) for n in series.get_shape(False))
         n_pages, dtype = len(series.pages), str(series.dtype)
         page_size = series.keyframe.size
-    except (IndexError, ValueError, KeyError, AttributeError, struct.error, tifffile.TiffFileError) as exc:
+    except DECODER_ERRORS as exc:
         raise ImageReadError(path, f"cannot read TIFF (corrupt or truncated header: {exc})") from exc
     if "Y" not in axes or "X" not in axes:
         raise ImageReadError(path, f"cannot interpret TIFF axes {axes!r} {shape}: no Y and X axes")
@@ -167,9 +205,35 @@ def tiff_layout(path: Path, tif: tifffile.TiffFile) -> TiffLayout:
         raise ImageReadError(
             path, f"cannot interpret TIFF axes {axes!r} {shape}: {channels} channels (at most {MAX_CHANNELS})"
         )
+    check_tiff_page(path, series.keyframe, series.keyframe, tif.filehandle.size)
     rgb = series.keyframe.photometric == tifffile.PHOTOMETRIC.RGB and channels in (3, 4)
-    names = _ome_channel_names(tif, channels) or _default_names(channels, rgb)
-    return TiffLayout(axes, shape, n_lead, height, width, channels, n_planes, dtype, _tiff_pixel_size(tif), names)
+    try:
+        names, pixel_size = _ome_channel_names(tif, channels), _tiff_pixel_size(tif)
+    except DECODER_ERRORS:  # damaged metadata costs the names and pixel size, not the image
+        names, pixel_size = None, None
+    return TiffLayout(axes, shape, n_lead, height, width, channels, n_planes, dtype, pixel_size,
+                      names or _default_names(channels, rgb))
+
+
+def check_tiff_page(path: Path, page, keyframe, file_size: int) -> None:
+    """Refuse a page whose strip/tile table cannot hold its image: missing segments, data past the end of
+    the file, or more pixels than its compression could pack into the bytes present."""
+    try:
+        expected = math.prod(keyframe.chunked)
+        offsets, counts = page.dataoffsets, page.databytecounts
+        decoded, compression = keyframe.nbytes, int(keyframe.compression)
+    except DECODER_ERRORS as exc:
+        raise ImageReadError(path, f"cannot read TIFF (corrupt strip or tile table: {exc})") from exc
+    if len(offsets) != expected or len(counts) != expected:
+        raise ImageReadError(path, f"cannot read TIFF (corrupt: {len(offsets)} of {expected} strips or tiles listed)")
+    if any(offset + count > file_size for offset, count in zip(offsets, counts)):
+        raise ImageReadError(path, f"cannot read TIFF (truncated or corrupt: pixel data runs past the end of "
+                                   f"the file at {file_size} bytes)")
+    present = sum(counts)
+    ratio = _MAX_RATIO.get(compression)
+    if ratio is not None and decoded > present * ratio + (0 if compression == 1 else 2**16):
+        raise ImageReadError(path, f"cannot read TIFF (corrupt or truncated: {present} bytes of pixel data "
+                                   f"cannot hold {keyframe.shape} {keyframe.dtype})")
 
 
 def _default_names(channels: int, rgb: bool) -> tuple[str, ...]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +22,9 @@ import tifffile
 
 from unet_studio.core import image_headers
 from unet_studio.core.errors import ImageReadError
-from unet_studio.core.image_headers import MAX_PIXELS, Header, TiffLayout  # noqa: F401 (re-exported)
+from unet_studio.core.image_headers import DECODER_ERRORS, MAX_PIXELS, Header, TiffLayout  # noqa: F401
 
-_TIFF_ERRORS = (tifffile.TiffFileError, ValueError, struct.error, OSError, IndexError, KeyError)
+_FLAT_ERRORS = (*DECODER_ERRORS, cv2.error)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
@@ -81,12 +80,15 @@ def image_info(path: str | os.PathLike) -> ImageInfo:
     """Size, channels, planes, dtype and pixel size from the file header, without decoding pixels."""
     source = Path(path)
     kind = _check_file(source)
-    if kind == "TIFF":
-        with _open_tiff(source) as tif:
-            layout = image_headers.tiff_layout(source, tif)
-            return ImageInfo(layout.height, layout.width, layout.channels, layout.n_planes,
-                             layout.dtype, layout.pixel_size_um)
-    header = image_headers.read_header(source, kind)
+    try:
+        if kind == "TIFF":
+            with image_headers.quiet_tifffile(), _open_tiff(source) as tif:
+                layout = image_headers.tiff_layout(source, tif)
+                return ImageInfo(layout.height, layout.width, layout.channels, layout.n_planes,
+                                 layout.dtype, layout.pixel_size_um)
+        header = image_headers.read_header(source, kind)
+    except MemoryError as exc:
+        raise ImageReadError(source, "not enough memory to read this image's header") from exc
     return ImageInfo(header.height, header.width, header.channels, 1, header.dtype, None)
 
 
@@ -102,7 +104,8 @@ def read_image(path: str | os.PathLike, plane: int = 0) -> ImageData:
     kind = _check_file(source)
     try:
         if kind == "TIFF":
-            return _read_tiff(source, plane)
+            with image_headers.quiet_tifffile():
+                return _read_tiff(source, plane)
         header = image_headers.read_header(source, kind)
         _check_plane(source, plane, 1)
         pixels = _decode_flat(source, kind, header)
@@ -158,7 +161,7 @@ def _decode_flat(path: Path, kind: str, header: Header) -> np.ndarray:
             pixels = imagecodecs.jpeg8_decode(data)
         else:
             pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    except (RuntimeError, ValueError) as exc:
+    except _FLAT_ERRORS as exc:
         raise ImageReadError(path, f"cannot read {kind} (corrupt data: {exc})") from exc
     if pixels is None:
         raise ImageReadError(path, f"cannot read {kind} (corrupt or truncated data)")
@@ -175,7 +178,7 @@ def _decode_flat(path: Path, kind: str, header: Header) -> np.ndarray:
 def _open_tiff(path: Path) -> tifffile.TiffFile:
     try:
         return tifffile.TiffFile(path)
-    except _TIFF_ERRORS as exc:
+    except DECODER_ERRORS as exc:
         raise ImageReadError(path, f"cannot read TIFF (corrupt or truncated header: {exc})") from exc
 
 
@@ -185,19 +188,23 @@ def _read_tiff(path: Path, plane: int) -> ImageData:
         layout = image_headers.tiff_layout(path, tif)
         _check_plane(path, plane, layout.n_planes)
         try:
-            pixels = _tiff_plane(tif.series[0], layout, plane)
-        except (*_TIFF_ERRORS, RuntimeError) as exc:
+            pixels = _tiff_plane(path, tif, layout, plane)
+        except DECODER_ERRORS as exc:
             raise ImageReadError(path, f"cannot read TIFF (corrupt or truncated data: {exc})") from exc
     return ImageData(path, pixels, layout.n_planes, plane, layout.pixel_size_um, layout.channel_names)
 
 
-def _tiff_plane(series: tifffile.TiffPageSeries, layout: TiffLayout, plane: int) -> np.ndarray:
-    """Read the pages of ``plane`` (one per page-level channel), pick the in-page plane, give (H, W, C)."""
+def _tiff_plane(path: Path, tif: tifffile.TiffFile, layout: TiffLayout, plane: int) -> np.ndarray:
+    """Read the pages of ``plane`` (one per page-level channel), pick the in-page plane, give (H, W, C);
+    each page's strip table is checked first so a corrupt one cannot make the decoder loop or over-allocate."""
+    series = tif.series[0]
     axes, shape, n_lead = layout.axes, layout.shape, layout.n_lead
     plane_dims = [i for i, a in enumerate(axes) if a not in "YXCS"]
     coords = dict(zip(plane_dims, np.unravel_index(plane, [shape[i] for i in plane_dims]))) if plane_dims else {}
     index = tuple(int(coords[i]) if i in coords else slice(None) for i in range(len(axes)))
     picked = np.arange(math.prod(shape[:n_lead])).reshape(shape[:n_lead])[index[:n_lead]]
+    for i in np.ravel(picked):
+        image_headers.check_tiff_page(path, series.pages[int(i)], series.keyframe, tif.filehandle.size)
     pages = [series.asarray(key=int(i)).reshape(shape[n_lead:]) for i in np.ravel(picked)]
     data = np.stack(pages).reshape(np.shape(picked) + shape[n_lead:])
     data = data[(slice(None),) * np.ndim(picked) + index[n_lead:]]
