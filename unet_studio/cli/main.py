@@ -9,7 +9,7 @@ from unet_studio import __version__
 from unet_studio.cli.output import problem
 from unet_studio.core.errors import StudioError
 
-COMMANDS = ("train", "predict", "evaluate", "info", "export", "export-model", "demo", "gui")
+COMMANDS = ("train", "predict", "evaluate", "info", "export", "export-model", "import-labels", "demo", "gui")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,13 +21,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"unet-studio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    from unet_studio.cli import demo, evaluate, export, info, predict, train
+    from unet_studio.cli import demo, evaluate, export, import_labels, info, predict, train
 
     train.add_parser(sub)
     predict.add_parser(sub)
     evaluate.add_parser(sub)
     info.add_parser(sub)
     export.add_parsers(sub)
+    import_labels.add_parser(sub)
     demo.add_parser(sub)
     gui = sub.add_parser("gui", help="open the app (optionally on a project or a folder of images)")
     gui.add_argument("path", nargs="?", help="project folder or folder of images")
