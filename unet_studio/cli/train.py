@@ -30,6 +30,8 @@ def add_parser(sub) -> None:
     p.add_argument("--out", help="checkpoint to write (.pt); with a project, default: inside the project")
     p.add_argument("--model", choices=ARCHS, default="unet", help="architecture (default unet)")
     p.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET, help="network size")
+    p.add_argument("--padding", choices=["same", "valid"], default="same",
+                   help="'valid': the U-Net paper's unpadded convolutions with overlap-tile prediction (unet only)")
     p.add_argument("--init", help="checkpoint to fine-tune or resume from")
     p.add_argument("--max-seconds", type=float, help=f"wall-clock budget (default {DEFAULT_SECONDS:.0f} s "
                    "when no other limit is given)")
@@ -59,7 +61,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig | None, Tra
         patch_size=args.patch_size, lr=args.lr, steps_per_epoch=args.steps_per_epoch, seed=args.seed,
         device=args.device, amp=not args.no_amp, augment=AugmentConfig.preset(args.augment), **limits,
     )
-    model_config = None if args.init else ModelConfig.from_preset(args.preset, arch=args.model)
+    model_config = None if args.init else ModelConfig.from_preset(args.preset, arch=args.model, padding=args.padding)
     return model_config, train_config
 
 
