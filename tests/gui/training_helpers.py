@@ -24,7 +24,9 @@ def labelled_project(folder: Path, n_images: int = 3, size: int = 64) -> Project
     """make_project's blob images with their masks imported as annotations (background 1, blobs 2); the
     unused second object class is removed, so models trained on it have two outputs."""
     project = make_project(folder, n_images=n_images, size=size)
-    project.remove_class(3)
+    for info in reversed(project.classes):  # keep background and one object class
+        if info.value > 2:
+            project.remove_class(info.value)
     for i, record in enumerate(project.images):
         _, mask = make_blobs((size, size), seed=i)
         project.save_annotation(record.id, mask.astype(np.uint8) + 1)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch._dynamo  # noqa: F401  (see below)
 from PySide6.QtCore import QObject, Signal, Slot
 
 from unet_studio.core.errors import StudioError
@@ -27,6 +28,20 @@ from unet_studio.models.config import ModelConfig
 from unet_studio.training.api import iter_train_project
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingFinished
+
+# torch._dynamo (with sympy, ~1 s of module code) is imported lazily by the optimiser's first step. Importing
+# it with this module, when the window is built, keeps that import work off the training thread, where it
+# would hold the import lock and the GIL in long stretches while the GUI is live.
+TRAINING_NICENESS = 5  # the training thread yields to the GUI thread when both want the same core
+
+
+def lower_thread_priority(niceness: int = TRAINING_NICENESS) -> None:
+    """Raise the calling thread's nice value (Linux threads are scheduled on their own; elsewhere a no-op)."""
+    if hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+        except OSError:
+            return
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,7 @@ class TrainingWorker(QObject):
     @Slot()
     def run(self) -> None:
         torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+        lower_thread_priority()
         try:
             self._iterate()
         except Exception as error:  # every failure ends the run with one line, never a traceback
