@@ -185,3 +185,16 @@ def test_chmod_read_only_project_opens_and_refuses_writes(tmp_path):
         for folder in (project.folder, project.folder / "annotations"):
             folder.chmod(0o755)
     assert snapshot(project.folder) == before
+
+
+def test_after_a_cut_off_format_switch_the_newer_annotation_wins(tmp_path):
+    project = make_project(tmp_path)
+    old_png = project.folder / "annotations" / "im0.png"
+    labels = np.full(SHAPE, 300, np.uint16)
+    project.save_annotation("im0", labels)
+    kept_png = tmp_path / "old.png"
+    cv2.imwrite(str(kept_png), np.ones(SHAPE, np.uint8))
+    shutil.copyfile(kept_png, old_png)  # as if the save had stopped before removing the PNG
+    tif = project.folder / "annotations" / "im0.tif"
+    os.utime(old_png, ns=(tif.stat().st_mtime_ns - 10**9,) * 2)
+    np.testing.assert_array_equal(Project.open(project.folder).load_annotation("im0"), labels)

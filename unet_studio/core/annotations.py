@@ -23,13 +23,14 @@ UNLABELLED, BACKGROUND = 0, 1
 
 
 def annotation_file(stem: str | os.PathLike) -> Path | None:
-    """The existing annotation file for ``stem`` (``.png`` or ``.tif``), or None."""
+    """The existing annotation file for ``stem`` (``.png`` or ``.tif``), or None.
+
+    Both exist only when a save that switched format was cut off before removing the old one; the
+    newer file is then the last completed save.
+    """
     base = _stem(stem)
-    for suffix in ANNOTATION_SUFFIXES:
-        candidate = base.with_name(base.name + suffix)
-        if candidate.is_file():
-            return candidate
-    return None
+    found = [c for c in (base.with_name(base.name + s) for s in ANNOTATION_SUFFIXES) if c.is_file()]
+    return max(found, key=lambda c: c.stat().st_mtime_ns) if found else None
 
 
 def read_annotation(path: str | os.PathLike, expected_shape: tuple[int, int] | None = None) -> np.ndarray:
