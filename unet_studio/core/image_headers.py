@@ -176,6 +176,30 @@ def _bmp_header(head: bytes, handle) -> Header:
     return Header(abs(height), abs(width), channels, "uint8")
 
 
+def check_tiff_chain(path: Path) -> None:
+    """Follow the chain of TIFF pages (IFDs) and refuse one that loops: tifffile would follow it forever."""
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+        order = "<" if head[:2] == b"II" else ">"
+        big = head[2:4] in (b"+\x00", b"\x00+")
+        count_format, entry_size, next_format = ("Q", 20, "Q") if big else ("H", 12, "I")
+        try:
+            offset = struct.unpack(order + next_format, head[8:16] if big else head[4:8])[0]
+        except struct.error as exc:
+            raise ImageReadError(path, "cannot read TIFF (truncated header)") from exc
+        count_size, next_size = struct.calcsize(count_format), struct.calcsize(next_format)
+        file_size, seen = handle.seek(0, 2), set()
+        while offset and offset + count_size <= file_size:  # a chain running off the end is tifffile's to report
+            if offset in seen:
+                raise ImageReadError(path, f"cannot read TIFF (corrupt: the chain of pages loops back to byte {offset})")
+            seen.add(offset)
+            handle.seek(offset)
+            (count,) = struct.unpack(order + count_format, handle.read(count_size))
+            handle.seek(offset + count_size + count * entry_size)
+            link = handle.read(next_size)
+            offset = struct.unpack(order + next_format, link)[0] if len(link) == next_size else 0
+
+
 def tiff_layout(path: Path, tif: tifffile.TiffFile) -> TiffLayout:
     """Interpret the first series: Y, X spatial; C, S channels; any other axis flattened into planes."""
     try:
@@ -220,7 +244,7 @@ def check_tiff_page(path: Path, page, keyframe, file_size: int) -> None:
     the file, or more pixels than its compression could pack into the bytes present."""
     try:
         expected = math.prod(keyframe.chunked)
-        offsets, counts = page.dataoffsets, page.databytecounts
+        offsets, counts = [int(o) for o in page.dataoffsets], [int(c) for c in page.databytecounts]
         decoded, compression = keyframe.nbytes, int(keyframe.compression)
     except DECODER_ERRORS as exc:
         raise ImageReadError(path, f"cannot read TIFF (corrupt strip or tile table: {exc})") from exc

@@ -176,6 +176,7 @@ def _decode_flat(path: Path, kind: str, header: Header) -> np.ndarray:
 
 
 def _open_tiff(path: Path) -> tifffile.TiffFile:
+    image_headers.check_tiff_chain(path)
     try:
         return tifffile.TiffFile(path)
     except DECODER_ERRORS as exc:
