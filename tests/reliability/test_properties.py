@@ -7,6 +7,7 @@ JSON and file round trips (tests/core/test_project.py), tile coverage (tests/inf
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 
 import cv2
@@ -14,10 +15,12 @@ import numpy as np
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from torch import nn
 
 from unet_studio.core.annotations import annotation_to_mask, mask_to_annotation, read_annotation, write_annotation
 from unet_studio.core.manifest import SPLITS, STATUSES
+from unet_studio.core.normalize import normalize_for_network
 from unet_studio.core.painting import fill_polygon, flood_fill
 from unet_studio.core.project import Project
 from unet_studio.inference.tiling import predict_probabilities
@@ -116,3 +119,20 @@ def test_project_edits_survive_reopening(edits):
             else:
                 project.update_settings(**{f"k{n}": n})
         assert Project.open(project.folder).manifest == project.manifest
+
+
+@FAST
+@given(pixels=arrays(st.sampled_from([np.float32, np.float64]), st.tuples(st.integers(1, 12), st.integers(1, 12),
+                                                                          st.integers(1, 3)),
+                     elements=st.floats(allow_nan=True, allow_infinity=True, width=32)))
+def test_network_input_is_finite_and_clipped_for_any_floats(pixels):
+    images = [pixels]
+    if pixels.dtype == np.float64:
+        with np.errstate(over="ignore"):
+            images.append(pixels * 1e300)  # near float64's limits, where percentile interpolation overflows
+    for image in images:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            out = normalize_for_network(image)
+        assert out.dtype == np.float32 and out.shape == (pixels.shape[2],) + pixels.shape[:2]
+        assert np.isfinite(out).all() and out.min() >= -0.5 and out.max() <= 1.5

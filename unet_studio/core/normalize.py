@@ -46,7 +46,8 @@ def percentile_range(pixels: np.ndarray, low: float = 0.5, high: float = 99.5) -
             lows.append(0.0)
             highs.append(0.0)
             continue
-        lo, hi = np.percentile(values, [low, high])
+        with np.errstate(all="ignore"):  # float64 extremes overflow in the interpolation; the span check copes
+            lo, hi = np.percentile(values, [low, high])
         lows.append(float(lo))
         highs.append(float(hi))
     return np.array(lows), np.array(highs)
@@ -64,9 +65,12 @@ def normalize_with_range(pixels: np.ndarray, lo, hi) -> np.ndarray:
             if not (np.isfinite(span) and span > 0):
                 out[c] = 0.0
                 continue
-            np.subtract(hwc[:, :, c], lows[c], out=out[c], casting="unsafe")
-            out[c] *= np.float32(1.0 / span)
-            np.clip(out[c], *NETWORK_CLIP, out=out[c])
+            if hwc.dtype.itemsize > 4:  # float64/int64: scale in float64, a float32 1/span may underflow to 0
+                np.clip((hwc[:, :, c] - lows[c]) / span, *NETWORK_CLIP, out=out[c], casting="unsafe")
+            else:
+                np.subtract(hwc[:, :, c], lows[c], out=out[c], casting="unsafe")
+                out[c] *= np.float32(1.0 / span)
+                np.clip(out[c], *NETWORK_CLIP, out=out[c])
             if hwc.dtype.kind == "f":
                 out[c][~np.isfinite(hwc[:, :, c])] = 0.0
     return out
