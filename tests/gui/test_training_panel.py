@@ -90,7 +90,7 @@ def test_training_runs_off_the_gui_thread_and_stops_within_a_batch(qtbot, tmp_pa
     plot = panel.findChild(LossPlot, "lossPlot")
     xs, ys = plot.train_curve.getData()
     assert len(xs) >= 6 and np.isfinite(ys).all()
-    assert len(plot.val_curve.getData()[0]) >= 2
+    assert len(plot.val_curve.getData()[0]) >= 2 and len(panel.dice_plot.dice_curve.getData()[0]) >= 2
     assert project.active_model is not None
     assert project.model_path(project.active_model).is_file() and event.checkpoint_path.is_file()
     assert state.is_preview and state.mask.shape == document.labels.shape
@@ -98,7 +98,7 @@ def test_training_runs_off_the_gui_thread_and_stops_within_a_batch(qtbot, tmp_pa
     assert "epoch" in panel.stats_label.text() and "patches/s" in panel.stats_label.text()
     assert panel.fine_tune_button.isEnabled()
     gaps = gaps_ms(stamps)
-    assert len(gaps) > 20 and np.percentile(gaps, 99) < 250, gaps.max()
+    assert len(gaps) >= 10 and np.percentile(gaps, 99) < 250, gaps.max()
 
 
 def test_fine_tune_starts_from_the_active_model(qtbot, tmp_path):

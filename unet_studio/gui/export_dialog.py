@@ -144,5 +144,6 @@ class ExportDialog(QDialog):
         self.export_finished.emit(written, problems)
 
     def _on_worker_finished(self) -> None:
+        wait_for(self.thread)
         self.worker, self.thread = None, None
         self.export_button.setEnabled(True)

@@ -1,4 +1,5 @@
-"""Live training curves: smoothed step loss, per-epoch validation loss and Dice, learning rate.
+"""Live training curves: smoothed step loss and per-epoch validation loss, validation Dice, learning rate
+(three small plots on one step axis).
 
 `TrainingCurves` only records numbers (cheap, per event); the plots copy them into their curves when
 `refresh()` is called, which the training panel does from a ~100 ms timer, never per step.
@@ -62,7 +63,7 @@ class TrainingCurves:
 
 
 class LossPlot(pg.PlotWidget):
-    """Loss curves on the left axis, validation Dice (0..1) on a right axis sharing the step axis."""
+    """Training loss per step (raw, faint, and smoothed) and validation loss per epoch."""
 
     def __init__(self, curves: TrainingCurves, parent: QWidget | None = None):
         super().__init__(parent)
@@ -73,26 +74,11 @@ class LossPlot(pg.PlotWidget):
         item.setLabel("bottom", "step")
         item.setLabel("left", "loss")
         item.showGrid(x=True, y=True, alpha=0.2)
-        legend = item.addLegend(offset=(-10, 10))
+        item.addLegend(offset=(-10, 10))
         self.raw_curve = item.plot(pen=RAW_PEN)
         self.train_curve = item.plot(pen=TRAIN_PEN, name="train loss (smoothed)")
         self.val_curve = item.plot(pen=VAL_PEN, symbol="o", symbolSize=5, symbolBrush=VAL_PEN.color(),
                                    name="val loss")
-        self.dice_view = pg.ViewBox()
-        item.showAxis("right")
-        item.scene().addItem(self.dice_view)
-        item.getAxis("right").linkToView(self.dice_view)
-        item.getAxis("right").setLabel("val Dice")
-        self.dice_view.setXLink(item)
-        self.dice_view.setYRange(0, 1)
-        self.dice_curve = pg.PlotDataItem(pen=DICE_PEN, symbol="s", symbolSize=5, symbolBrush=DICE_PEN.color())
-        self.dice_view.addItem(self.dice_curve)
-        legend.addItem(self.dice_curve, "val Dice")
-        item.vb.sigResized.connect(self._sync_views)
-
-    def _sync_views(self) -> None:
-        self.dice_view.setGeometry(self.getPlotItem().vb.sceneBoundingRect())
-        self.dice_view.linkedViewChanged(self.getPlotItem().vb, self.dice_view.XAxis)
 
     def refresh(self) -> bool:
         """Copy new numbers into the curves; False when nothing changed since the last call."""
@@ -103,9 +89,31 @@ class LossPlot(pg.PlotWidget):
         steps = np.asarray(c.steps, float)
         self.raw_curve.setData(steps, np.asarray(c.raw_loss, float))
         self.train_curve.setData(steps, np.asarray(c.smooth_loss, float), connect="finite")
-        epochs = np.asarray(c.epoch_steps, float)
-        self.val_curve.setData(epochs, np.asarray(c.val_loss, float), connect="finite")
-        self.dice_curve.setData(epochs, np.asarray(c.dice, float), connect="finite")
+        self.val_curve.setData(np.asarray(c.epoch_steps, float), np.asarray(c.val_loss, float), connect="finite")
+        return True
+
+
+class DicePlot(pg.PlotWidget):
+    """Mean validation Dice (0..1) per epoch, on the same step axis as the loss."""
+
+    def __init__(self, curves: TrainingCurves, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("dicePlot")
+        self.curves = curves
+        self._drawn = -1
+        item = self.getPlotItem()
+        item.setLabel("left", "val Dice")
+        item.setLabel("bottom", "step")
+        item.setYRange(0, 1)
+        item.showGrid(x=True, y=True, alpha=0.2)
+        self.dice_curve = item.plot(pen=DICE_PEN, symbol="s", symbolSize=5, symbolBrush=DICE_PEN.color())
+
+    def refresh(self) -> bool:
+        if self.curves.version == self._drawn:
+            return False
+        self._drawn = self.curves.version
+        self.dice_curve.setData(np.asarray(self.curves.epoch_steps, float), np.asarray(self.curves.dice, float),
+                                connect="finite")
         return True
 
 

@@ -192,6 +192,7 @@ class PredictionPanel(QWidget):
 
     def _on_worker_finished(self) -> None:
         cancelled = self.worker.cancelled
+        wait_for(self.thread)
         self.worker, self.thread = None, None
         done = f"{self.predicted} image(s) predicted"
         lines = [f"Cancelled: {done}" if cancelled else done.capitalize()]

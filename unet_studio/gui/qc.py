@@ -128,5 +128,6 @@ class QcPanel(QWidget):
         self.summary.setText(message)
 
     def _on_worker_finished(self) -> None:
+        wait_for(self.thread)
         self.worker, self.thread = None, None
         self.qc_finished.emit(list(self.warnings))

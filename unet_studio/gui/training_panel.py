@@ -12,7 +12,7 @@ from PySide6.QtCore import QThread, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from unet_studio.core.errors import StudioError
-from unet_studio.gui.loss_plot import LearningRatePlot, LossPlot, TrainingCurves
+from unet_studio.gui.loss_plot import DicePlot, LearningRatePlot, LossPlot, TrainingCurves
 from unet_studio.gui.training_form import TrainingForm
 from unet_studio.gui.training_progress import RunProgress
 from unet_studio.gui.training_settings import LabelCensus, TrainingSettings
@@ -51,8 +51,11 @@ class TrainingPanel(QWidget):
         self.progress_bar = QProgressBar()
         self.progress_bar.setObjectName("trainProgress")
         self.loss_plot = LossPlot(self.curves)
+        self.dice_plot = DicePlot(self.curves)
         self.lr_plot = LearningRatePlot(self.curves)
-        self.lr_plot.setMaximumHeight(110)
+        for plot in (self.dice_plot, self.lr_plot):
+            plot.setMaximumHeight(120)
+            plot.setXLink(self.loss_plot)
         self._layout()
         self.redraw_timer = QTimer(self)
         self.redraw_timer.setInterval(REDRAW_MS)
@@ -92,6 +95,7 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.stats_label)
         layout.addWidget(self.message_label)
         layout.addWidget(self.loss_plot, 1)
+        layout.addWidget(self.dice_plot)
         layout.addWidget(self.lr_plot)
 
     # ----- state
@@ -181,8 +185,8 @@ class TrainingPanel(QWidget):
 
     def redraw(self) -> None:
         """Timer slot: curves and progress from the numbers received since the last redraw."""
-        self.loss_plot.refresh()
-        self.lr_plot.refresh()
+        for plot in (self.loss_plot, self.dice_plot, self.lr_plot):
+            plot.refresh()
         if self.progress is not None:
             fraction = self.progress.fraction()
             self.progress_bar.setRange(0, 0 if fraction is None else 1000)
@@ -209,6 +213,7 @@ class TrainingPanel(QWidget):
         self.message_label.setText(message)
 
     def _on_worker_finished(self) -> None:
+        wait_for(self.thread)
         self.worker, self.thread = None, None
         self.redraw_timer.stop()
         self.redraw()

@@ -1,12 +1,14 @@
 """Start a QObject worker in its own QThread (the superqt `new_worker_qthread` wiring, STYLE.md section 3).
 
 A worker has a `run()` slot and a `finished` signal it emits last, whatever happened. The thread starts
-`run`, quits when the worker finishes, and both are deleted afterwards, so nothing outlives its job.
+`run` and is told to quit from the worker thread itself as `finished` is emitted (quit is thread-safe), so
+the GUI side can `wait_for` it at once in its own finished slot; a QThread destroyed while still running
+aborts the process.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QThread
+from PySide6.QtCore import QObject, Qt, QThread
 
 
 def start_worker(worker: QObject, parent: QObject | None = None) -> QThread:
@@ -14,7 +16,7 @@ def start_worker(worker: QObject, parent: QObject | None = None) -> QThread:
     thread = QThread(parent)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
-    worker.finished.connect(thread.quit)
+    worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
     worker.finished.connect(worker.deleteLater)
     thread.finished.connect(thread.deleteLater)
     thread.start()
