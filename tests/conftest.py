@@ -12,6 +12,18 @@ import pytest  # noqa: E402
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def single_torch_thread():
+    """Torch on one thread in tests: on a shared 2-core machine, OpenMP threads spin-waiting for a busy core
+    made small tests about ten times slower (and the GUI tests need the other core for the event loop)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The real datasets beside the checkout; skips the test when they are absent."""
