@@ -46,13 +46,12 @@ def make_nuclei_project(folder: Path, n: int = 6, size: int | None = 256) -> Pro
 
 
 def open_window(project_folder: Path, settings_file: Path, size: tuple[int, int] = (1600, 1000)):
-    """The main window on the project, shown, with the training docks installed."""
+    """The main window on the project, shown; returns it and its training docks."""
     from unet_studio.gui.main_window import MainWindow
-    from unet_studio.gui.training_docks import install_training_docks
 
     window = MainWindow(settings=QSettings(str(settings_file), QSettings.Format.IniFormat),
                         demo_folder=settings_file.parent / "demo")
-    docks = getattr(window, "training_docks", None) or install_training_docks(window)
+    docks = window.training_docks
     window.resize(*size)
     window.show()
     if not window.open_path(project_folder):

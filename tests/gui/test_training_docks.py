@@ -6,7 +6,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QMenu, QPushButton
 
 from tests.gui.helpers import click, drag
-from unet_studio.gui.training_docks import install_training_docks, open_export_dialog, selected_image_ids
+from unet_studio.gui.training_docks import open_export_dialog, selected_image_ids
 
 pytestmark = pytest.mark.gui
 
@@ -20,9 +20,8 @@ def blob_mask(shape) -> np.ndarray:
 
 @pytest.fixture
 def docks(window):
-    parts = install_training_docks(window)
-    yield parts
-    assert parts.shutdown()
+    yield window.training_docks
+    assert window.training_docks.shutdown()
 
 
 def test_docks_and_menu_are_installed(window, docks):
@@ -33,6 +32,8 @@ def test_docks_and_menu_are_installed(window, docks):
     assert {"trainAction", "predictAction", "acceptPredictionAction", "exportAction"} <= names
     assert window.findChild(QPushButton, "trainButton") is docks.training.train_button
     assert selected_image_ids(window) == [window.document.image_id]
+    window.browser.view.selectAll()
+    assert selected_image_ids(window) == [r.id for r in window.document.records]
 
 
 def test_overlay_shows_the_prediction_on_the_canvas(window, docks):

@@ -57,7 +57,7 @@ class DatasetBrowser(QWidget):
         self.view.setObjectName("datasetBrowser")
         self.view.setModel(self.proxy)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # for predict/export
         self.view.setIconSize(QSize(THUMBNAIL_SIZE, THUMBNAIL_SIZE))
         self.view.verticalHeader().setDefaultSectionSize(THUMBNAIL_SIZE + 4)
         self.view.verticalHeader().hide()

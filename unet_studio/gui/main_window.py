@@ -1,7 +1,7 @@
 """The main window: assembles the document, the canvas and the panels, and wires their signals.
 
-It holds no editing logic. Later panels (training, predictions, models) plug in with `add_panel` and
-talk to `window.document` (project, current image, labels) through its signals.
+It holds no editing logic. The training, predictions, models and quality docks (and the Model menu) are
+plugged in by `install_training_docks` and talk to `window.document` through its signals.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from unet_studio.gui.recent import RecentProjects
 from unet_studio.gui.status_info import StatusInfo
 from unet_studio.gui.tool_panel import ToolPanel
 from unet_studio.gui.tools import Tool, ToolController
+from unet_studio.gui.training_docks import install_training_docks
 from unet_studio.gui.welcome import WelcomePage
 
 APP_NAME = "UNet Studio"
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self._connect_document()
         self._connect_actions()
+        self.training_docks = install_training_docks(self)
         self._refresh_recent()
         self._update_title()
 
@@ -226,6 +228,7 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
+        self.training_docks.shutdown()  # a running training stops after its batch, keeping the best model
         self.browser.loader.clear()
         self.browser.loader.wait()
         event.accept()

@@ -23,7 +23,7 @@ from unet_studio.gui.review_tools import ReviewController, ReviewTool
 from unet_studio.gui.training_panel import TrainingPanel
 
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
-BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
+LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
 
 
 @dataclass
@@ -72,8 +72,8 @@ def install_training_docks(window) -> TrainingDocks:
     qc = QcPanel(doc)
     docks = {"training": window.add_panel("Training", training, RIGHT),
              "predictions": window.add_panel("Predictions", prediction, RIGHT),
-             "models": window.add_panel("Models", models, BOTTOM),
-             "quality": window.add_panel("Quality", qc, BOTTOM)}
+             "models": window.add_panel("Models", models, LEFT),
+             "quality": window.add_panel("Quality", qc, LEFT)}
     window.tabifyDockWidget(docks["training"], docks["predictions"])
     docks["training"].raise_()
     window.tabifyDockWidget(docks["models"], docks["quality"])
