@@ -41,6 +41,9 @@ WAS = {
     "f2_0000_0060_ome.tif": "hang: two pages linked to each other, tifffile follows the loop forever",
     "f2_0002_0058_imagej.tif": "hang: a page linked to itself",
     "f2_0008_0070_float.tif": "TypeError in our strip check: text where strip offsets should be",
+    "f3_0000_0033_big.tif": "OSError from our page-chain walk seeking to a huge BigTIFF offset",
+    "f3_0002_0104_big.tif": "ValueError from our page-chain walk: offset too large to seek",
+    "f3_0015_0016_imagej.tif": "29.5 GiB allocation: a later page claims 3523215368 x 9 pixels",
 }
 READ_NOW = {"f1_0300_0060_tiled.tif"}
 

@@ -195,9 +195,11 @@ def check_tiff_chain(path: Path) -> None:
             seen.add(offset)
             handle.seek(offset)
             (count,) = struct.unpack(order + count_format, handle.read(count_size))
-            handle.seek(offset + count_size + count * entry_size)
-            link = handle.read(next_size)
-            offset = struct.unpack(order + next_format, link)[0] if len(link) == next_size else 0
+            link_at = offset + count_size + count * entry_size
+            if link_at + next_size > file_size:
+                return
+            handle.seek(link_at)
+            (offset,) = struct.unpack(order + next_format, handle.read(next_size))
 
 
 def tiff_layout(path: Path, tif: tifffile.TiffFile) -> TiffLayout:

@@ -205,7 +205,12 @@ def _tiff_plane(path: Path, tif: tifffile.TiffFile, layout: TiffLayout, plane: i
     index = tuple(int(coords[i]) if i in coords else slice(None) for i in range(len(axes)))
     picked = np.arange(math.prod(shape[:n_lead])).reshape(shape[:n_lead])[index[:n_lead]]
     for i in np.ravel(picked):
-        image_headers.check_tiff_page(path, series.pages[int(i)], series.keyframe, tif.filehandle.size)
+        page = series.pages[int(i)]
+        own = page.keyframe  # a full page is its own keyframe; its tags, not the first page's, get decoded
+        if own.shaped != series.keyframe.shaped or own.dtype != series.keyframe.dtype:
+            raise ImageReadError(path, f"cannot read TIFF (corrupt: page {int(i)} is {own.shape} {own.dtype}, "
+                                       f"the first page {series.keyframe.shape} {series.keyframe.dtype})")
+        image_headers.check_tiff_page(path, page, own, tif.filehandle.size)
     pages = [series.asarray(key=int(i)).reshape(shape[n_lead:]) for i in np.ravel(picked)]
     data = np.stack(pages).reshape(np.shape(picked) + shape[n_lead:])
     data = data[(slice(None),) * np.ndim(picked) + index[n_lead:]]
