@@ -155,13 +155,20 @@ def match_instances(pred_instances: np.ndarray, true_instances: np.ndarray, iou_
     if iou_threshold > 0.5 or p_idx.size == 0:
         tp = int(p_idx.size)
     else:
+        # Objects with one candidate partner each match directly; only the rest (ties at IoU 0.5) need
+        # the assignment, so its dense matrix stays small even with thousands of objects.
+        alone = (np.bincount(p_idx)[p_idx] == 1) & (np.bincount(t_idx)[t_idx] == 1)
+        direct = int(np.count_nonzero(alone))
+        p_idx, t_idx, iou = p_idx[~alone], t_idx[~alone], iou[~alone]
+        if p_idx.size == 0:
+            return InstanceMatch(direct, n_pred - direct, n_true - direct)
         rows, p_local = np.unique(p_idx, return_inverse=True)
         cols, t_local = np.unique(t_idx, return_inverse=True)
         gain = np.zeros((rows.size, cols.size))
         # 1 per match dominates; the IoU term (summing to < 1) only breaks ties between equal counts.
         gain[p_local, t_local] = 1.0 + iou / (min(rows.size, cols.size) + 1)
         chosen_rows, chosen_cols = linear_sum_assignment(gain, maximize=True)
-        tp = int(np.count_nonzero(gain[chosen_rows, chosen_cols] > 0))
+        tp = direct + int(np.count_nonzero(gain[chosen_rows, chosen_cols] > 0))
     return InstanceMatch(tp, n_pred - tp, n_true - tp)
 
 
