@@ -56,3 +56,14 @@ def test_validate_scores_whole_images_and_ignores_unlabelled_pixels():
     assert 0.1 <= result.threshold <= 0.9
     expected = -np.mean(np.log(np.where(target[target >= 0] == 1, 1 / (1 + np.exp(-6)), 1 / (1 + np.exp(-2)))))
     assert result.loss == pytest.approx(expected, rel=1e-3)
+
+
+def test_scribble_validation_keeps_the_argmax_instead_of_a_biased_threshold():
+    image = np.zeros((1, 40, 40), np.float32)
+    image[0, 10:20, 10:20] = 1.0
+    target = np.full((40, 40), -1, np.int64)
+    target[14:16, 12:18] = 1  # a scribble inside the object
+    target[30:32, 5:35] = 0  # and one in the background: 6% of the pixels labelled
+    result = validate(_Constant(), [TrainItem(image, target)], tile=32, overlap=8, device=torch.device("cpu"),
+                      amp=False, loss_kind="ce", class_weights=None, class_names=["background", "cell"])
+    assert result.threshold is None and result.metrics["dice/cell"] == pytest.approx(1.0)

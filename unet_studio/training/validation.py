@@ -55,16 +55,20 @@ def best_threshold(foreground_counts: np.ndarray, background_counts: np.ndarray)
     return float(THRESHOLDS[best]), float(dice[best])
 
 
+DENSE_FRACTION = 0.5
+
+
 def validate(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap: int, device: torch.device,
              amp: bool, loss_kind: str, class_weights: torch.Tensor | None,
              class_names: Sequence[str]) -> Validation:
     """Predict every item whole (overlap-tiling), aggregate the confusion matrix over all of them."""
-    table, losses = None, []
+    table, losses, n_labelled, n_pixels = None, [], 0, 0
     fg_counts = np.zeros(THRESHOLDS.size + 1, np.int64)
     bg_counts = np.zeros_like(fg_counts)
     for item in items:
         probs = predict_probabilities(model, item.image, tile, overlap, device=device, amp=amp)
         labelled = item.target >= 0
+        n_labelled, n_pixels = n_labelled + int(labelled.sum()), n_pixels + labelled.size
         truth = np.where(labelled, item.target, 0)
         counts = confusion(probs.argmax(0), truth, probs.shape[0], ignore=~labelled)
         table = counts if table is None else table + counts
@@ -78,6 +82,9 @@ def validate(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap
             is_object = truth[labelled] == 1
             fg_counts += np.bincount(bins[is_object], minlength=fg_counts.size)
             bg_counts += np.bincount(bins[~is_object], minlength=bg_counts.size)
-    threshold = best_threshold(fg_counts, bg_counts)[0] if fg_counts.sum() else None
+    # Scribbles label the easy pixels far from boundaries; a threshold tuned on them is biased, so only
+    # mostly labelled validation images choose one (else the argmax of the class-balanced network is used).
+    dense = n_pixels > 0 and n_labelled >= DENSE_FRACTION * n_pixels
+    threshold = best_threshold(fg_counts, bg_counts)[0] if dense and fg_counts.sum() else None
     loss = float(np.mean(losses)) if losses else float("nan")
     return Validation(loss, named_metrics(table, class_names), threshold)
