@@ -60,7 +60,7 @@ def random_forest(train, test, annotations) -> dict:
             "per_slice": {k: round(v, 4) for k, v in scores.items()}}
 
 
-def ours(train, test, annotations, seconds: float, preset: str, extra: dict) -> dict:
+def ours(train, test, annotations, seconds: float, preset: str, extra: dict, model_overrides: dict) -> dict:
     """UNet Studio trained on the scribbles through training.api for `seconds` on the CPU."""
     with tempfile.TemporaryDirectory() as tmp:
         images, labels = Path(tmp, "images"), Path(tmp, "labels")
@@ -70,7 +70,7 @@ def ours(train, test, annotations, seconds: float, preset: str, extra: dict) -> 
             cv2.imwrite(str(images / f"{name}.png"), image)
             cv2.imwrite(str(labels / f"{name}.png"), annotation)
         config = TrainConfig(max_seconds=seconds, device="cpu", **extra)
-        model_config = ModelConfig.from_preset(preset)
+        model_config = ModelConfig.from_preset(preset, **model_overrides)
         out = Path(tmp, "model.pt")
         epochs, finished = [], None
         for event in iter_train_folders(images, labels, out, model_config, config, stop=threading.Event()):
@@ -102,6 +102,7 @@ def main() -> None:
     parser.add_argument("--preset", default="balanced")
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--config", default="{}", help="extra TrainConfig fields as JSON")
+    parser.add_argument("--model", default="{}", help="ModelConfig overrides of the preset as JSON")
     args = parser.parse_args()
     train = load_pairs("isbi2012_em_membranes", TRAIN_IDS)
     test = load_pairs("isbi2012_em_membranes", TEST_IDS)
@@ -109,7 +110,8 @@ def main() -> None:
     labelled = float(np.mean([(a > 0).mean() for a in annotations]))
     result = {"benchmark": "sparse scribbles, ISBI 2012", "train_slices": TRAIN_IDS, "test_slices": TEST_IDS,
               "labelled_fraction": round(labelled, 4), "seconds": args.seconds}
-    result["ours"] = ours(train, test, annotations, args.seconds, args.preset, json.loads(args.config))
+    result["config"], result["model"] = json.loads(args.config), json.loads(args.model)
+    result["ours"] = ours(train, test, annotations, args.seconds, args.preset, result["config"], result["model"])
     if not args.skip_peer:
         result["random_forest"] = random_forest(train, test, annotations)
         result["dice_difference"] = round(result["ours"]["membrane_dice"] - result["random_forest"]["membrane_dice"], 4)
