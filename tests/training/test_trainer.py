@@ -104,7 +104,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
                       tmp_path / "m.pt")
     events = _run(trainer)
     finished = events[-1]
-    assert finished.reason == "loss became NaN at step 8" and finished.interrupted
+    assert finished.reason == "loss became nan at step 8" and finished.interrupted
     checkpoint = load_checkpoint(finished.checkpoint_path)
     assert checkpoint.history["epochs"] == [1] and checkpoint.interrupted
     assert all(torch.isfinite(t).all() for t in checkpoint.state_dict.values())

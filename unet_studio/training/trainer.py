@@ -224,7 +224,7 @@ class Trainer:
                     yield Log(f"out of GPU memory: batch size halved to {self.source.batch_size}")
                     continue
                 if not np.isfinite(loss):
-                    yield self._finish(f"loss became NaN at step {step + 1}", interrupted=True)
+                    yield self._finish(f"loss became {loss:g} at step {step + 1}", interrupted=True)
                     return
                 step += 1
                 losses.append(loss)
