@@ -1,7 +1,9 @@
 """Projects: create/open, statuses, paths, classes, models and the manifest's validation and round trip."""
 
 import json
+import os
 import shutil
+import time
 
 import cv2
 import numpy as np
@@ -268,3 +270,14 @@ def test_real_dataset_imports_into_a_project(tmp_path, shared_data):
         project.save_annotation(record.id, mask_to_annotation(read_annotation(folder / "masks" / path.name)))
     assert {r.status for r in project.images} == {"labelled"}
     assert all(Project.open(tmp_path / "p").image_path(r.id).is_file() for r in project.images)
+
+
+def test_open_removes_temp_files_left_by_a_killed_writer(tmp_path):
+    project = Project.create(tmp_path / "p", _images(tmp_path / "p" / "raw", n=1))
+    stale = project.folder / "annotations" / ".img0.png.tmp-abc123"
+    fresh = project.folder / ".project.json.tmp-def456"
+    stale.write_bytes(b"half a file")
+    fresh.write_bytes(b"a writer may still be busy with this one")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    Project.open(project.folder)
+    assert not stale.exists() and fresh.exists()

@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -72,6 +73,20 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
         temp.unlink(missing_ok=True)
         raise
     _fsync_folder(target.parent)
+
+
+def remove_stale_temp_files(folder: str | os.PathLike, older_than_s: float = 3600.0) -> list[Path]:
+    """Delete temp files that a killed writer left in ``folder`` (never the files they were replacing)."""
+    removed = []
+    cutoff = time.time() - older_than_s
+    for temp in Path(folder).glob(".*.tmp-*"):
+        try:
+            if temp.is_file() and temp.stat().st_mtime < cutoff:
+                temp.unlink()
+                removed.append(temp)
+        except OSError:
+            continue
+    return removed
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

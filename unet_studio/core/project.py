@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from unet_studio.core import annotations as ann
-from unet_studio.core.atomic import atomic_writer
+from unet_studio.core.atomic import atomic_writer, remove_stale_temp_files
 from unet_studio.core.errors import AnnotationError, ImageReadError, ProjectError
 from unet_studio.core.images import image_info, list_images
 from unet_studio.core.manifest import (
@@ -57,7 +57,10 @@ class Project:
     def open(cls, folder: str | os.PathLike) -> Project:
         """Open an existing project (ProjectError naming project.json when it is missing or invalid)."""
         root = Path(folder).absolute()
-        return cls(root, load_manifest(root / MANIFEST_NAME))
+        project = cls(root, load_manifest(root / MANIFEST_NAME))
+        for sub in ("", *SUBFOLDERS):
+            remove_stale_temp_files(root / sub)
+        return project
 
     @classmethod
     def open_or_create(cls, folder: str | os.PathLike) -> Project:
