@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea, QWidget
 
 from unet_studio.gui.dataset_model import ID_ROLE
 from unet_studio.gui.export_dialog import ExportDialog
@@ -49,6 +49,15 @@ class TrainingDocks:
         return all(results)
 
 
+def scrollable(panel: QWidget) -> QScrollArea:
+    """The panel in a frameless scroll area, so a tall panel never forces the window to grow."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(panel)
+    return area
+
+
 def selected_image_ids(window) -> list[str]:
     """Ids of the rows selected in the dataset browser (the current image when none is)."""
     rows = window.browser.view.selectionModel().selectedRows()
@@ -70,8 +79,8 @@ def install_training_docks(window) -> TrainingDocks:
     prediction = PredictionPanel(doc, state, review, selection=lambda: selected_image_ids(window))
     models = ModelsPanel(doc)
     qc = QcPanel(doc)
-    docks = {"training": window.add_panel("Training", training, RIGHT),
-             "predictions": window.add_panel("Predictions", prediction, RIGHT),
+    docks = {"training": window.add_panel("Training", scrollable(training), RIGHT),
+             "predictions": window.add_panel("Predictions", scrollable(prediction), RIGHT),
              "models": window.add_panel("Models", models, LEFT),
              "quality": window.add_panel("Quality", qc, LEFT)}
     window.tabifyDockWidget(docks["training"], docks["predictions"])
