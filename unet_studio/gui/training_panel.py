@@ -6,6 +6,7 @@ viewed image for the live preview, stores the events' numbers and redraws the cu
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 
 from PySide6.QtCore import QThread, QTimer, Signal
@@ -18,6 +19,7 @@ from unet_studio.gui.training_progress import RunProgress
 from unet_studio.gui.training_settings import LabelCensus, TrainingSettings
 from unet_studio.gui.training_worker import TrainingJob, TrainingWorker
 from unet_studio.gui.workers import start_worker, wait_for
+from unet_studio.training.api import register_model
 
 REDRAW_MS = 100
 BLOCKER_DELAY_MS = 400
@@ -204,6 +206,16 @@ class TrainingPanel(QWidget):
         self.progress.on_epoch(event)
 
     def _on_worker_training_finished(self, event) -> None:
+        if event.checkpoint_path is not None:
+            # Registered here, on the GUI thread that owns the project, so no manifest update can race.
+            try:
+                path = register_model(self.document.project, event.checkpoint_path, self.worker.job.name())
+                event = dataclasses.replace(event, checkpoint_path=path)
+            except StudioError as error:
+                self.last_finished = event
+                self.message_label.setText(f"Training ended; the model is in {event.checkpoint_path} but could "
+                                           f"not be added to the project: {error}")
+                return
         self.last_finished = event
         saved = "model saved" if event.checkpoint_path is not None else "no model could be saved"
         self.message_label.setText(f"Training ended: {event.reason} ({saved})")

@@ -54,6 +54,11 @@ class TrainingJob:
     init_checkpoint: Path | None = None
     model_name: str | None = None
 
+    def name(self) -> str:
+        """The name the model gets in the project."""
+        arch = self.model_config.arch if self.model_config else "model"
+        return self.model_name or f"{arch} {self.out_path.stem.removeprefix('model-')}"
+
 
 def one_line_failure(error: BaseException, what: str = "training") -> str:
     """A StudioError's own line, or what failed with the exception type and its message on one line."""
@@ -109,7 +114,8 @@ class TrainingWorker(QObject):
     def _iterate(self) -> None:
         job = self.job
         events = iter_train_project(self.project, job.out_path, job.model_config, job.train_config,
-                                    init=job.init_checkpoint, stop=self._stop, model_name=job.model_name)
+                                    init=job.init_checkpoint, stop=self._stop, model_name=job.model_name,
+                                    register=False)
         for event in events:
             if isinstance(event, StepEnded):
                 self.step_ended.emit(event)

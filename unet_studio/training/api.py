@@ -175,9 +175,10 @@ def _project_items(project: Project, normalization: dict) -> tuple[dict[str, lis
 def iter_train_project(project: Project, out_path: str | Path | None = None,
                        model_config: ModelConfig | None = None, train_config: TrainConfig | None = None,
                        init: Checkpoint | str | Path | None = None, stop: threading.Event | None = None,
-                       model_name: str | None = None) -> Iterator[TrainingEvent]:
+                       model_name: str | None = None, register: bool = True) -> Iterator[TrainingEvent]:
     """Train on the project's labelled 'train' images, validate on its 'val' ones (or on ~val_fraction of
-    the train images when none is marked), then register the model in the project and make it active."""
+    the train images when none is marked), then register the model in the project and make it active
+    (`register=False` leaves that to the caller: see register_model)."""
     train_config = train_config or TrainConfig()
     init = _as_checkpoint(init)
     normalization = init.normalization if init else DEFAULT_NORMALIZATION
@@ -199,11 +200,21 @@ def iter_train_project(project: Project, out_path: str | Path | None = None,
     trainer = Trainer(config, train_config, train_items, val_items, classes, out_path, init_checkpoint=init,
                       image_sources=_sources(used), normalization=normalization)
     for event in trainer.iter_fit(stop):
-        if isinstance(event, TrainingFinished) and event.checkpoint_path is not None:
-            metrics = load_checkpoint(event.checkpoint_path).metrics
-            record = project.add_model(event.checkpoint_path, model_name or f"{config.arch} {stamp}", config.arch,
-                                       len(train_items), metrics.get("mean_dice"), metrics)
-            project.set_active_model(record.id)
-            yield Log(f"model saved in the project as {record.id} (now the active model)")
-            event = dataclasses.replace(event, checkpoint_path=project.model_path(record.id))
+        if register and isinstance(event, TrainingFinished) and event.checkpoint_path is not None:
+            path = register_model(project, event.checkpoint_path, model_name or f"{config.arch} {stamp}")
+            yield Log(f"model saved in the project as {path.stem} (now the active model)")
+            event = dataclasses.replace(event, checkpoint_path=path)
         yield event
+
+
+def register_model(project: Project, checkpoint_path: str | Path, name: str) -> Path:
+    """Record a finished checkpoint in the project and make it the active model; returns its path there.
+
+    Call it on the thread that owns the project (the GUI thread in the app).
+    """
+    checkpoint = load_checkpoint(checkpoint_path)
+    n_images = len(checkpoint.history.get("images") or [])
+    record = project.add_model(checkpoint_path, name, checkpoint.model_config.arch, n_images,
+                               checkpoint.metrics.get("mean_dice"), checkpoint.metrics)
+    project.set_active_model(record.id)
+    return project.model_path(record.id)
