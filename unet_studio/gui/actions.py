@@ -32,7 +32,7 @@ def build_actions(window: QMainWindow, undo_group: QUndoGroup) -> dict[str, QAct
     actions: dict[str, QAction] = {}
     tools = QActionGroup(window)
     for row in SHORTCUTS:
-        if row.action is None:
+        if row.action is None or row.group == "Model":  # Model actions are made by gui/training_docks.py
             continue
         if row.action == "classAction":
             for n, key in enumerate(CLASS_KEYS, start=1):

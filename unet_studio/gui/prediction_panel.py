@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from unet_studio.gui.prediction_worker import PredictionWorker
+from unet_studio.gui.shortcuts import shortcut
 from unet_studio.gui.workers import start_worker, wait_for
 
 SCOPES = {"current": "Current image", "selected": "Selected images", "all": "All images"}
@@ -41,7 +42,7 @@ class PredictionPanel(QWidget):
         self.predicted = 0
         self.accept_action = QAction("Accept prediction", self)
         self.accept_action.setObjectName("acceptPredictionAction")
-        self.accept_action.setShortcut("Ctrl+Shift+A")
+        self.accept_action.setShortcut(shortcut("acceptPredictionAction").keys[0])
         self.accept_action.setToolTip("Copy the prediction into the annotation (one undo step)")
         self.accept_action.triggered.connect(self.review.accept_all)
         self._build_widgets()

@@ -20,6 +20,7 @@ from unet_studio.gui.prediction_panel import PredictionPanel
 from unet_studio.gui.prediction_state import PredictionState
 from unet_studio.gui.qc import QcPanel
 from unet_studio.gui.review_tools import ReviewController, ReviewTool
+from unet_studio.gui.shortcuts import shortcut
 from unet_studio.gui.training_panel import TrainingPanel
 
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
@@ -126,14 +127,16 @@ def _action(parent: QObject, name: str, text: str, slot, shortcut: str | None = 
 
 def _build_menu(window, parts: TrainingDocks) -> dict[str, QAction]:
     actions = {
-        "trainAction": _action(window, "trainAction", "Train", lambda: parts.training.start(False), "Ctrl+T"),
+        "trainAction": _action(window, "trainAction", "Train", lambda: parts.training.start(False),
+                                 shortcut("trainAction").keys[0]),
         "fineTuneAction": _action(window, "fineTuneAction", "Fine-tune current model",
                                   lambda: parts.training.start(True)),
         "stopTrainingAction": _action(window, "stopTrainingAction", "Stop training", parts.training.stop),
-        "predictAction": _action(window, "predictAction", "Predict", parts.prediction.predict, "Ctrl+P"),
+        "predictAction": _action(window, "predictAction", "Predict", parts.prediction.predict,
+                                   shortcut("predictAction").keys[0]),
         "acceptPredictionAction": parts.prediction.accept_action,
         "exportAction": _action(window, "exportAction", "Export...", lambda: open_export_dialog(window),
-                                "Ctrl+E"),
+                                shortcut("exportAction").keys[0]),
     }
     menu = window.menuBar().addMenu("&Model")
     menu.setObjectName("modelMenu")
