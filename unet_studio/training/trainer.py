@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -188,7 +187,8 @@ class Trainer:
         """Train until a limit, early stopping, NaN loss or `stop`; the last event is TrainingFinished."""
         stop = stop or threading.Event()
         threads = torch.get_num_threads()
-        torch.set_num_threads(self.train_config.num_threads or max(1, (os.cpu_count() or 2) - 1))
+        if self.train_config.num_threads:  # None: the caller's setting (all cores headless; the GUI leaves one)
+            torch.set_num_threads(self.train_config.num_threads)
         try:
             yield from self._build()
             yield from self._loop(stop)
