@@ -26,7 +26,8 @@ from unet_studio.training.device import select_device
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingEvent, TrainingFinished
 from unet_studio.training.losses import class_weights_from_counts, combined_loss
 from unet_studio.training.schedule import WarmupCosine
-from unet_studio.training.validation import validate
+from unet_studio.training.prior import prior_corrected_threshold
+from unet_studio.training.validation import DENSE_FRACTION, validate
 
 BORDER_WEIGHT = (10.0, 5.0)  # w0, sigma of the U-Net paper's weight map
 
@@ -262,6 +263,10 @@ class Trainer:
             val_loss, metrics, threshold = result.loss, result.metrics, result.threshold
         score = self._score(train_loss, val_loss, metrics)
         improved = self.best is None or score > self.best.score
+        if improved and threshold is None and self._sparse_two_class():
+            tile, overlap = self._tiling()
+            threshold = prior_corrected_threshold(self.model, self.train_items, tile=tile, overlap=overlap,
+                                                  device=self.device, amp=self.amp, seed=self.train_config.seed)
         if improved:
             self.best = _Best(score, epoch, cpu_state_dict(self.model), metrics, threshold)
         lr = self.optimizer.param_groups[0]["lr"]
@@ -274,6 +279,13 @@ class Trainer:
         if preview is not None:
             yield preview
         return improved
+
+    def _sparse_two_class(self) -> bool:
+        """Two classes and mostly unlabelled training images: scribbles, whose class prior is not the image's."""
+        if self.model_config.num_classes != 2:
+            return False
+        total = sum(item.target.size for item in self.train_items)
+        return total > 0 and int(np.sum(self.counts)) < DENSE_FRACTION * total
 
     def _score(self, train_loss: float, val_loss: float | None, metrics: dict[str, float]) -> float:
         """Higher is better: mean foreground val Dice, else minus the val loss, else minus the train loss."""

@@ -1,0 +1,67 @@
+"""Label-shift correction for sparse labels: the threshold a two-class network needs on whole images.
+
+Scribbles label the classes in about equal amounts, while in the image one class may be far rarer (ISBI
+membranes are about a fifth of the pixels). A network trained on scribbles learns the scribbles' class
+prior and over-predicts the rare class in the unlabelled zones between strokes. Following Saerens, Latinne
+and Decaestecker (2002, "Adjusting the outputs of a classifier to new a priori probabilities"), we estimate
+the image prior by expectation-maximisation on the network's own posteriors over whole training images and
+turn the prior ratio into a decision threshold. Dense labels need none of this (their threshold comes from
+validation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from unet_studio.data.sampling import TrainItem
+from unet_studio.inference.tiling import predict_probabilities
+
+MAX_ITEMS = 8
+MAX_PIXELS_PER_ITEM = 250_000
+
+
+def estimate_prior(posteriors: np.ndarray, train_prior: np.ndarray, iterations: int = 100) -> np.ndarray:
+    """EM estimate of the class prior of pixels whose posteriors (K, N) were made under `train_prior`."""
+    prior = train_prior.astype(np.float64).copy()
+    for _ in range(iterations):
+        adjusted = posteriors * (prior / train_prior)[:, None]
+        adjusted /= np.maximum(adjusted.sum(axis=0, keepdims=True), 1e-12)
+        new = adjusted.mean(axis=1)
+        if np.abs(new - prior).max() < 1e-5:
+            return new
+        prior = new
+    return prior
+
+
+def threshold_from_priors(image_prior: np.ndarray, train_prior: np.ndarray) -> float:
+    """Foreground threshold t on p1 equivalent to argmax of the prior-adjusted posteriors."""
+    background, foreground = image_prior / train_prior
+    return float(np.clip(background / (background + foreground), 0.05, 0.95))
+
+
+def prior_corrected_threshold(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap: int,
+                              device: torch.device, amp: bool, seed: int = 0) -> float | None:
+    """The foreground threshold for a two-class model trained on the sparse labels of `items`, or None."""
+    rng = np.random.default_rng(seed)
+    labelled_sum, n_labelled, samples = np.zeros(2), 0, []
+    for item in list(items)[:MAX_ITEMS]:
+        probs = predict_probabilities(model, item.image, tile, overlap, device=device, amp=amp)
+        if probs is None or probs.shape[0] != 2:
+            return None
+        labelled = item.target >= 0
+        labelled_sum += probs[:, labelled].sum(axis=1)
+        n_labelled += int(labelled.sum())
+        flat = probs.reshape(2, -1)
+        if flat.shape[1] > MAX_PIXELS_PER_ITEM:
+            flat = flat[:, rng.choice(flat.shape[1], MAX_PIXELS_PER_ITEM, replace=False)]
+        samples.append(flat)
+    if n_labelled == 0 or not samples:
+        return None
+    train_prior = np.clip(labelled_sum / n_labelled, 1e-4, None)
+    train_prior /= train_prior.sum()
+    image_prior = estimate_prior(np.concatenate(samples, axis=1).astype(np.float64), train_prior)
+    return threshold_from_priors(image_prior, train_prior)
