@@ -193,3 +193,9 @@ def test_every_bad_file_gives_one_line_error_naming_it(tmp_path):
             message = str(info.value)
             assert name in message and reason in message and "\n" not in message, message
             assert time.perf_counter() - started < 1.0, name
+
+
+def test_tiff_resolution_in_micrometres(tmp_path):
+    tifffile.imwrite(tmp_path / "um.tif", np.zeros((4, 4), np.uint16), resolution=(4.0, 4.0),
+                     resolutionunit="MICROMETER")
+    assert read_image(tmp_path / "um.tif").pixel_size_um == pytest.approx(0.25)

@@ -310,4 +310,5 @@ def _tiff_pixel_size(tif: tifffile.TiffFile) -> float | None:
     if tif.is_imagej and tif.imagej_metadata and tif.imagej_metadata.get("unit"):
         return _to_um(per_pixel, str(tif.imagej_metadata["unit"]))
     unit = tags["ResolutionUnit"].value if "ResolutionUnit" in tags else 2
-    return _to_um(per_pixel, {2: "inch", 3: "cm"}.get(int(unit), ""))
+    # 2 inch and 3 cm are TIFF 6; 4 mm and 5 µm are the extension tifffile and some microscopes write.
+    return _to_um(per_pixel, {2: "inch", 3: "cm", 4: "mm", 5: "µm"}.get(int(unit), ""))
