@@ -124,3 +124,12 @@ def test_weights_that_do_not_fit_the_config_are_reported(tmp_path):
     torch.save(payload, path)
     with pytest.raises(ModelFileError, match="weights do not fit"):
         load_checkpoint(path).build_model()
+
+
+@pytest.mark.parametrize("content", [b"junk", b"PK\x03\x04garbage", b"\x80\x02", bytes(range(256)) * 4])
+def test_damaged_files_are_one_line_model_file_errors(tmp_path, content):
+    path = tmp_path / "damaged.pt"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError, match="damaged.pt") as caught:
+        load_checkpoint(path)
+    assert "\n" not in str(caught.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import struct
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,7 +24,7 @@ FORMAT = "unet-studio-checkpoint"
 FORMAT_VERSION = 1
 DEFAULT_NORMALIZATION = {"method": "percentile", "low": 0.5, "high": 99.5}
 _LOAD_FAILURES = (RuntimeError, EOFError, KeyError, IndexError, ValueError, TypeError, AttributeError,
-                  UnicodeDecodeError, OSError)
+                  UnicodeDecodeError, OSError, struct.error, MemoryError, OverflowError, RecursionError)
 
 
 def to_plain(value: Any) -> Any:
