@@ -68,8 +68,9 @@ def main() -> int:
             return 1
         if args.paint:
             paint_demo_strokes(window)
-        window.browser.loader.wait(10000)
-        for _ in range(5):
+        for _ in range(3):  # the view asks for thumbnails when it paints; wait for them, then paint again
+            app.processEvents()
+            window.browser.loader.wait(10000)
             app.processEvents()
         window.canvas.fit()
         app.processEvents()
