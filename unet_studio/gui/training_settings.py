@@ -15,7 +15,7 @@ from typing import Any
 from unet_studio.core.annotations import classes_present, read_annotation
 from unet_studio.core.errors import StudioError, TrainingError
 from unet_studio.data.augment_config import AugmentConfig
-from unet_studio.models.config import ModelConfig
+from unet_studio.models.config import DEFAULT_PRESET, ModelConfig
 from unet_studio.training.config import TrainConfig
 
 ARCH_TITLES = {"unet": "U-Net", "unetpp": "U-Net++", "attention-unet": "Attention U-Net"}
@@ -27,7 +27,7 @@ class TrainingSettings:
     """Architecture, size preset, loss, augmentation preset, time or epoch budget and device."""
 
     arch: str = "unet"
-    preset: str = "fast"
+    preset: str = DEFAULT_PRESET  # the engine's default model, the one the benchmarks measure
     loss: str = "ce+dice"
     augment: str = "default"
     limit: str = "seconds"
