@@ -105,3 +105,13 @@ def test_export_model_onnx_writes_model_and_card(tmp_path, model):
     assert out.is_file()
     card = json.loads((tmp_path / "model.onnx.card.json").read_text())
     assert [c["value"] for c in card["classes"]] == [1, 2] and card["architecture"]["arch"] == "unet"
+
+
+def test_app_without_a_display_says_why_in_one_line(monkeypatch, capsys):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    assert main([]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no display found" in err[0] and "xvfb-run" in err[0]

@@ -7,7 +7,6 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import threading
 from pathlib import Path
 
@@ -39,12 +38,10 @@ def add_parser(sub) -> None:
 
 
 def has_display() -> bool:
-    """Whether a window can be shown: always on macOS/Windows, on Linux when X11/Wayland is there."""
-    if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
-        return False
-    if not sys.platform.startswith("linux"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    """Whether a window can be shown (an offscreen Qt platform counts as none)."""
+    from unet_studio.cli.main import display_problem
+
+    return display_problem() is None and os.environ.get("QT_QPA_PLATFORM", "") not in ("offscreen", "minimal")
 
 
 def prepare_demo_project(folder: Path, sample: Path = SAMPLE) -> Project:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from unet_studio import __version__
@@ -36,7 +37,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def display_problem() -> str | None:
+    """Why no window can open here (Linux without X11/Wayland and no Qt platform chosen), else None."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display found (DISPLAY and WAYLAND_DISPLAY are unset): run the app under `xvfb-run -a`, "
+            "or use the headless commands (`unet-studio demo --headless`, `unet-studio --help`)")
+
+
 def _run_gui(args: argparse.Namespace) -> int:
+    reason = display_problem()
+    if reason:
+        problem(reason)
+        return 2
     try:
         from unet_studio.gui import run_app
     except ImportError as exc:  # PySide6 missing or its system libraries absent
