@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton, QTableWidget,
+    QAbstractItemView, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QTableWidget,
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from unet_studio.core.errors import StudioError
+from unet_studio.gui.widgets import named_button
 
 COLUMNS = ("", "Name", "Created", "Architecture", "Images", "Val Dice")
 ARCH_NAMES = {"unet": "U-Net", "unetpp": "U-Net++", "attention-unet": "Attention U-Net"}
@@ -40,9 +41,9 @@ class ModelsPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.itemDoubleClicked.connect(lambda _item: self.set_active())
-        self.activate_button = self._button("setActiveModelButton", "Set active", self.set_active)
-        self.rename_button = self._button("renameModelButton", "Rename...", self.rename)
-        self.delete_button = self._button("deleteModelButton", "Delete...", self.delete)
+        self.activate_button = named_button("setActiveModelButton", "Set active", self.set_active)
+        self.rename_button = named_button("renameModelButton", "Rename...", self.rename)
+        self.delete_button = named_button("deleteModelButton", "Delete...", self.delete)
         self.message = QLabel()
         self.message.setObjectName("modelsMessageLabel")
         self.message.setWordWrap(True)
@@ -56,12 +57,6 @@ class ModelsPanel(QWidget):
         document.project_changed.connect(self.refresh)
         document.records_changed.connect(self.refresh)
         self.refresh()
-
-    def _button(self, name: str, text: str, slot) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.clicked.connect(slot)
-        return button
 
     def refresh(self) -> None:
         """Rebuild the rows from the project, keeping the selected model selected."""

@@ -10,7 +10,7 @@ import dataclasses
 from datetime import datetime, timezone
 
 from PySide6.QtCore import QThread, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from unet_studio.core.errors import StudioError
 from unet_studio.gui.loss_plot import DicePlot, LearningRatePlot, LossPlot, TrainingCurves
@@ -18,6 +18,7 @@ from unet_studio.gui.training_form import TrainingForm
 from unet_studio.gui.training_progress import RunProgress
 from unet_studio.gui.training_settings import LabelCensus, TrainingSettings
 from unet_studio.gui.training_worker import TrainingJob, TrainingWorker
+from unet_studio.gui.widgets import named_button
 from unet_studio.gui.workers import start_worker, wait_for
 from unet_studio.training.api import register_model
 
@@ -43,10 +44,10 @@ class TrainingPanel(QWidget):
         self.thread: QThread | None = None
         self.last_finished = None
         self.form = TrainingForm()
-        self.train_button = self._button("trainButton", "Train", lambda: self.start(fine_tune=False))
-        self.fine_tune_button = self._button("fineTuneButton", "Fine-tune current model",
+        self.train_button = named_button("trainButton", "Train", lambda: self.start(fine_tune=False))
+        self.fine_tune_button = named_button("fineTuneButton", "Fine-tune current model",
                                              lambda: self.start(fine_tune=True))
-        self.stop_button = self._button("stopButton", "Stop", self.stop)
+        self.stop_button = named_button("stopButton", "Stop", self.stop)
         self.reason_label = self._label("trainReasonLabel")
         self.message_label = self._label("trainMessageLabel")
         self.stats_label = self._label("trainStatsLabel")
@@ -72,12 +73,6 @@ class TrainingPanel(QWidget):
         document.image_changed.connect(self._on_document_image_changed)
         self.form.settings_changed.connect(self._on_form_settings_changed)
         self.update_buttons()
-
-    def _button(self, name: str, text: str, slot) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.clicked.connect(slot)
-        return button
 
     def _label(self, name: str) -> QLabel:
         label = QLabel()
