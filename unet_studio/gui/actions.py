@@ -17,6 +17,7 @@ TOOL_NAMES = {
 CHECKABLE = {"onlyUnlabelledAction": False, "toggleLabelsAction": True, "outlineAction": False}
 UNTABLED = {  # menu entries without a key
     "addImagesAction": "Add images...",
+    "importLabelsAction": "Import labels...",
     "projectSettingsAction": "Project settings...",
     "demoAction": "Open demo project",
     "clearRecentAction": "Clear recent projects",
@@ -76,7 +77,7 @@ def build_menus(window: QMainWindow, actions: dict[str, QAction]) -> QMenu:
     recent.setObjectName("recentMenu")
     file_menu.addAction(actions["demoAction"])
     file_menu.addSeparator()
-    for name in ("addImagesAction", "projectSettingsAction", "saveAction"):
+    for name in ("addImagesAction", "importLabelsAction", "projectSettingsAction", "saveAction"):
         file_menu.addAction(actions[name])
     file_menu.addSeparator()
     file_menu.addAction(actions["quitAction"])

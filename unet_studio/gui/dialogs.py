@@ -8,8 +8,10 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QTextBrowser,
     QVBoxLayout,
@@ -34,6 +36,31 @@ def add_images(parent: QWidget, document) -> None:
     paths, _ = QFileDialog.getOpenFileNames(parent, "Add images", str(document.project.folder), IMAGE_FILTER)
     if paths:
         document.add_images(paths)
+
+
+IMPORT_KINDS = {
+    "Masks (0 background, 1..K classes)": "mask",
+    "Instance labels (0 background, object ids)": "instances",
+    "UNet Studio annotations (0 unlabelled, 1 background, 2.. classes)": "annotation",
+    "ImageJ ROI zips (<image>.zip)": "roi",
+}
+
+
+def import_labels(parent: QWidget, document) -> None:
+    """File > Import labels: a folder of label files named after the images, merged into the annotations."""
+    if document.project is None:
+        return
+    folder = choose_folder(parent, "Folder of label files named after the images")
+    if not folder:
+        return
+    choice, ok = QInputDialog.getItem(parent, "Import labels", "The files are", list(IMPORT_KINDS), 0, False)
+    if not ok:
+        return
+    imported, problems = document.import_labels(folder, IMPORT_KINDS[choice])
+    summary = f"Imported labels for {len(imported)} image(s)."
+    if problems:
+        summary += "\n\n" + "\n".join(problems)
+    QMessageBox.information(parent, "Import labels", summary)
 
 
 class ProjectSettingsDialog(QDialog):

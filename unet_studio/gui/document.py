@@ -16,6 +16,7 @@ from PySide6.QtGui import QUndoGroup, QUndoStack
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import ImageData, read_image
 from unet_studio.core.undo_patch import Patch
+from unet_studio.export.annotation_import import import_annotations
 from unet_studio.gui.undo_commands import PaintCommand
 
 UNDO_LIMIT = 300
@@ -122,6 +123,26 @@ class AnnotationDocument(QObject):
             self.project.update_settings(**values)
         except StudioError as exc:
             self.error_raised.emit(str(exc))
+
+    def import_labels(self, folder, kind: str) -> tuple[list[str], list[str]]:
+        """Merge label files from `folder` into the project's annotations (export.annotation_import); the
+        histories of the images that changed on disk are dropped and the shown labels reloaded."""
+        if self.project is None or not self.save_now():
+            return [], []
+        try:
+            imported, problems = import_annotations(self.project, folder, kind)
+        except StudioError as exc:
+            self.error_raised.emit(str(exc))
+            return [], []
+        for image_id in imported:
+            if image_id in self._stacks:
+                self._stacks[image_id].clear()
+        if self.image_id in imported:
+            self.labels = self.project.load_annotation(self.image_id)
+            self.annotation_changed.emit(None)
+        self.classes_changed.emit()
+        self.records_changed.emit()
+        return imported, problems
 
     # ----- classes
     def add_class(self, name: str) -> int | None:

@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
         a["openAction"].triggered.connect(self.open_project_dialog)
         a["demoAction"].triggered.connect(self.open_demo)
         a["addImagesAction"].triggered.connect(lambda: dialogs.add_images(self, self.document))
+        a["importLabelsAction"].triggered.connect(lambda: dialogs.import_labels(self, self.document))
         a["projectSettingsAction"].triggered.connect(lambda: dialogs.project_settings(self, self.document))
         a["clearRecentAction"].triggered.connect(lambda: (self.recent.clear(), self._refresh_recent()))
         a["shortcutsAction"].triggered.connect(lambda: dialogs.show_shortcuts(self))
@@ -183,7 +184,7 @@ class MainWindow(QMainWindow):
     def _on_document_project_changed(self) -> None:
         has_project = self.document.project is not None
         self.centre.setCurrentWidget(self.canvas if has_project else self.welcome)
-        for name in ("addImagesAction", "projectSettingsAction", "saveAction"):
+        for name in ("addImagesAction", "importLabelsAction", "projectSettingsAction", "saveAction"):
             self.actions[name].setEnabled(has_project)
         self._update_title()
 
