@@ -10,6 +10,7 @@ from tests.conftest import make_blobs
 from tests.training.helpers import tiny_config
 from unet_studio.core.errors import TrainingError
 from unet_studio.core.project import Project
+from unet_studio.data.sampling import TrainItem
 from unet_studio.models.config import ModelConfig
 from unet_studio.training.api import iter_train_folders, iter_train_project, load_training_items
 from unet_studio.training.checkpoint import load_checkpoint
@@ -145,3 +146,18 @@ def test_train_folders_fine_tunes_from_a_checkpoint_file(tmp_path):
     tuned = load_checkpoint(events[-1].checkpoint_path)
     assert tuned.model_config == load_checkpoint(tmp_path / "a.pt").model_config
     assert tuned.normalization == {"method": "percentile", "low": 0.5, "high": 99.5}
+
+
+def test_scribbled_images_all_train_without_a_held_out_image():
+    from unet_studio.training.api import _split_off
+    from unet_studio.training.validation import is_sparse
+
+    dense = [TrainItem(np.zeros((1, 8, 8), np.float32), np.zeros((8, 8), np.int64), f"d{i}") for i in range(5)]
+    scribbled = []
+    for i in range(5):
+        target = np.full((8, 8), -1, np.int64)
+        target[0, :4], target[7, :4] = 0, 1
+        scribbled.append(TrainItem(np.zeros((1, 8, 8), np.float32), target, f"s{i}"))
+    assert not is_sparse(dense) and is_sparse(scribbled)
+    assert [len(part) for part in _split_off(dense, 0.2, 0)] == [4, 1]
+    assert [len(part) for part in _split_off(scribbled, 0.2, 0)] == [5, 0]

@@ -22,6 +22,7 @@ from unet_studio.training.checkpoint import DEFAULT_NORMALIZATION, Checkpoint, l
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.events import Log, TrainingEvent, TrainingFinished
 from unet_studio.training.trainer import Trainer
+from unet_studio.training.validation import is_sparse
 
 LABEL_FORMATS = ("annotation", "mask")
 
@@ -89,8 +90,9 @@ def _channels(items: Sequence[TrainItem]) -> int:
 
 
 def _split_off(items: list[TrainItem], fraction: float, seed: int) -> tuple[list[TrainItem], list[TrainItem]]:
-    """Seeded random ~fraction of items held out for validation (none when fewer than two items)."""
-    if len(items) < 2 or fraction <= 0:
+    """Seeded random ~fraction of items held out for validation (none when fewer than two items, or when
+    the labels are scribbles: every stroke is precious, and scores on scribble pixels are biased anyway)."""
+    if len(items) < 2 or fraction <= 0 or is_sparse(items):
         return items, []
     n_val = min(len(items) - 1, max(1, round(len(items) * fraction)))
     held = set(np.random.default_rng(seed).permutation(len(items))[:n_val].tolist())
@@ -135,7 +137,8 @@ def iter_train_folders(images_dir: str | Path, labels_dir: str | Path, out_path:
     config = _resolve_model(model_config, init, _channels(items), num_classes)
     classes = init.classes if init and len(init.classes) == config.num_classes else _generic_classes(config)
     train_items, val_items = _split_off(items, train_config.val_fraction, train_config.seed)
-    yield Log(f"{len(train_items)} image(s) for training, {len(val_items)} for validation")
+    yield Log(f"{len(train_items)} image(s) for training, {len(val_items)} for validation"
+              + (" (sparse labels: every labelled image trains)" if not val_items and is_sparse(items) else ""))
     used = [Path(item.name) for item in items]
     trainer = Trainer(config, train_config, train_items, val_items, classes, out_path, init_checkpoint=init,
                       image_sources=_sources(used), normalization=normalization)
@@ -190,8 +193,12 @@ def iter_train_project(project: Project, out_path: str | Path | None = None,
         raise TrainingError(project.manifest_path, "no labelled training image: label some pixels first")
     if not val_items:
         train_items, val_items = _split_off(train_items, train_config.val_fraction, train_config.seed)
-        yield Log(f"no labelled validation image: held out {len(val_items)} of the labelled training images "
-                  "for validation" if val_items else "only one labelled image: no validation, tracking training loss")
+        if val_items:
+            yield Log(f"no labelled validation image: held out {len(val_items)} of the labelled training images "
+                      "for validation")
+        else:
+            yield Log("no validation image (mark images 'val' to get one): every labelled image trains, "
+                      "tracking the training loss")
     classes = [dataclasses.asdict(c) for c in project.classes]
     num_classes = max(c.value for c in project.classes)
     config = _resolve_model(model_config, init, _channels(train_items + val_items), num_classes)

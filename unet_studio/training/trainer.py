@@ -27,7 +27,7 @@ from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded
 from unet_studio.training.losses import class_weights_from_counts, combined_loss
 from unet_studio.training.schedule import WarmupCosine
 from unet_studio.training.prior import prior_corrected_threshold
-from unet_studio.training.validation import DENSE_FRACTION, validate
+from unet_studio.training.validation import is_sparse, validate
 
 BORDER_WEIGHT = (10.0, 5.0)  # w0, sigma of the U-Net paper's weight map
 
@@ -282,10 +282,7 @@ class Trainer:
 
     def _sparse_two_class(self) -> bool:
         """Two classes and mostly unlabelled training images: scribbles, whose class prior is not the image's."""
-        if self.model_config.num_classes != 2:
-            return False
-        total = sum(item.target.size for item in self.train_items)
-        return total > 0 and int(np.sum(self.counts)) < DENSE_FRACTION * total
+        return self.model_config.num_classes == 2 and is_sparse(self.train_items)
 
     def _score(self, train_loss: float, val_loss: float | None, metrics: dict[str, float]) -> float:
         """Higher is better: mean foreground val Dice, else minus the val loss, else minus the train loss."""

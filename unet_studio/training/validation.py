@@ -58,6 +58,12 @@ def best_threshold(foreground_counts: np.ndarray, background_counts: np.ndarray)
 DENSE_FRACTION = 0.5
 
 
+def is_sparse(items: Sequence[TrainItem]) -> bool:
+    """Whether the labels are scribbles: fewer than DENSE_FRACTION of all pixels labelled."""
+    total = sum(item.target.size for item in items)
+    return total > 0 and sum(int((item.target >= 0).sum()) for item in items) < DENSE_FRACTION * total
+
+
 def validate(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap: int, device: torch.device,
              amp: bool, loss_kind: str, class_weights: torch.Tensor | None,
              class_names: Sequence[str]) -> Validation:
