@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import threading
@@ -86,12 +87,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=300.0)
     parser.add_argument("--preset", default="balanced")
     parser.add_argument("--config", default="{}", help="extra TrainConfig fields as JSON")
+    parser.add_argument("--keep-model", help="copy the trained checkpoint here")
     args = parser.parse_args()
     pairs = load_pairs(DATASETS[args.dataset])
     train, test = split(args.dataset, pairs)
     with tempfile.TemporaryDirectory() as tmp:
         finished = train_model(train, args.seconds, args.preset, json.loads(args.config), Path(tmp))
         predictor = Predictor.from_checkpoint(finished.checkpoint_path, device="cpu")
+        if args.keep_model:
+            shutil.copyfile(finished.checkpoint_path, args.keep_model)
         per_image = score(args.dataset, predictor, test)
         history = finished.history
     keys = ["pixel_error", "dice"] + (["ap@0.5"] if args.dataset == "dsb" else [])

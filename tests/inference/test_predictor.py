@@ -103,3 +103,23 @@ def test_batchnorm_folding_keeps_outputs_and_leaves_the_original_alone():
     x = torch.rand(1, 1, 48, 40)
     with torch.inference_mode():
         torch.testing.assert_close(fused(x), model(x), atol=1e-5, rtol=1e-4)
+
+
+def _bright() -> torch.nn.Module:
+    """A 1x1 convolution giving foreground wherever the input is bright: the image's own bright shapes."""
+    conv = torch.nn.Conv2d(1, 2, 1)
+    with torch.no_grad():
+        conv.weight[:] = torch.tensor([0.0, 20.0]).view(2, 1, 1, 1)
+        conv.bias[:] = torch.tensor([0.0, -10.0])
+    return torch.nn.Sequential(conv)
+
+
+def test_instances_drop_specks_by_default_and_keep_them_on_request():
+    yy, xx = np.mgrid[:64, :64]
+    image = np.zeros((64, 64), np.uint8)
+    image[(yy - 15) ** 2 + (xx - 15) ** 2 <= 36] = 255  # a round object of about 113 pixels
+    image[40:43, 40:43] = 255  # a 9-pixel speck
+    predictor = Predictor(_bright(), CLASSES, NORMALIZATION, device="cpu", tile=64, overlap=16, amp=False)
+    assert predictor.predict(image, instances=True).instances.max() == 1
+    assert predictor.predict(image, instances=True, min_size=0).instances.max() == 2
+    assert predictor.predict(image).mask[41, 41] == 1  # plain masks keep everything

@@ -20,7 +20,8 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, help="output folder: <stem>.png masks (0 background, 1..K classes)")
     p.add_argument("--instances", action="store_true", help="write <stem>.tif uint16 instance labels instead")
     p.add_argument("--tta", action="store_true", help="average the four flips (slower, a little smoother)")
-    p.add_argument("--min-size", type=int, default=0, help="remove objects smaller than this many pixels")
+    p.add_argument("--min-size", type=int, default=None,
+                   help="remove objects smaller than this many pixels (default 0, or 15 with --instances)")
     p.add_argument("--fill-holes", action="store_true", help="fill holes inside objects")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--plane", type=int, default=0, help="plane of multi-page stacks (default 0)")
