@@ -113,7 +113,7 @@ def test_relative_paths_survive_moving_the_project_with_its_images(tmp_path):
 
 def test_missing_image_file_is_flagged_not_fatal(tmp_path):
     paths = _images(tmp_path / "p" / "raw", n=2)
-    project = Project.create(tmp_path / "p", paths)
+    Project.create(tmp_path / "p", paths)
     paths[1].unlink()
     reopened = Project.open(tmp_path / "p")
     assert reopened.missing_images() == ["img1"]

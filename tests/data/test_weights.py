@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 
-from tests.conftest import make_blobs
 from unet_studio.data.weights import border_weight_map, class_weight_map
 
 

@@ -1,6 +1,5 @@
 """Backward passes, state_dict round trips, channels_last and bf16 autocast for every architecture."""
 
-import io
 
 import pytest
 import torch

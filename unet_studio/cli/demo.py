@@ -70,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     project = prepare_demo_project(folder)
     if not args.headless and has_display():
-        from unet_studio.cli.main import _run_gui
+        from unet_studio.cli.main import run_gui
 
-        return _run_gui(argparse.Namespace(path=str(folder)))
+        return run_gui(argparse.Namespace(path=str(folder)))
     if not args.headless:
         info("no display found: running the headless demo (train, predict, evaluate)")
     return run_headless(project, args.seconds)

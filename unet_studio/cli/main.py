@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parser(sub)
     gui = sub.add_parser("gui", help="open the app (optionally on a project or a folder of images)")
     gui.add_argument("path", nargs="?", help="project folder or folder of images")
-    gui.set_defaults(handler=_run_gui)
+    gui.set_defaults(handler=run_gui)
     return parser
 
 
@@ -47,7 +47,8 @@ def display_problem() -> str | None:
             "or use the headless commands (`unet-studio demo --headless`, `unet-studio --help`)")
 
 
-def _run_gui(args: argparse.Namespace) -> int:
+def run_gui(args: argparse.Namespace) -> int:
+    """Open the window (on `args.path` if given); one line and exit 2 where no window can open."""
     reason = display_problem()
     if reason:
         problem(reason)
