@@ -65,7 +65,9 @@ def normalize_with_range(pixels: np.ndarray, lo, hi) -> np.ndarray:
             if not (np.isfinite(span) and span > 0):
                 out[c] = 0.0
                 continue
-            if hwc.dtype.itemsize > 4:  # float64/int64: scale in float64, a float32 1/span may underflow to 0
+            # float64/int64, or a span so small that 1/span overflows float32 (subnormal float pixels): divide
+            # in float64; a float32 1/span may underflow to 0 or overflow to inf.
+            if hwc.dtype.itemsize > 4 or not np.isfinite(np.float32(1.0 / span)):
                 np.clip((hwc[:, :, c] - lows[c]) / span, *NETWORK_CLIP, out=out[c], casting="unsafe")
             else:
                 np.subtract(hwc[:, :, c], lows[c], out=out[c], casting="unsafe")
