@@ -98,10 +98,37 @@ def test_empty_mask_gives_empty_instances():
     assert instances.dtype == np.uint16 and not instances.any()
 
 
-@pytest.mark.parametrize("min_distance", [3, 8])
-def test_explicit_min_distance_accepted(min_distance):
-    mask = _disc((48, 48), (24, 24), 12).astype(np.uint8)
-    assert mask_to_instances(mask, min_distance=min_distance).max() == 1
+def test_seed_height_decides_between_a_neck_and_a_bump():
+    """Two discs meeting at a narrow neck split, unless the seed height exceeds their radius; a disc with a
+    shallow bump stays one object."""
+    necked = (_disc((48, 80), (24, 24), 14) | _disc((48, 80), (24, 52), 14)).astype(np.uint8)
+    assert mask_to_instances(necked).max() == 2
+    assert mask_to_instances(necked, seed_height=16.0).max() == 1
+    bumpy = (_disc((64, 64), (32, 32), 16) | _disc((64, 64), (32, 44), 10)).astype(np.uint8)
+    assert mask_to_instances(bumpy).max() == 1
+
+
+def test_seeds_per_piece_match_the_whole_image_h_maxima():
+    """The per-piece shortcut gives the same seeds as skimage's h-maxima of the whole image."""
+    from scipy import ndimage as ndi
+    from skimage.measure import label
+    from skimage.morphology import h_maxima
+
+    from unet_studio.inference.postprocess import _seeds
+
+    rng = np.random.default_rng(5)
+    mask = np.zeros((160, 160), bool)
+    for _ in range(40):
+        mask |= _disc(mask.shape, rng.integers(0, 160, 2), rng.integers(3, 14))
+    smoothed = ndi.gaussian_filter(ndi.distance_transform_edt(mask), sigma=1.0)
+    pieces = label(mask, connectivity=1)
+    for height in (0.5, 1.0, 2.0):
+        ours = _seeds(smoothed, pieces, height) > 0
+        reference = h_maxima(smoothed, height).astype(bool) & mask
+        # a piece whose top stands less than `height` above 0 keeps one seed here (it stays one object)
+        lost = np.setdiff1d(np.unique(pieces[ours & ~reference]), np.unique(pieces[reference]))
+        assert ((ours == reference) | np.isin(pieces, lost)).all()
+        assert len(np.unique(label(ours)[ours])) >= len(np.unique(label(reference)[reference]))
 
 
 @pytest.mark.shared_data
