@@ -42,6 +42,10 @@ def test_info_prints_the_model_card_as_json(model, capsys):
     assert card["architecture"]["arch"] == "unet" and card["architecture"]["in_channels"] == 1
     assert [c["value"] for c in card["classes"]] == [1, 2]
     assert card["training"]["steps"][-1] == 4  # steps reached at the end of each epoch
+    validation = card["training"]["validation_images"]
+    assert len(validation) == 1 and validation[0] in {i["name"] for i in card["training"]["images"]}
+    assert main(["info", str(model)]) == 0
+    assert "images     4 used, 1 of them for validation" in capsys.readouterr().out
 
 
 def test_predict_then_evaluate_and_export(tmp_path, folders, model, capsys):

@@ -65,6 +65,8 @@ def test_train_folders_skips_a_bad_image_and_trains_on_the_rest(tmp_path):
     assert isinstance(finished, TrainingFinished) and not finished.interrupted
     checkpoint = load_checkpoint(finished.checkpoint_path)
     assert [i["name"] for i in checkpoint.history["images"]] == ["img0.png", "img1.png", "img2.png"]
+    assert len(checkpoint.history["validation_images"]) == 1
+    assert checkpoint.history["validation_images"][0] in {"img0.png", "img1.png", "img2.png"}
     assert len(checkpoint.history["images"][0]["sha256"]) == 64
     assert checkpoint.model_config.in_channels == 1 and checkpoint.model_config.num_classes == 2
 

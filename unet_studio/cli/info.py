@@ -32,7 +32,8 @@ def model_card(path: str) -> dict:
         "metrics": ckpt.metrics,
         "training": {
             key: history.get(key)
-            for key in ("steps", "epochs", "seconds", "batch_size", "patch_size", "patches_per_s", "images")
+            for key in ("steps", "epochs", "seconds", "batch_size", "patch_size", "patches_per_s", "images",
+                        "validation_images")
             if key in history
         },
         "train_config": ckpt.train_config,
@@ -56,9 +57,11 @@ def _text(card: dict) -> str:
         lines.append(f"threshold  {card['threshold']:.2f} (foreground probability, picked on validation)")
     training = card["training"]
     if training:
-        lines.append("training   " + ", ".join(f"{k} {_short(v)}" for k, v in training.items() if k != "images"))
+        lines.append("training   " + ", ".join(f"{k} {_short(v)}" for k, v in training.items()
+                                              if k not in ("images", "validation_images")))
         if training.get("images"):
-            lines.append(f"images     {len(training['images'])} trained on")
+            n_val = len(training.get("validation_images") or [])
+            lines.append(f"images     {len(training['images'])} used, {n_val} of them for validation")
     for key, value in card["metrics"].items():
         lines.append(f"metric     {key} {_short(value)}")
     return "\n".join(lines)

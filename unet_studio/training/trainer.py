@@ -311,7 +311,8 @@ class Trainer:
         cfg = self.train_config
         return {"epochs": [], "steps": [], "train_loss": [], "val_loss": [], "val_dice": [], "lr": [], "seconds": [],
                 "patches_per_s": [], "batch_size": cfg.batch_size, "patch_size": cfg.patch_size,
-                "device": self.device.type, "images": self.image_sources, "best_epoch": None}
+                "device": self.device.type, "images": self.image_sources,
+                "validation_images": [Path(item.name).name for item in self.val_items], "best_epoch": None}
 
     def _record(self, epoch, step, train_loss, val_loss, metrics, lr, elapsed, patches_per_s) -> None:
         h = self.history
