@@ -44,12 +44,17 @@ def test_bad_label_images_raise_one_line_errors(tmp_path, pixels, name, message)
     assert "\n" not in str(caught.value)
 
 
-def test_missing_and_unreadable_files(tmp_path):
-    with pytest.raises(StudioError, match=r"x\.png: label image not found"):
+def test_missing_unreadable_and_stacked_files(tmp_path):
+    with pytest.raises(StudioError, match=r"x\.png: file not found"):
         read_label_image(tmp_path / "x.png")
     (tmp_path / "bad.png").write_bytes(b"garbage")
-    with pytest.raises(StudioError, match=r"bad\.png: cannot read"):
+    with pytest.raises(StudioError, match=r"bad\.png: not a PNG image"):
         read_label_image(tmp_path / "bad.png")
     (tmp_path / "bad.tif").write_bytes(b"garbage")
-    with pytest.raises(StudioError, match=r"bad\.tif: cannot read label TIFF"):
+    with pytest.raises(StudioError, match=r"bad\.tif: not a TIFF image"):
         read_label_image(tmp_path / "bad.tif")
+    tifffile.imwrite(tmp_path / "stack.tif", np.zeros((5, 8, 8), np.uint16))
+    with pytest.raises(StudioError, match=r"stack\.tif: label image must have one plane, found 5"):
+        read_label_image(tmp_path / "stack.tif")
+    with pytest.raises(StudioError, match=r"m\.jpg: label images are PNG or TIFF"):
+        read_label_image(tmp_path / "m.jpg")

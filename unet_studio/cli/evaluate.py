@@ -10,8 +10,9 @@ import numpy as np
 
 from unet_studio.cli.output import problem
 from unet_studio.core.errors import StudioError
-from unet_studio.core.images import list_images, read_image
+from unet_studio.core.images import list_images
 from unet_studio.core.metrics import evaluate_pair
+from unet_studio.export.label_images import read_label_image
 from unet_studio.inference.postprocess import mask_to_instances
 
 
@@ -21,18 +22,6 @@ def add_parser(sub) -> None:
     p.add_argument("--truth", required=True, help="folder of true masks with the same stems")
     p.add_argument("--iou", type=float, default=0.5, help="IoU threshold for AP (default 0.5)")
     p.set_defaults(handler=run)
-
-
-def _read_labels(path: Path) -> np.ndarray:
-    """A single-plane, single-channel image of non-negative integer labels, or a one-line error."""
-    image = read_image(path)
-    if image.n_planes != 1:
-        raise StudioError(path, f"a label image must have one plane, found {image.n_planes}")
-    if image.pixels.shape[2] != 1:
-        raise StudioError(path, f"a label image must have one channel, found {image.pixels.shape[2]}")
-    if image.pixels.dtype.kind != "u":
-        raise StudioError(path, f"a label image must hold non-negative integers, found {image.pixels.dtype}")
-    return image.pixels[:, :, 0]
 
 
 def _as_instances(labels: np.ndarray) -> np.ndarray:
@@ -53,7 +42,7 @@ def evaluate_folders(pred_dir: Path, truth_dir: Path, iou: float = 0.5) -> tuple
             problems.append(f"{pred_path}: no truth file with the same name in {truth_dir}")
             continue
         try:
-            pred, truth = _read_labels(pred_path), _read_labels(truth_path)
+            pred, truth = read_label_image(pred_path), read_label_image(truth_path)
             if pred.shape != truth.shape:
                 raise StudioError(pred_path, f"shape {pred.shape} differs from the truth's {truth.shape}")
             pred_sem, truth_sem = _semantic(pred), _semantic(truth)

@@ -4,48 +4,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
-import tifffile
 
 from unet_studio.core.annotations import mask_to_annotation
 from unet_studio.core.errors import AnnotationError
+from unet_studio.core.images import read_image
 
 LABEL_SUFFIXES = (".png", ".tif", ".tiff")
 
 
-def _read_pixels(path: Path) -> np.ndarray:
-    if path.suffix.lower() in (".tif", ".tiff"):
-        try:
-            return tifffile.imread(path, key=0)
-        except (ValueError, OSError, tifffile.TiffFileError) as error:
-            raise AnnotationError(path, f"cannot read label TIFF ({type(error).__name__})") from error
-    pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if pixels is None:
-        raise AnnotationError(path, "cannot read label image (not a PNG, or damaged)")
-    if pixels.ndim == 3:
-        pixels = pixels[..., :3][..., ::-1]
-    return pixels
-
-
 def read_label_image(path: str | Path) -> np.ndarray:
-    """A 2-D integer label image from PNG or TIFF.
+    """A 2-D integer label image from PNG or TIFF, read through the guarded image reader.
 
-    Grey images are taken as they are; RGB(A) images only when every channel is equal (a grey mask saved
-    as colour); float images only when all values are whole numbers.
+    Grey images are taken as they are; RGB(A) images only when the colour channels are equal (a grey mask
+    saved as colour); float images only when all values are whole numbers. Stacks are refused.
     """
     path = Path(path)
     if path.suffix.lower() not in LABEL_SUFFIXES:
         raise AnnotationError(path, f"label images are PNG or TIFF, not {path.suffix!r}")
-    if not path.is_file():
-        raise AnnotationError(path, "label image not found")
-    pixels = np.squeeze(_read_pixels(path))
-    if pixels.ndim == 3 and pixels.shape[-1] in (3, 4):
-        if not (np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 0], pixels[..., 2])):
-            raise AnnotationError(path, "is a colour image, not a label image (channels differ)")
-        pixels = pixels[..., 0]
-    if pixels.ndim != 2:
-        raise AnnotationError(path, f"label image must be 2-D, got shape {pixels.shape}")
+    image = read_image(path)
+    if image.n_planes != 1:
+        raise AnnotationError(path, f"label image must have one plane, found {image.n_planes}")
+    pixels = image.pixels
+    if pixels.shape[2] not in (1, 3, 4):
+        raise AnnotationError(path, f"label image must have one channel, found {pixels.shape[2]}")
+    if any(not np.array_equal(pixels[..., 0], pixels[..., c]) for c in range(1, min(3, pixels.shape[2]))):
+        raise AnnotationError(path, "is a colour image, not a label image (channels differ)")
+    pixels = pixels[..., 0]
     if pixels.dtype == bool:
         return pixels.astype(np.uint8)
     if not np.issubdtype(pixels.dtype, np.integer):
