@@ -1,9 +1,10 @@
-"""How the watershed's seed height was chosen: AP@0.5 of DSB nuclei instances per seed height, for models saved
-by `dense.py --dataset dsb --keep-model PATH`.
+"""How the watershed's seed height was chosen: AP@0.5 of DSB nuclei instances per seed height.
 
-Scores each model's validation images (named in the checkpoint, never trained on: the choice is made there)
-and the benchmark's test images (reported, not used to choose). "no split" is plain connected components.
-Prints JSON. Usage: python benchmarks/instance_seeds.py MODEL.pt [MODEL.pt ...]
+First on the true masks of the benchmark's 47 training images (no model involved: how well each seed height
+recovers the true nuclei from a perfect mask; this is where the default, 1 px, was chosen), then, for models
+saved by `dense.py --dataset dsb --keep-model PATH`, on each model's validation images (named in the
+checkpoint) and on the benchmark's test images. "no split" is plain connected components. Prints JSON.
+Usage: python benchmarks/instance_seeds.py [MODEL.pt ...]
 """
 
 from __future__ import annotations
@@ -42,9 +43,22 @@ def seed_scores(predictor: Predictor, pairs, folder: Path) -> dict[str, float]:
     return {key: round(float(np.mean(values)), 4) for key, values in scores.items()}
 
 
+def truth_scores(pairs, folder: Path) -> dict[str, float]:
+    """Mean AP@0.5 per seed height of instances split from the true semantic masks."""
+    scores: dict[str, list[float]] = {}
+    for name, _, mask in pairs:
+        truth = tifffile.imread(folder / "instances" / f"{name}.tif")
+        scores.setdefault("no split", []).append(
+            average_precision(mask_to_instances(mask, split_touching=False), truth, 0.5))
+        for height in SEED_HEIGHTS:
+            scores.setdefault(str(height), []).append(
+                average_precision(mask_to_instances(mask, seed_height=height), truth, 0.5))
+    return {key: round(float(np.mean(values)), 4) for key, values in scores.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="+", type=Path)
+    parser.add_argument("models", nargs="*", type=Path)
     args = parser.parse_args()
     folder = dataset_dir(DATASETS["dsb"])
     train, test = split("dsb", load_pairs(DATASETS["dsb"]))
@@ -62,7 +76,8 @@ def main() -> None:
     mean = {part: {key: round(float(np.mean([r[part][key] for r in results.values()])), 4)
                    for key in next(iter(results.values()))[part]} for part in ("validation", "test")} if results else {}
     print(json.dumps({"benchmark": "instance seed height (DSB AP@0.5)", "default": SEED_HEIGHT,
-                      "mean": mean, "models": results}, indent=2))
+                      "true_masks_of_training_images": truth_scores(train, folder),
+                      "models_mean": mean, "models": results}, indent=2))
 
 
 if __name__ == "__main__":
