@@ -3,6 +3,8 @@
 * brush: one mouse move (6 px, over fresh pixels) of a radius-20 brush with the button held, through the
   real canvas at 100 % zoom (QMouseEvent -> tool -> core stroke -> overlay rectangle refresh -> repaint in
   processEvents), median ms per move on 1024, 4096 and 8192 px images (target <= 5 ms, flat across sizes);
+  with, per size, the Train button's label check that follows a pause in painting (which classes are
+  labelled; the shown image's labels are scanned in memory) next to a plain np.bincount of those labels;
 * open: switching to a 2048 x 2048 16-bit TIFF until it is painted (target <= 150 ms);
 * browse: RSS before/after stepping through 500 small images with PageDown (must stay bounded).
 Usage: QT_QPA_PLATFORM=offscreen python benchmarks/brush_speed.py [--sizes 1024 4096 8192] [--browse 500]
@@ -92,13 +94,26 @@ def brush_ms(app: QApplication, root: Path, size: int, moves: int) -> dict:
         app.processEvents()
         times.append((time.perf_counter() - start) * 1000)
     mouse(canvas, QEvent.Type.MouseButtonRelease, path[-1], Qt.MouseButton.NoButton)
-    painted = int((window.document.labels > 0).sum())
+    labels = window.document.labels
+    painted = int((labels > 0).sum())
+    check = _median_ms(window.training_docks.training.update_buttons)
+    baseline = _median_ms(lambda: np.flatnonzero(np.bincount(labels.ravel())), repeats=3)
     window.document.set_project(None)
     window.close()
     window.deleteLater()
     app.processEvents()
     return {"size": size, "median_ms": round(statistics.median(times), 3), "mean_ms": round(statistics.mean(times), 3),
-            "p90_ms": round(float(np.percentile(times, 90)), 3), "moves": moves, "painted_px": painted}
+            "p90_ms": round(float(np.percentile(times, 90)), 3), "moves": moves, "painted_px": painted,
+            "train_button_check_ms": check, "plain_bincount_of_labels_ms": baseline}
+
+
+def _median_ms(call, repeats: int = 7) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000)
+    return round(statistics.median(times), 2)
 
 
 def open_ms(app: QApplication, root: Path, repeats: int) -> dict:

@@ -93,3 +93,8 @@ def test_classes_present():
     assert classes_present(np.array([[0, 3], [1, 3]], np.uint8)) == (1, 3)
     assert classes_present(np.zeros((2, 2), np.uint16)) == ()
     assert classes_present(np.array([[0, 70000]], np.int64)) == (70000,)
+    wide = np.zeros((6, 8), np.uint16)
+    wide[0, 3], wide[5, 7] = 2, 65535
+    assert classes_present(wide) == (2, 65535)
+    assert classes_present(wide[:, ::3]) == (2,)  # a strided view: the 65535 sits in column 7
+    assert classes_present(np.array([0, 4, 255], np.uint8)) == (4, 255)

@@ -89,9 +89,9 @@ class LabelCensus:
         if project is None:
             return "open a project first"
         present: set[int] = set()
+        use_current = current_id is not None and current_labels is not None
         for record in project.images:
-            if record.id == current_id and current_labels is not None:
-                present.update(classes_present(current_labels))
+            if use_current and record.id == current_id:
                 continue
             try:
                 path = project.annotation_path(record.id)
@@ -99,6 +99,8 @@ class LabelCensus:
                     present.update(self.values(path))
             except (StudioError, OSError):
                 continue
+        if use_current and len(present) < 2:  # the shown image's labels are only scanned when they can matter
+            present.update(classes_present(current_labels))
         if not present:
             return "no labels yet: paint some background and objects first"
         if len(present) < 2:
