@@ -65,3 +65,39 @@ def test_geojson_and_coco_errors_name_the_file(tmp_path):
         write_geojson(tmp_path / "a.geojson", np.ones((4, 4), np.uint16), object_type="cell")
     with pytest.raises(StudioError, match=r"c\.json: x\.png instances must be 2-D"):
         write_coco(tmp_path / "c.json", [CocoImage("x.png", np.ones((4, 4, 2), np.uint16))])
+
+
+def _decode_rle(rle):
+    height, width = rle["size"]
+    values = np.repeat(np.arange(len(rle["counts"])) % 2, rle["counts"]).astype(bool)
+    assert values.size == height * width
+    return values.reshape((width, height)).T  # column-major, as pycocotools
+
+
+def test_holes_and_pieces_survive_in_geojson_and_coco(tmp_path):
+    from unet_studio.export.objects import signed_area
+
+    instances = np.zeros((40, 50), np.uint16)
+    instances[2:20, 2:20] = 1
+    instances[7:12, 6:14] = 0  # a hole in object 1
+    instances[25:30, 5:10] = 2
+    instances[32:38, 30:45] = 2  # object 2 in two pieces
+    instances[3:9, 30:36] = 3
+    data = json.loads(write_geojson(tmp_path / "h.geojson", instances).read_text())
+    geometry = {f["properties"]["label"]: f["geometry"] for f in data["features"]}
+    outer, hole = geometry[1]["coordinates"]
+    assert geometry[1]["type"] == "Polygon"
+    assert signed_area(np.array(outer)) > 0 > signed_area(np.array(hole))
+    np.testing.assert_array_equal(_filled(outer, instances.shape) & ~_filled(hole, instances.shape), instances == 1)
+    assert geometry[2]["type"] == "MultiPolygon" and len(geometry[2]["coordinates"]) == 2
+    pieces = [_filled(polygon[0], instances.shape) for polygon in geometry[2]["coordinates"]]
+    np.testing.assert_array_equal(pieces[0] | pieces[1], instances == 2)
+    assert pieces[0].sum() > pieces[1].sum()  # largest piece first
+    assert geometry[3]["type"] == "Polygon" and len(geometry[3]["coordinates"]) == 1
+
+    coco = json.loads(write_coco(tmp_path / "c.json", [CocoImage("h.png", instances)]).read_text())
+    segmentation = {a["id"]: a["segmentation"] for a in coco["annotations"]}
+    np.testing.assert_array_equal(_decode_rle(segmentation[1]), instances == 1)
+    assert len(segmentation[2]) == 2 and len(segmentation[3]) == 1
+    filled = [_filled(np.reshape(p, (-1, 2)), instances.shape) for p in segmentation[2]]
+    np.testing.assert_array_equal(filled[0] | filled[1], instances == 2)

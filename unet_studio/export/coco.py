@@ -1,4 +1,7 @@
-"""COCO instance-segmentation JSON for a set of images: polygons, boxes, areas, categories."""
+"""COCO instance-segmentation JSON for a set of images: polygons, boxes, areas, categories.
+
+An object is a list of polygons (one per piece); an object with holes, which COCO polygons cannot hold, is
+an uncompressed run-length encoding instead ({"counts", "size"}, column-major, as pycocotools reads it)."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from scipy import ndimage
 from unet_studio import __version__
 from unet_studio.core.atomic import atomic_write_json
 from unet_studio.export.errors import ExportError
-from unet_studio.export.objects import check_instances, majority_classes, object_polygons
+from unet_studio.export.objects import check_instances, majority_classes, object_shapes
 from unet_studio.export.styles import resolve_classes
 
 
@@ -34,15 +37,36 @@ def _annotations(image_id: int, first_id: int, entry: CocoImage) -> tuple[list[d
     areas = np.bincount(labels.ravel())
     boxes = ndimage.find_objects(labels)
     annotations = []
-    for label, ring in object_polygons(labels).items():
+    for label, shapes in object_shapes(labels).items():
         rows, cols = boxes[label - 1]
+        if any(shape.holes for shape in shapes):
+            segmentation: Any = run_length(labels[rows, cols] == label, rows.start, cols.start, labels.shape)
+        else:
+            segmentation = [[round(float(v), 3) for v in shape.outer[:-1].ravel()] for shape in shapes]
         annotations.append({
             "id": first_id + len(annotations), "image_id": image_id, "category_id": class_of[label],
-            "segmentation": [[round(float(v), 3) for v in ring[:-1].ravel()]],
+            "segmentation": segmentation,
             "bbox": [cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start],
             "area": int(areas[label]), "iscrowd": 0,
         })
     return annotations, first_id + len(annotations)
+
+
+def run_length(crop: np.ndarray, top: int, left: int, shape: tuple[int, int]) -> dict[str, Any]:
+    """COCO's uncompressed RLE of an object given by its boolean crop at (top, left) in an image of `shape`:
+    alternating background/object run lengths in column-major order, starting with background."""
+    height, width = shape
+    rows, cols = np.nonzero(crop)
+    positions = np.sort((cols + left).astype(np.int64) * height + rows + top)
+    breaks = np.flatnonzero(np.diff(positions) != 1) + 1
+    starts = positions[np.r_[0, breaks]]
+    ends = positions[np.r_[breaks - 1, positions.size - 1]] + 1
+    counts, previous = [], 0
+    for start, end in zip(starts.tolist(), ends.tolist()):
+        counts += [start - previous, end - start]
+        previous = end
+    counts.append(height * width - previous)
+    return {"counts": counts, "size": [int(height), int(width)]}
 
 
 def coco_dataset(entries: Sequence[CocoImage], classes: Sequence[Any] | None = None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""QuPath GeoJSON: a FeatureCollection with one Polygon per object, in pixel coordinates."""
+"""QuPath GeoJSON: a FeatureCollection with one Polygon (with its holes) or MultiPolygon per object, in pixels."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 
 from unet_studio.core.atomic import atomic_write_json
 from unet_studio.export.errors import ExportError
-from unet_studio.export.objects import check_instances, majority_classes, object_polygons
+from unet_studio.export.objects import Shape, check_instances, majority_classes, object_shapes
 from unet_studio.export.styles import resolve_classes
 
 ObjectType = Literal["annotation", "detection"]
@@ -22,6 +22,14 @@ def closed_ring(xy: np.ndarray) -> list[list[float]]:
     if points[0] != points[-1]:
         points.append(list(points[0]))
     return points
+
+
+def shape_geometry(shapes: list[Shape]) -> dict[str, Any]:
+    """A GeoJSON Polygon (outer ring, then holes) for a one-piece object, else a MultiPolygon."""
+    polygons = [[closed_ring(shape.outer)] + [closed_ring(hole) for hole in shape.holes] for shape in shapes]
+    if len(polygons) == 1:
+        return {"type": "Polygon", "coordinates": polygons[0]}
+    return {"type": "MultiPolygon", "coordinates": polygons}
 
 
 def instance_features(instances: np.ndarray, classes_mask: np.ndarray | None = None,
@@ -39,14 +47,14 @@ def instance_features(instances: np.ndarray, classes_mask: np.ndarray | None = N
     styles = resolve_classes(classes, max(class_of.values(), default=0))
     areas = np.bincount(labels.ravel())
     features = []
-    for label, ring in object_polygons(labels).items():
+    for label, shapes in object_shapes(labels).items():
         style = styles[class_of[label]]
         measurements = {"Area px^2": int(areas[label])}
         if pixel_size_um is not None:
             measurements["Area um^2"] = float(areas[label] * pixel_size_um**2)
         features.append({
             "type": "Feature",
-            "geometry": {"type": "Polygon", "coordinates": [closed_ring(ring)]},
+            "geometry": shape_geometry(shapes),
             "properties": {
                 "objectType": object_type,
                 "classification": {"name": style.name, "color": list(style.color)},

@@ -1,14 +1,17 @@
 """Per-object geometry and class, shared by the object formats (ROIs, GeoJSON, COCO, measurements).
 
 Polygons are in pixel-edge coordinates (x, y), the convention of ImageJ, QuPath and COCO: pixel (row r,
-column c) covers x in [c, c + 1], y in [r, r + 1].
+column c) covers x in [c, c + 1], y in [r, r + 1]. Objects are 8-connected (as skimage.measure.label takes
+them); an object may have several pieces and holes, which GeoJSON and COCO keep and ImageJ ROIs do not.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage
-from skimage.measure import find_contours
+from skimage.measure import find_contours, label
 
 from unet_studio.inference.postprocess import mask_to_instances
 
@@ -25,31 +28,57 @@ def check_instances(instances: np.ndarray, name: str = "instances") -> np.ndarra
     return array.astype(np.int64, copy=False)
 
 
-def object_polygons(instances: np.ndarray) -> dict[int, np.ndarray]:
-    """Outer contour of every object: label -> float (N, 2) closed ring of (x, y) pixel-edge coordinates.
+@dataclass(frozen=True)
+class Shape:
+    """One 8-connected piece of an object: its outer ring (counter-clockwise in x-right, y-up terms: positive
+    signed area) and the rings of its holes (negative signed area), each a closed (N, 2) float (x, y) ring."""
 
-    Objects are taken 8-connected (as skimage.measure.label does); an object in several pieces is
-    represented by its longest contour. Holes are not traced.
-    """
+    outer: np.ndarray
+    holes: tuple[np.ndarray, ...]
+
+
+def object_shapes(instances: np.ndarray) -> dict[int, list[Shape]]:
+    """Every object as its pieces with their holes, the largest piece first: label -> [Shape, ...]."""
     labels = check_instances(instances)
-    polygons: dict[int, np.ndarray] = {}
+    shapes: dict[int, list[Shape]] = {}
     for index, box in enumerate(ndimage.find_objects(labels), start=1):
         if box is None:
             continue
-        crop = np.pad(labels[box] == index, 1).astype(np.uint8)
-        contours = find_contours(crop, 0.5, fully_connected="high")
-        ring = max(contours, key=len)
-        # crop row/col -> image row/col (-1 for the pad, +start), then centre -> edge coordinates (+0.5)
-        y = ring[:, 0] - 1 + box[0].start + 0.5
-        x = ring[:, 1] - 1 + box[1].start + 0.5
-        polygons[index] = np.column_stack([x, y])
-    return polygons
+        pieces = label(labels[box] == index, connectivity=2)
+        found = []
+        for piece_index, piece_box in enumerate(ndimage.find_objects(pieces), start=1):
+            crop = np.pad(pieces[piece_box] == piece_index, 1).astype(np.uint8)
+            # crop row/col -> image row/col (-1 for the pad, + starts), then centre -> edge coordinates (+0.5)
+            top = box[0].start + piece_box[0].start - 0.5
+            left = box[1].start + piece_box[1].start - 0.5
+            rings = [np.column_stack([c[:, 1] + left, c[:, 0] + top])
+                     for c in find_contours(crop, 0.5, fully_connected="high")]
+            areas = [polygon_area(ring) for ring in rings]
+            outer = int(np.argmax(areas))
+            holes = tuple(_oriented(ring, -1) for k, ring in enumerate(rings) if k != outer)
+            found.append((areas[outer], Shape(_oriented(rings[outer], 1), holes)))
+        shapes[index] = [shape for _, shape in sorted(found, key=lambda pair: -pair[0])]
+    return shapes
+
+
+def object_polygons(instances: np.ndarray) -> dict[int, np.ndarray]:
+    """The outer ring of every object's largest piece, without holes: for formats that hold one polygon."""
+    return {index: pieces[0].outer for index, pieces in object_shapes(instances).items()}
+
+
+def signed_area(xy: np.ndarray) -> float:
+    """Shoelace area, positive for counter-clockwise rings in x-right, y-up axes."""
+    x, y = xy[:, 0], xy[:, 1]
+    return float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0
+
+
+def _oriented(ring: np.ndarray, sign: int) -> np.ndarray:
+    return ring if signed_area(ring) * sign >= 0 else ring[::-1].copy()
 
 
 def polygon_area(xy: np.ndarray) -> float:
     """Area enclosed by a ring of (x, y) points (shoelace formula)."""
-    x, y = xy[:, 0], xy[:, 1]
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0)
+    return abs(signed_area(xy))
 
 
 def majority_classes(instances: np.ndarray, classes_mask: np.ndarray | None) -> dict[int, int]:
