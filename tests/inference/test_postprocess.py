@@ -133,7 +133,8 @@ def test_seeds_per_piece_match_the_whole_image_h_maxima():
 
 @pytest.mark.shared_data
 def test_watershed_improves_instance_ap_on_dsb_nuclei(shared_data):
-    """On the true DSB 2018 masks, splitting touching nuclei must beat plain connected components."""
+    """On the true DSB 2018 masks, splitting touching nuclei must beat plain connected components (0.867 on
+    these 12 images; the h-maxima seeds reach 0.931, the earlier peak-distance seeds 0.897)."""
     import cv2
     import tifffile
 
@@ -147,4 +148,4 @@ def test_watershed_improves_instance_ap_on_dsb_nuclei(shared_data):
         split_ap.append(average_precision(mask_to_instances(mask), truth))
         plain_ap.append(average_precision(mask_to_instances(mask, split_touching=False), truth))
     assert np.mean(split_ap) > np.mean(plain_ap)
-    assert np.mean(split_ap) >= 0.85
+    assert np.mean(split_ap) >= 0.92
