@@ -77,6 +77,37 @@ def test_predict_instances_writes_uint16_tiffs(tmp_path, folders, model):
     assert labels.dtype == np.uint16 and labels.shape == (48, 48)
 
 
+def test_predict_instance_splitting_options(tmp_path, folders, model, capsys):
+    """--no-split gives connected components; a seed height beyond any object's depth splits nothing either;
+    the default splits; 0 is refused by the parser. The tiny model's probabilities are cut at their median,
+    so there are many touching pieces to split."""
+    from skimage.measure import label
+
+    from unet_studio.core.images import read_image
+    from unet_studio.inference.predictor import Predictor
+
+    images, _ = folders
+    predictor = Predictor.from_checkpoint(model, device="cpu")
+    pixels = read_image(images / "cell_0.png").pixels
+    predictor.threshold = float(np.median(predictor.predict(pixels).probabilities[1]))
+    split = predictor.predict(pixels, instances=True).instances
+    plain = predictor.predict(pixels, instances=True, split_touching=False).instances
+    deep = predictor.predict(pixels, instances=True, seed_height=1000.0).instances
+    mask = predictor.predict(pixels, min_size=15).mask
+    assert ((plain > 0) == (mask > 0)).all() and plain.max() == label(mask, connectivity=1).max() >= 1
+    pairs = np.unique(np.stack([deep[mask > 0], plain[mask > 0]]), axis=1)
+    assert pairs.shape[1] == plain.max() == deep.max()  # the same partition, perhaps numbered otherwise
+    assert split.max() > plain.max() and ((split > 0) == (mask > 0)).all()
+
+    run = ["predict", "--model", str(model), "--images", str(images), "--instances"]
+    assert main([*run, "--out", str(tmp_path / "a"), "--no-split", "--seed-height", "2.5"]) == 0
+    assert len(list((tmp_path / "a").glob("*.tif"))) == 4
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stopped:
+        main([*run, "--out", str(tmp_path / "b"), "--seed-height", "0"])
+    assert stopped.value.code == 2 and "expected a number above 0, got '0'" in capsys.readouterr().err
+
+
 def test_bad_image_gives_one_line_and_the_rest_still_predicts(tmp_path, folders, model, capsys):
     images, _ = folders
     (images / "broken.png").write_text("not an image")

@@ -10,6 +10,7 @@ from unet_studio.cli.output import ProgressLine, bar, info, problem
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import list_images, read_image
 from unet_studio.export.masks import write_instances, write_semantic_mask
+from unet_studio.inference.postprocess import SEED_HEIGHT
 from unet_studio.inference.predictor import Predictor
 
 
@@ -23,9 +24,24 @@ def add_parser(sub) -> None:
     p.add_argument("--min-size", type=int, default=None,
                    help="remove objects smaller than this many pixels (default 0, or 15 with --instances)")
     p.add_argument("--fill-holes", action="store_true", help="fill holes inside objects")
+    p.add_argument("--seed-height", type=positive_float, default=SEED_HEIGHT, metavar="PX",
+                   help="with --instances: split touching objects where each part's radius exceeds the neck's "
+                        f"half-width by at least this many pixels (default {SEED_HEIGHT:g}; larger splits less)")
+    p.add_argument("--no-split", action="store_true", help="with --instances: connected components, no splitting")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--plane", type=int, default=0, help="plane of multi-page stacks (default 0)")
     p.set_defaults(handler=run)
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             pixels = read_image(path, plane=args.plane).pixels
             result = predictor.predict(pixels, tta=args.tta, instances=args.instances, min_size=args.min_size,
-                                       fill_holes=args.fill_holes, source=str(path))
+                                       fill_holes=args.fill_holes, source=str(path), seed_height=args.seed_height,
+                                       split_touching=not args.no_split)
             if args.instances:
                 write_instances(out / f"{path.stem}.tif", result.instances)
             else:

@@ -20,7 +20,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from unet_studio.core.errors import ModelFileError, StudioError
 from unet_studio.core.normalize import normalize_with_range, percentile_range
-from unet_studio.inference.postprocess import clean_mask, mask_to_instances, probabilities_to_mask
+from unet_studio.inference.postprocess import SEED_HEIGHT, clean_mask, mask_to_instances, probabilities_to_mask
 from unet_studio.inference.tiling import Progress, predict_mask, predict_probabilities
 from unet_studio.training.checkpoint import load_checkpoint
 from unet_studio.training.device import select_device
@@ -115,6 +115,8 @@ class Predictor:
         stop: threading.Event | None = None,
         progress: Progress | None = None,
         source: str = "image",
+        seed_height: float = SEED_HEIGHT,
+        split_touching: bool = True,
     ) -> Prediction | None:
         """Predict a raw image ``(H, W, C)`` (or ``(H, W)``) in its own dtype; ``None`` if ``stop`` was set.
 
@@ -122,7 +124,8 @@ class Predictor:
         MIN_INSTANCE_SIZE with ``instances`` (specks of a few pixels are never cells, and each one would count
         as a false object).
 
-        ``source`` names the image in error messages (pass the file name).
+        ``source`` names the image in error messages (pass the file name). ``seed_height`` and
+        ``split_touching`` go to :func:`mask_to_instances` (how touching objects are split).
         """
         pixels = self._checked(pixels, source)
         if min_size is None:
@@ -143,7 +146,7 @@ class Predictor:
             if probabilities is None:
                 return None
             mask = probabilities_to_mask(probabilities, self.threshold, min_size, fill_holes)
-        labels = mask_to_instances(mask, probabilities) if instances else None
+        labels = mask_to_instances(mask, probabilities, seed_height, split_touching) if instances else None
         return Prediction(mask, probabilities, labels)
 
     def _checked(self, pixels: np.ndarray, source: str) -> np.ndarray:
