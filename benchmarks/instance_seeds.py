@@ -29,31 +29,28 @@ from unet_studio.training.checkpoint import load_checkpoint  # noqa: E402
 SEED_HEIGHTS = (0.5, 1.0, 1.5, 2.0, 3.0)
 
 
-def seed_scores(predictor: Predictor, pairs, folder: Path) -> dict[str, float]:
-    """Mean AP@0.5 over the images for each seed height (and without splitting)."""
+def mean_scores(masks, folder: Path) -> dict[str, float]:
+    """Mean AP@0.5 for each seed height (and without splitting) over (name, mask, probabilities or None)."""
     scores: dict[str, list[float]] = {}
-    for name, image, _ in pairs:
-        prediction = predictor.predict(image[:, :, None], instances=True)  # the mask loses specks, as in use
-        truth = tifffile.imread(folder / "instances" / f"{name}.tif")
-        scores.setdefault("no split", []).append(
-            average_precision(mask_to_instances(prediction.mask, split_touching=False), truth, 0.5))
-        for height in SEED_HEIGHTS:
-            instances = mask_to_instances(prediction.mask, prediction.probabilities, seed_height=height)
-            scores.setdefault(str(height), []).append(average_precision(instances, truth, 0.5))
-    return {key: round(float(np.mean(values)), 4) for key, values in scores.items()}
-
-
-def truth_scores(pairs, folder: Path) -> dict[str, float]:
-    """Mean AP@0.5 per seed height of instances split from the true semantic masks."""
-    scores: dict[str, list[float]] = {}
-    for name, _, mask in pairs:
+    for name, mask, probabilities in masks:
         truth = tifffile.imread(folder / "instances" / f"{name}.tif")
         scores.setdefault("no split", []).append(
             average_precision(mask_to_instances(mask, split_touching=False), truth, 0.5))
         for height in SEED_HEIGHTS:
-            scores.setdefault(str(height), []).append(
-                average_precision(mask_to_instances(mask, seed_height=height), truth, 0.5))
+            instances = mask_to_instances(mask, probabilities, seed_height=height)
+            scores.setdefault(str(height), []).append(average_precision(instances, truth, 0.5))
     return {key: round(float(np.mean(values)), 4) for key, values in scores.items()}
+
+
+def seed_scores(predictor: Predictor, pairs, folder: Path) -> dict[str, float]:
+    """Scores of a model's predicted masks (specks dropped, as with --instances)."""
+    predictions = ((name, predictor.predict(image[:, :, None], instances=True)) for name, image, _ in pairs)
+    return mean_scores(((name, p.mask, p.probabilities) for name, p in predictions), folder)
+
+
+def truth_scores(pairs, folder: Path) -> dict[str, float]:
+    """Scores of instances split from the true semantic masks."""
+    return mean_scores(((name, mask, None) for name, _, mask in pairs), folder)
 
 
 def main() -> None:

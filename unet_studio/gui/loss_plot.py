@@ -62,77 +62,68 @@ class TrainingCurves:
         self.version += 1
 
 
-class LossPlot(pg.PlotWidget):
-    """Training loss per step (raw, faint, and smoothed) and validation loss per epoch."""
+class _CurvePlot(pg.PlotWidget):
+    """A plot of `TrainingCurves` on the step axis that redraws only when the numbers changed."""
 
-    def __init__(self, curves: TrainingCurves, parent: QWidget | None = None):
+    def __init__(self, curves: TrainingCurves, name: str, left: str, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setObjectName("lossPlot")
+        self.setObjectName(name)
         self.curves = curves
         self._drawn = -1
-        item = self.getPlotItem()
-        item.setLabel("bottom", "step")
-        item.setLabel("left", "loss")
-        item.showGrid(x=True, y=True, alpha=0.2)
-        item.addLegend(offset=(-10, 10))
-        self.raw_curve = item.plot(pen=RAW_PEN)
-        self.train_curve = item.plot(pen=TRAIN_PEN, name="train loss (smoothed)")
-        self.val_curve = item.plot(pen=VAL_PEN, symbol="o", symbolSize=5, symbolBrush=VAL_PEN.color(),
-                                   name="val loss")
+        self.item = self.getPlotItem()
+        self.item.setLabel("bottom", "step")
+        self.item.setLabel("left", left)
 
     def refresh(self) -> bool:
         """Copy new numbers into the curves; False when nothing changed since the last call."""
-        c = self.curves
-        if c.version == self._drawn:
+        if self.curves.version == self._drawn:
             return False
-        self._drawn = c.version
+        self._drawn = self.curves.version
+        self._draw(self.curves)
+        return True
+
+    def _draw(self, c: TrainingCurves) -> None:
+        raise NotImplementedError
+
+
+class LossPlot(_CurvePlot):
+    """Training loss per step (raw, faint, and smoothed) and validation loss per epoch."""
+
+    def __init__(self, curves: TrainingCurves, parent: QWidget | None = None):
+        super().__init__(curves, "lossPlot", "loss", parent)
+        self.item.showGrid(x=True, y=True, alpha=0.2)
+        self.item.addLegend(offset=(-10, 10))
+        self.raw_curve = self.item.plot(pen=RAW_PEN)
+        self.train_curve = self.item.plot(pen=TRAIN_PEN, name="train loss (smoothed)")
+        self.val_curve = self.item.plot(pen=VAL_PEN, symbol="o", symbolSize=5, symbolBrush=VAL_PEN.color(),
+                                        name="val loss")
+
+    def _draw(self, c: TrainingCurves) -> None:
         steps = np.asarray(c.steps, float)
         self.raw_curve.setData(steps, np.asarray(c.raw_loss, float))
         self.train_curve.setData(steps, np.asarray(c.smooth_loss, float), connect="finite")
         self.val_curve.setData(np.asarray(c.epoch_steps, float), np.asarray(c.val_loss, float), connect="finite")
-        return True
 
 
-class DicePlot(pg.PlotWidget):
+class DicePlot(_CurvePlot):
     """Mean validation Dice (0..1) per epoch, on the same step axis as the loss."""
 
     def __init__(self, curves: TrainingCurves, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("dicePlot")
-        self.curves = curves
-        self._drawn = -1
-        item = self.getPlotItem()
-        item.setLabel("left", "val Dice")
-        item.setLabel("bottom", "step")
-        item.setYRange(0, 1)
-        item.showGrid(x=True, y=True, alpha=0.2)
-        self.dice_curve = item.plot(pen=DICE_PEN, symbol="s", symbolSize=5, symbolBrush=DICE_PEN.color())
+        super().__init__(curves, "dicePlot", "val Dice", parent)
+        self.item.setYRange(0, 1)
+        self.item.showGrid(x=True, y=True, alpha=0.2)
+        self.dice_curve = self.item.plot(pen=DICE_PEN, symbol="s", symbolSize=5, symbolBrush=DICE_PEN.color())
 
-    def refresh(self) -> bool:
-        if self.curves.version == self._drawn:
-            return False
-        self._drawn = self.curves.version
-        self.dice_curve.setData(np.asarray(self.curves.epoch_steps, float), np.asarray(self.curves.dice, float),
-                                connect="finite")
-        return True
+    def _draw(self, c: TrainingCurves) -> None:
+        self.dice_curve.setData(np.asarray(c.epoch_steps, float), np.asarray(c.dice, float), connect="finite")
 
 
-class LearningRatePlot(pg.PlotWidget):
+class LearningRatePlot(_CurvePlot):
     """The learning rate schedule as it runs (warm-up, then cosine decay)."""
 
     def __init__(self, curves: TrainingCurves, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("lrPlot")
-        self.curves = curves
-        self._drawn = -1
-        item = self.getPlotItem()
-        item.setLabel("left", "learning rate")
-        item.setLabel("bottom", "step")
-        self.lr_curve = item.plot(pen=LR_PEN)
+        super().__init__(curves, "lrPlot", "learning rate", parent)
+        self.lr_curve = self.item.plot(pen=LR_PEN)
 
-    def refresh(self) -> bool:
-        if self.curves.version == self._drawn:
-            return False
-        self._drawn = self.curves.version
-        self.lr_curve.setData(np.asarray(self.curves.steps, float), np.asarray(self.curves.lr, float))
-        return True
+    def _draw(self, c: TrainingCurves) -> None:
+        self.lr_curve.setData(np.asarray(c.steps, float), np.asarray(c.lr, float))
