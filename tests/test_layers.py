@@ -25,6 +25,6 @@ def test_every_package_has_a_floor():
     """A new package under unet_studio/ must be given its floor, or the layers contract would not see it."""
     layers = next(c for c in _contracts() if c["type"] == "layers")["layers"]
     named = {name.strip() for layer in layers for name in layer.split("|")}
-    packages = {f"unet_studio.{p.name}" for p in (ROOT / "unet_studio").iterdir()
+    packages = {f"unet_studio.{p.stem}" for p in (ROOT / "unet_studio").iterdir()
                 if (p / "__init__.py").exists() or (p.suffix == ".py" and p.stem not in ("__init__", "__main__"))}
     assert packages <= named, f"not in the layers contract: {sorted(packages - named)}"

@@ -8,7 +8,7 @@ from tests.gui.training_helpers import labelled_project, tiny_checkpoint  # noqa
 from unet_studio.gui.document import AnnotationDocument
 from unet_studio.gui.qc import QcPanel
 from unet_studio.gui.qc_worker import ModelScores, QcImage, score_model, warnings_for
-from unet_studio.training.checkpoint import load_checkpoint, save_checkpoint
+from unet_studio.models.checkpoint import load_checkpoint, save_checkpoint
 from unet_studio.training.events import TrainingFinished
 
 pytestmark = pytest.mark.gui

@@ -57,7 +57,7 @@ def test_sparse_items_give_a_threshold_above_one_half_for_a_rare_foreground():
 
 def test_trainer_stores_a_prior_corrected_threshold_for_scribbles(tmp_path):
     from tests.training.helpers import CLASSES, TINY_MODEL, blob_items, tiny_config
-    from unet_studio.training.checkpoint import load_checkpoint
+    from unet_studio.models.checkpoint import load_checkpoint
     from unet_studio.training.events import TrainingFinished
     from unet_studio.training.trainer import Trainer
 

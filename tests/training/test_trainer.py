@@ -9,7 +9,7 @@ import torch
 
 from tests.training.helpers import CLASSES, TINY_MODEL, blob_items, tiny_config
 from unet_studio.training import trainer as trainer_module
-from unet_studio.training.checkpoint import load_checkpoint
+from unet_studio.models.checkpoint import load_checkpoint
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingFinished
 from unet_studio.training.trainer import Trainer
 

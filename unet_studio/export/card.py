@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from unet_studio import __version__
-from unet_studio.training.checkpoint import Checkpoint
+from unet_studio.models.checkpoint import Checkpoint
 
 CHUNK = 1 << 20
 

@@ -19,7 +19,7 @@ from torch import nn
 from unet_studio.core.atomic import atomic_write_bytes, atomic_write_json
 from unet_studio.export.card import card_path, file_sha256, min_input_size, model_card
 from unet_studio.export.errors import ExportError
-from unet_studio.training.checkpoint import Checkpoint, load_checkpoint
+from unet_studio.models.checkpoint import Checkpoint, load_checkpoint
 
 ONNX_OPSET = 17
 TOLERANCE = 1e-4

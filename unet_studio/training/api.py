@@ -17,8 +17,8 @@ from unet_studio.core.images import list_images, read_image
 from unet_studio.core.normalize import normalize_for_network
 from unet_studio.core.project import Project
 from unet_studio.data.sampling import TrainItem
+from unet_studio.models.checkpoint import DEFAULT_NORMALIZATION, Checkpoint, load_checkpoint
 from unet_studio.models.config import ModelConfig
-from unet_studio.training.checkpoint import DEFAULT_NORMALIZATION, Checkpoint, load_checkpoint
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.events import Log, TrainingEvent, TrainingFinished
 from unet_studio.training.trainer import Trainer

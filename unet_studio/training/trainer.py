@@ -18,9 +18,9 @@ from unet_studio.core.errors import TrainingError
 from unet_studio.data.batches import BatchSource, check_trainable
 from unet_studio.data.sampling import TrainItem
 from unet_studio.inference.tiling import predict_probabilities
+from unet_studio.models.checkpoint import Checkpoint, cpu_state_dict, save_checkpoint, to_plain
 from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model
-from unet_studio.training.checkpoint import Checkpoint, cpu_state_dict, save_checkpoint, to_plain
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.device import select_device
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingEvent, TrainingFinished
