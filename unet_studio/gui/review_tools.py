@@ -1,9 +1,12 @@
 """Reviewing a prediction: accept it into the annotation, or accept / reject single objects by clicking.
 
+Accepting fills only pixels the user has not labelled: painted pixels win, by the same merge rule as label
+import (export.annotation_import.merge); "replace labels with prediction" is a separate, explicit command.
 Every review edit is ONE undo step on the image's QUndoStack (ReviewCommand) holding sparse patches of the
-annotation and, for rejections, of the stored prediction; the labels then autosave through the document.
-Accepting sets the image's status to 'reviewed'. Rejecting an object removes it from the prediction and
-labels its pixels background, so a fine-tune learns from the correction.
+annotation and, for rejections, of the stored prediction, plus the image's status before and after, so
+undo and redo give back exactly the status the image had. Accepting sets the status to 'reviewed'.
+Rejecting an object removes it from the prediction and labels its pixels background, so a fine-tune learns
+from the correction.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from skimage.segmentation import flood
 
 from unet_studio.core.errors import StudioError
 from unet_studio.core.undo_patch import Patch
+from unet_studio.export.annotation_import import merge
 
 BACKGROUND = 1
 MODES = ("accept", "reject")
@@ -36,18 +40,28 @@ def patch_to(labels: np.ndarray, select: np.ndarray, new_values) -> Patch | None
 
 
 class ReviewCommand(QUndoCommand):
-    """An annotation patch plus an optional prediction patch, applied and undone together."""
+    """An annotation patch plus an optional prediction patch, applied and undone together, with the image
+    status: undo restores the status from before the edit, redo the one after it.
 
-    def __init__(self, document, state, image_id: str, labels: Patch | None, prediction: Patch | None, text: str):
+    Build it after the document's labels are saved, so the status before is the labels' real one.
+    `status_after` None keeps the status that saving the edited labels gives.
+    """
+
+    def __init__(self, document, state, image_id: str, labels: Patch | None, prediction: Patch | None, text: str,
+                 status_after: str | None = None):
         super().__init__(text)
         self._document, self._state, self._image_id = document, state, image_id
         self._labels, self._prediction = labels, prediction
+        self._status_before = document.project.image(image_id).status
+        self._status_after = status_after
 
     def redo(self) -> None:
         self._apply(new=True)
+        self._status_after = self._settle(self._status_after)
 
     def undo(self) -> None:
         self._apply(new=False)
+        self._settle(self._status_before)
 
     def _apply(self, new: bool) -> None:
         if self._labels is not None:
@@ -55,12 +69,28 @@ class ReviewCommand(QUndoCommand):
         if self._prediction is not None:
             self._state.apply_patch(self._image_id, self._prediction, new=new)
 
+    def _settle(self, status: str | None) -> str | None:
+        """Save the labels now, then set `status` (None: keep what saving gave); returns the status set."""
+        doc = self._document
+        if self._image_id == doc.image_id and not doc.save_now():
+            return status
+        try:
+            if status is not None:
+                doc.project.set_status(self._image_id, status)
+            status = doc.project.image(self._image_id).status
+        except StudioError as error:
+            doc.error_raised.emit(str(error))
+            return status
+        doc.records_changed.emit()
+        return status
+
 
 class ReviewController(QObject):
     """Review actions on the document's current image and its prediction (PredictionState)."""
 
     reviewed = Signal(str)  # image id whose prediction was (partly) accepted
     mode_changed = Signal(str)
+    notice = Signal(str)  # one line for the user about the last review edit
 
     def __init__(self, document, state, parent: QObject | None = None):
         super().__init__(parent)
@@ -78,13 +108,38 @@ class ReviewController(QObject):
         doc, state = self.document, self.state
         return doc.labels is not None and state.mask is not None and state.image_id == doc.image_id
 
+    def _accepted(self, select: np.ndarray) -> Patch | None:
+        """The prediction (mask k -> label k + 1) written into the unlabelled pixels of `select`."""
+        labels = self.document.labels
+        return patch_to(labels, select, merge(self.state.mask.astype(labels.dtype) + 1, labels))
+
     def accept_all(self) -> bool:
-        """Copy the whole prediction into the annotation (mask k -> label k + 1) as one undo step."""
+        """Fill every unlabelled pixel from the prediction as one undo step; painted pixels are kept."""
+        if not self._ready():
+            return False
+        labels = self.document.labels
+        kept = int(np.count_nonzero(labels))
+        patch = self._accepted(np.ones(labels.shape, bool))
+        if patch is None:
+            self.notice.emit("Nothing to accept: every pixel is labelled already (Replace labels with "
+                             "prediction overwrites them)")
+            return False
+        if not self._push(patch, None, "Accept prediction", accepted=True):
+            return False
+        text = f"Accepted the prediction on {patch.n_pixels:,} unlabelled pixels"
+        self.notice.emit(text + (f"; kept {kept:,} labelled pixels" if kept else ""))
+        return True
+
+    def replace_all(self) -> bool:
+        """Make the annotation the prediction alone, painted pixels included, as one undo step."""
         if not self._ready():
             return False
         labels = self.document.labels
         patch = patch_to(labels, np.ones(labels.shape, bool), self.state.mask.astype(labels.dtype) + 1)
-        return self._push(patch, None, "Accept prediction", accepted=True)
+        if not self._push(patch, None, "Replace labels with prediction", accepted=True):
+            return False
+        self.notice.emit(f"Replaced {patch.n_pixels:,} pixels with the prediction (Undo brings them back)")
+        return True
 
     def object_at(self, row: int, col: int) -> np.ndarray | None:
         """The connected predicted object (4-connected, one class) under a pixel, or None on background."""
@@ -94,16 +149,16 @@ class ReviewController(QObject):
         return flood(mask, (row, col), connectivity=1)
 
     def click(self, row: int, col: int) -> bool:
-        """Accept or reject (by mode) the object under the pixel; False when there is none."""
+        """Accept (into its unlabelled pixels) or reject (by mode) the object under the pixel; False when
+        there is none or nothing would change."""
         if not self._ready():
             return False
         region = self.object_at(row, col)
         if region is None:
             return False
-        labels, value = self.document.labels, int(self.state.mask[row, col])
         if self.mode == "accept":
-            return self._push(patch_to(labels, region, value + 1), None, "Accept object", accepted=True)
-        label_patch = patch_to(labels, region, BACKGROUND)
+            return self._push(self._accepted(region), None, "Accept object", accepted=True)
+        label_patch = patch_to(self.document.labels, region, BACKGROUND)
         prediction_patch = patch_to(self.state.mask, region, 0)
         return self._push(label_patch, prediction_patch, "Reject object", accepted=False)
 
@@ -112,25 +167,14 @@ class ReviewController(QObject):
             return False
         image_id = self.document.image_id
         stack = self.document.history(image_id)
-        if stack is None:
+        if stack is None or not self.document.save_now():  # saved first: the command records the real status
             return False
-        command = ReviewCommand(self.document, self.state, image_id, labels, prediction, text)
-        stack.push(command)  # push() runs redo(): the patches are applied through the document
+        command = ReviewCommand(self.document, self.state, image_id, labels, prediction, text,
+                                "reviewed" if accepted else None)
+        stack.push(command)  # push() runs redo(): the patches are applied and the status set
         if accepted:
-            self._mark_reviewed(image_id)
+            self.reviewed.emit(image_id)
         return True
-
-    def _mark_reviewed(self, image_id: str) -> None:
-        """Save the labels now (the document's path) and set the status to 'reviewed'."""
-        if not self.document.save_now():
-            return
-        try:
-            self.document.project.set_status(image_id, "reviewed")
-        except StudioError as error:
-            self.document.error_raised.emit(str(error))
-            return
-        self.document.records_changed.emit()
-        self.reviewed.emit(image_id)
 
 
 class ReviewTool(QObject):

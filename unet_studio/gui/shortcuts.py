@@ -47,7 +47,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Model", "trainAction", "Train", ("Ctrl+T",), "Train a model on the labelled images, in the background"),
     Shortcut("Model", "predictAction", "Predict", ("Ctrl+P",), "Predict the current, selected or all images"),
     Shortcut("Model", "acceptPredictionAction", "Accept prediction", ("Ctrl+Shift+A",),
-             "Copy the prediction into the labels (one undo step)"),
+             "Fill the unlabelled pixels from the prediction; painted labels stay (one undo step)"),
     Shortcut("Model", "exportAction", "Export", ("Ctrl+E",), "Masks, instances, measurements, ROIs, models..."),
     Shortcut("File", "newProjectAction", "New project from folder", ("Ctrl+N",), "Make a folder of images a project"),
     Shortcut("File", "openAction", "Open project", ("Ctrl+O",), "Open a project folder"),

@@ -106,14 +106,24 @@ def _connect(window, parts: TrainingDocks) -> None:
     prediction.opacity_changed.connect(parts.overlay.setOpacity)
     prediction.outline_changed.connect(parts.overlay.set_outline)
     prediction.review_mode_changed.connect(lambda on: _set_review_mode(window, parts, on))
+    for signal in (window.tools.tool_changed, window.tools.brush_size_changed):  # picking a tool (P E F L I)
+        signal.connect(lambda *_: prediction.review_button.setChecked(False))
     parts.state.error_raised.connect(window.show_error)
 
 
 def _set_review_mode(window, parts: TrainingDocks, on: bool) -> None:
-    """Clicks on the canvas review predicted objects instead of painting."""
+    """Clicks on the canvas review predicted objects instead of painting; no tool shows as selected
+    meanwhile, and picking one (button or key) leaves review mode."""
     window.tools.finish()
     window.canvas.tool_handler = parts.review_tool if on else window.tools
-    window.canvas.set_ring_diameter(0 if on else window.tools.brush_size)
+    group = window.actions["brushAction"].actionGroup()
+    group.setExclusive(not on)
+    if on:
+        for action in group.actions():
+            action.setChecked(False)
+        window.canvas.set_ring_diameter(0)
+    else:
+        window._on_tools_changed()  # the current tool checked again, its brush ring back
 
 
 def _action(parent: QObject, name: str, text: str, slot, shortcut: str | None = None) -> QAction:
@@ -135,6 +145,7 @@ def _build_menu(window, parts: TrainingDocks) -> dict[str, QAction]:
         "predictAction": _action(window, "predictAction", "Predict", parts.prediction.predict,
                                    shortcut("predictAction").keys[0]),
         "acceptPredictionAction": parts.prediction.accept_action,
+        "replacePredictionAction": parts.prediction.replace_action,
         "exportAction": _action(window, "exportAction", "Export...", lambda: open_export_dialog(window),
                                 shortcut("exportAction").keys[0]),
     }
@@ -142,7 +153,7 @@ def _build_menu(window, parts: TrainingDocks) -> dict[str, QAction]:
     menu.setObjectName("modelMenu")
     for name, action in actions.items():
         menu.addAction(action)
-        if name in ("stopTrainingAction", "acceptPredictionAction"):
+        if name in ("stopTrainingAction", "replacePredictionAction"):
             menu.addSeparator()
     window.addActions(list(actions.values()))
     return actions
