@@ -79,4 +79,5 @@ def test_without_validation_the_run_stops_when_the_training_loss_plateaus(tmp_pa
     events = _run(Trainer(frozen, config, blob_items(2, size=48), [], CLASSES, tmp_path / "m.pt"))
     finished = events[-1]
     assert finished.reason.startswith("converged: the loss") and not finished.interrupted
-    assert finished.history["steps"][-1] < 100 and finished.history["val_dice"] == [None] * len(finished.history["epochs"])
+    history = finished.history
+    assert history["steps"][-1] < 100 and history["val_dice"] == [None] * len(history["epochs"])

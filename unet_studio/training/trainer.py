@@ -27,8 +27,7 @@ from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded
 from unet_studio.training.losses import class_weights_from_counts, combined_loss
 from unet_studio.training.schedule import FINAL_FACTOR, WarmupCosine
 from unet_studio.training.stopping import PlateauRule, anneal_lr
-from unet_studio.training.prior import prior_corrected_threshold
-from unet_studio.training.validation import is_sparse, validate
+from unet_studio.training.validation import validate
 
 BORDER_WEIGHT = (10.0, 5.0)  # w0, sigma of the U-Net paper's weight map
 
@@ -277,10 +276,6 @@ class Trainer:
         if self.plateau.annealing and self.anneal_from is None:
             self.anneal_from = (step, self.optimizer.param_groups[0]["lr"])
         improved = self.best is None or score > self.best.score
-        if improved and threshold is None and self._sparse_two_class():
-            tile, overlap = self._tiling()
-            threshold = prior_corrected_threshold(self.model, self.train_items, tile=tile, overlap=overlap,
-                                                  device=self.device, amp=self.amp, seed=self.train_config.seed)
         if improved:
             self.best = _Best(score, epoch, cpu_state_dict(self.model), metrics, threshold)
         lr = self.optimizer.param_groups[0]["lr"]
@@ -293,10 +288,6 @@ class Trainer:
         if preview is not None:
             yield preview
         return improved
-
-    def _sparse_two_class(self) -> bool:
-        """Two classes and mostly unlabelled training images: scribbles, whose class prior is not the image's."""
-        return self.model_config.num_classes == 2 and is_sparse(self.train_items)
 
     def _score(self, train_loss: float, val_loss: float | None, metrics: dict[str, float]) -> float:
         """Higher is better: mean foreground val Dice, else minus the val loss, else minus the train loss."""
