@@ -25,9 +25,9 @@ from unet_studio.training.config import TrainConfig
 from unet_studio.training.device import select_device
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingEvent, TrainingFinished
 from unet_studio.training.losses import class_weights_from_counts, combined_loss
-from unet_studio.training.schedule import WarmupCosine
-from unet_studio.training.prior import prior_corrected_threshold
-from unet_studio.training.validation import is_sparse, validate
+from unet_studio.training.schedule import FINAL_FACTOR, WarmupCosine
+from unet_studio.training.stopping import PlateauRule, anneal_lr
+from unet_studio.training.validation import validate
 
 BORDER_WEIGHT = (10.0, 5.0)  # w0, sigma of the U-Net paper's weight map
 
@@ -201,7 +201,8 @@ class Trainer:
         self.history = self._new_history()
         self.best: _Best | None = None
         self.start = time.perf_counter()
-        step, epoch, stale = 0, 0, 0
+        self.plateau, self.anneal_from = PlateauRule(cfg.early_stopping_patience), None
+        step, epoch = 0, 0
         while True:
             epoch += 1
             losses, epoch_start, patches = [], time.perf_counter(), 0
@@ -213,7 +214,7 @@ class Trainer:
                 reason = self._limit_reached(step)
                 if reason:
                     break
-                lr = self.schedule.lr(step, time.perf_counter() - self.start)
+                lr = self._lr(step)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
                 batch_start, batch = time.perf_counter(), self.source.next_batch()
@@ -233,15 +234,24 @@ class Trainer:
                 now = time.perf_counter()
                 yield StepEnded(step, epoch, loss, lr, len(batch.targets) / max(now - batch_start, 1e-9), now - self.start)
             if losses:
-                improved = yield from self._end_epoch(epoch, step, losses, patches / (time.perf_counter() - epoch_start))
-                stale = 0 if improved else stale + 1
+                yield from self._end_epoch(epoch, step, losses, patches / (time.perf_counter() - epoch_start))
             if reason is None and cfg.epochs is not None and epoch >= cfg.epochs:
                 reason = f"finished {cfg.epochs} epoch(s)"
-            if reason is None and stale >= cfg.early_stopping_patience:
-                reason = f"no improvement for {stale} epochs (early stopping)"
+            if reason is None and self.plateau.finished:
+                reason = self.plateau.reason()
             if reason is not None:
                 yield self._finish(reason, interrupted=False)
                 return
+
+    def _lr(self, step: int) -> float:
+        """The schedule's rate, or lower while annealing after a plateau (stopping.py)."""
+        lr = self.schedule.lr(step, time.perf_counter() - self.start)
+        if self.anneal_from is None:
+            return lr
+        start_step, start_lr = self.anneal_from
+        tail = anneal_lr(start_lr, FINAL_FACTOR * self.train_config.lr, step - start_step,
+                         self.plateau.anneal_epochs * self.train_config.steps_per_epoch)
+        return min(lr, tail)
 
     def _limit_reached(self, step: int) -> str | None:
         cfg = self.train_config
@@ -262,11 +272,10 @@ class Trainer:
                               class_names=[c["name"] for c in self.classes])
             val_loss, metrics, threshold = result.loss, result.metrics, result.threshold
         score = self._score(train_loss, val_loss, metrics)
+        self.plateau.update(score, is_loss="mean_dice" not in metrics)
+        if self.plateau.annealing and self.anneal_from is None:
+            self.anneal_from = (step, self.optimizer.param_groups[0]["lr"])
         improved = self.best is None or score > self.best.score
-        if improved and threshold is None and self._sparse_two_class():
-            tile, overlap = self._tiling()
-            threshold = prior_corrected_threshold(self.model, self.train_items, tile=tile, overlap=overlap,
-                                                  device=self.device, amp=self.amp, seed=self.train_config.seed)
         if improved:
             self.best = _Best(score, epoch, cpu_state_dict(self.model), metrics, threshold)
         lr = self.optimizer.param_groups[0]["lr"]
@@ -279,10 +288,6 @@ class Trainer:
         if preview is not None:
             yield preview
         return improved
-
-    def _sparse_two_class(self) -> bool:
-        """Two classes and mostly unlabelled training images: scribbles, whose class prior is not the image's."""
-        return self.model_config.num_classes == 2 and is_sparse(self.train_items)
 
     def _score(self, train_loss: float, val_loss: float | None, metrics: dict[str, float]) -> float:
         """Higher is better: mean foreground val Dice, else minus the val loss, else minus the train loss."""

@@ -88,8 +88,10 @@ def validate(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap
             is_object = truth[labelled] == 1
             fg_counts += np.bincount(bins[is_object], minlength=fg_counts.size)
             bg_counts += np.bincount(bins[~is_object], minlength=bg_counts.size)
-    # Scribbles label the easy pixels far from boundaries; a threshold tuned on them is biased, so only
-    # mostly labelled validation images choose one (else the argmax of the class-balanced network is used).
+    # The threshold rule. Scribbles label the easy pixels far from boundaries; a threshold tuned on them is
+    # biased, so only mostly labelled validation images choose one. Otherwise (scribbles, no validation)
+    # the checkpoint keeps None: the argmax of the class-balanced network, which held on every annotator
+    # style of benchmarks/scribble_styles.py where a prior-corrected threshold (prior.py) did not.
     dense = n_pixels > 0 and n_labelled >= DENSE_FRACTION * n_pixels
     threshold = best_threshold(fg_counts, bg_counts)[0] if dense and fg_counts.sum() else None
     loss = float(np.mean(losses)) if losses else float("nan")
