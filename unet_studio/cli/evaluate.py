@@ -63,7 +63,7 @@ def _semantic(labels: np.ndarray) -> np.ndarray:
 
 
 def _summary(per_image: dict[str, dict], iou: float) -> dict:
-    keys = ["mean_dice", "mean_iou", "mean_dice_foreground", "mean_iou_foreground", "pixel_error", f"ap@{iou:g}"]
+    keys = ["mean_dice", "mean_iou", "pixel_error", f"ap@{iou:g}"]
     means = {}
     for key in keys:
         values = [r[key] for r in per_image.values() if r.get(key) is not None]

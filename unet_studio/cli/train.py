@@ -113,7 +113,7 @@ def _show(event, cfg: TrainConfig, progress: ProgressLine) -> TrainingFinished |
                         + (f" ETA {duration(eta)}" if eta is not None else ""))
     elif isinstance(event, EpochEnded):
         progress.finish()
-        dice = event.val_metrics.get("mean_dice_foreground", event.val_metrics.get("mean_dice"))
+        dice = event.val_metrics.get("mean_dice")
         val = f" val loss {event.val_loss:.4f}" if event.val_loss is not None else ""
         val += f" val Dice {dice:.3f}" if dice is not None else ""
         info(f"epoch {event.epoch}: train loss {event.train_loss:.4f}{val} lr {event.lr:.2e}"

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from unet_studio.core.errors import TrainingError
+from unet_studio.core.metrics import collapse_warning
 from unet_studio.data.batches import BatchSource, check_trainable
 from unet_studio.data.sampling import TrainItem
 from unet_studio.inference.tiling import predict_probabilities
@@ -254,19 +255,19 @@ class Trainer:
     def _end_epoch(self, epoch: int, step: int, losses: list[float], patches_per_s: float):
         """Validate, keep/save the best weights, send the preview; returns whether this epoch improved."""
         train_loss = float(np.mean(losses))
-        val_loss, metrics, threshold = None, {}, None
+        val_loss, metrics, threshold, collapsed = None, {}, None, None
         if self.val_items:
-            tile, overlap = self._tiling()
-            result = validate(self.model, self.val_items, tile=tile, overlap=overlap, device=self.device,
-                              amp=self.amp, loss_kind=self.train_config.loss, class_weights=self.class_weights,
-                              class_names=[c["name"] for c in self.classes])
-            val_loss, metrics, threshold = result.loss, result.metrics, result.threshold
+            result = self._validate()
+            val_loss, metrics, threshold, collapsed = result.loss, result.metrics, result.threshold, result.collapsed_to
         score = self._score(train_loss, val_loss, metrics)
         improved = self.best is None or score > self.best.score
         if improved and threshold is None and self._sparse_two_class():
             tile, overlap = self._tiling()
             threshold = prior_corrected_threshold(self.model, self.train_items, tile=tile, overlap=overlap,
                                                   device=self.device, amp=self.amp, seed=self.train_config.seed)
+            if threshold is not None and self.val_items:  # report the masks this threshold gives, as saved
+                result = self._validate(threshold)
+                metrics, collapsed = result.metrics, result.collapsed_to
         if improved:
             self.best = _Best(score, epoch, cpu_state_dict(self.model), metrics, threshold)
         lr = self.optimizer.param_groups[0]["lr"]
@@ -274,11 +275,24 @@ class Trainer:
         self._record(epoch, step, train_loss, val_loss, metrics, lr, elapsed, patches_per_s)
         if improved:
             self._save(interrupted=False)
-        yield EpochEnded(epoch, train_loss, val_loss, dict(metrics), lr, elapsed, improved)
+        yield EpochEnded(epoch, train_loss, val_loss, dict(metrics), lr, elapsed, improved, collapsed)
+        if collapsed is not None:
+            yield Log(collapse_warning(f"epoch {epoch}'s model", self._class_name(collapsed), collapsed == 0))
         preview = self._preview_event(epoch)
         if preview is not None:
             yield preview
         return improved
+
+    def _validate(self, threshold: float | None = None):
+        tile, overlap = self._tiling()
+        return validate(self.model, self.val_items, tile=tile, overlap=overlap, device=self.device, amp=self.amp,
+                        loss_kind=self.train_config.loss, class_weights=self.class_weights,
+                        class_names=[c["name"] for c in self.classes], threshold=threshold)
+
+    def _class_name(self, value: int) -> str:
+        """Name of network class `value` (0 = background) from the project's classes."""
+        names = [c["name"] for c in self.classes]
+        return names[value] if value < len(names) else f"class {value}"
 
     def _sparse_two_class(self) -> bool:
         """Two classes and mostly unlabelled training images: scribbles, whose class prior is not the image's."""
