@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 
 from unet_studio.core.errors import StudioError
-from unet_studio.core.images import image_info, list_images, read_image
+from unet_studio.core.images import file_stem, image_info, list_images, read_image
 from unet_studio.export.coco import CocoImage, write_coco
 from unet_studio.export.errors import ExportError
 from unet_studio.export.geojson import write_geojson
-from unet_studio.export.label_images import read_label_image
+from unet_studio.export.label_images import find_label_file, read_label_image
 from unet_studio.export.masks import write_instances, write_semantic_mask
 from unet_studio.export.measurements import measure_or_raise, write_measurements_csv
 from unet_studio.export.objects import semantic_to_instances
@@ -27,7 +27,6 @@ SUFFIXES = {"csv": ".csv", "roi": "_rois.zip", "geojson": ".geojson", "overlay":
 FORMATS = (*SUFFIXES, "coco")
 COCO_FILE = "coco_annotations.json"
 LABEL_KINDS = ("auto", "semantic", "instances")
-LABEL_SUFFIXES = (".png", ".tif", ".tiff")
 NEEDS_PIXELS = ("csv", "overlay")
 
 
@@ -44,15 +43,6 @@ class LabelledImage:
     mask: np.ndarray | None
 
 
-def find_label_file(labels_dir: Path, image: Path) -> Path | None:
-    """The label file in `labels_dir` with the image's stem (.png, .tif or .tiff), if any."""
-    for suffix in LABEL_SUFFIXES:
-        candidate = labels_dir / f"{image.stem}{suffix}"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def _is_semantic(label_file: Path, labels_kind: str) -> bool:
     """"auto": PNG files are semantic masks, TIFF files instance labels."""
     if labels_kind == "auto":
@@ -64,7 +54,7 @@ def load_labelled(image: Path, labels_dir: Path, labels_kind: str, with_pixels: 
     """Read an image (or only its header) and its partner label file; any problem raises StudioError."""
     label_file = find_label_file(labels_dir, image)
     if label_file is None:
-        raise ExportError(image, f"no label file {image.stem}.png/.tif in {labels_dir}")
+        raise ExportError(image, f"no label file {file_stem(image)}.png/.tif in {labels_dir}")
     if with_pixels:
         data = read_image(image)
         pixels, pixel_size, (height, width) = data.pixels, data.pixel_size_um, data.pixels.shape[:2]
@@ -121,7 +111,7 @@ def export_folder(images_dir: str | Path, labels_dir: str | Path, out_dir: str |
     problems: list[str] = []
     coco_entries: list[CocoImage] = []
     for done, image in enumerate(images, start=1):
-        target = out_dir / f"{image.stem}{SUFFIXES.get(fmt, '')}"
+        target = out_dir / f"{file_stem(image)}{SUFFIXES.get(fmt, '')}"
         try:
             if target.resolve() in originals:
                 raise ExportError(target, "would overwrite an original image; choose another output folder")

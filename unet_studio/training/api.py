@@ -13,7 +13,7 @@ import numpy as np
 
 from unet_studio.core.annotations import read_annotation
 from unet_studio.core.errors import StudioError, TrainingError
-from unet_studio.core.images import list_images, read_image
+from unet_studio.core.images import file_stem, list_images, read_image
 from unet_studio.core.normalize import normalize_for_network
 from unet_studio.core.project import Project
 from unet_studio.data.sampling import TrainItem
@@ -25,15 +25,6 @@ from unet_studio.training.trainer import Trainer
 from unet_studio.training.validation import is_sparse
 
 LABEL_FORMATS = ("annotation", "mask")
-
-
-def file_stem(path: Path) -> str:
-    """Name without suffix; '.ome.tif(f)' counts as one suffix."""
-    name = path.name
-    for double in (".ome.tif", ".ome.tiff"):
-        if name.lower().endswith(double):
-            return name[: -len(double)]
-    return path.stem
 
 
 def sha256_of(path: Path) -> str:
