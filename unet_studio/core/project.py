@@ -17,6 +17,7 @@ import numpy as np
 
 from unet_studio.core import annotations as ann
 from unet_studio.core.atomic import atomic_writer, remove_stale_temp_files
+from unet_studio.core.colors import BACKGROUND_COLOR, PALETTE
 from unet_studio.core.errors import AnnotationError, ImageReadError, ProjectError
 from unet_studio.core.images import file_stem, image_info, list_images
 from unet_studio.core.manifest import (
@@ -25,8 +26,6 @@ from unet_studio.core.manifest import (
 
 MANIFEST_NAME = "project.json"
 SUBFOLDERS = ("annotations", "predictions", "models")
-BACKGROUND_COLOR = "#808080"
-PALETTE = ("#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#ffff33", "#a65628", "#f781bf")
 
 
 class Project:

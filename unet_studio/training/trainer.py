@@ -118,11 +118,7 @@ class Trainer:
         if cfg.amp and self.autocast is nullcontext:
             yield Log("mixed precision not available on this device: training in float32")
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        total_steps = cfg.max_steps
-        if cfg.epochs is not None:
-            by_epochs = cfg.epochs * cfg.steps_per_epoch
-            total_steps = by_epochs if total_steps is None else min(total_steps, by_epochs)
-        self.schedule = WarmupCosine.for_budget(cfg.lr, total_steps, cfg.max_seconds, cfg.steps_per_epoch)
+        self.schedule = WarmupCosine.for_budget(cfg.lr, cfg.step_budget(), cfg.max_seconds, cfg.steps_per_epoch)
         margin = int(getattr(self.model, "margin", 0))
         self.source = BatchSource(self.train_items, cfg.patch_size, cfg.batch_size, cfg.seed, cfg.augment, margin,
                                   BORDER_WEIGHT if cfg.border_weight else None)
