@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 SAMPLE = Path(unet_studio.__file__).resolve().parents[1] / "resources" / "sample"
 DEFAULT_DEMO_FOLDER = Path.home() / "unet-studio-demo"
-SPLITS = {"nuclei_01": "train", "nuclei_02": "train", "nuclei_03": "train", "nuclei_04": "val"}
+SAMPLE_SPLITS = {"nuclei_01": "train", "nuclei_02": "train", "nuclei_03": "train", "nuclei_04": "val"}
 STEPS_PER_EPOCH = 25
 
 
@@ -46,7 +46,7 @@ def prepare_demo_project(folder: Path, sample: Path = SAMPLE) -> Project:
         shutil.copytree(source, folder / name, dirs_exist_ok=True)
     project = Project.create(folder, image_paths=list_images(folder / "images"), name="Nuclei demo")
     for record in project.images:
-        split = SPLITS.get(record.id, "test")
+        split = SAMPLE_SPLITS.get(record.id, "test")
         project.set_split(record.id, split)
         if split != "test":
             mask = read_image(folder / "truth" / f"{record.id}.png").pixels[:, :, 0]

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from unet_studio.core.errors import StudioError
-from unet_studio.export.card import card_path, file_sha256
+from unet_studio.core.checksums import file_sha256
+from unet_studio.export.card import card_path
 from unet_studio.export.model_export import export_onnx, export_torchscript
 from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from unet_studio.core.errors import TrainingError
+from unet_studio.core.metrics import collapse_warning
 from unet_studio.data.batches import BatchSource, check_trainable
 from unet_studio.data.sampling import TrainItem
 from unet_studio.inference.tiling import predict_probabilities
@@ -117,11 +118,7 @@ class Trainer:
         if cfg.amp and self.autocast is nullcontext:
             yield Log("mixed precision not available on this device: training in float32")
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        total_steps = cfg.max_steps
-        if cfg.epochs is not None:
-            by_epochs = cfg.epochs * cfg.steps_per_epoch
-            total_steps = by_epochs if total_steps is None else min(total_steps, by_epochs)
-        self.schedule = WarmupCosine.for_budget(cfg.lr, total_steps, cfg.max_seconds, cfg.steps_per_epoch)
+        self.schedule = WarmupCosine.for_budget(cfg.lr, cfg.step_budget(), cfg.max_seconds, cfg.steps_per_epoch)
         margin = int(getattr(self.model, "margin", 0))
         self.source = BatchSource(self.train_items, cfg.patch_size, cfg.batch_size, cfg.seed, cfg.augment, margin,
                                   BORDER_WEIGHT if cfg.border_weight else None)
@@ -264,13 +261,10 @@ class Trainer:
     def _end_epoch(self, epoch: int, step: int, losses: list[float], patches_per_s: float):
         """Validate, keep/save the best weights, send the preview; returns whether this epoch improved."""
         train_loss = float(np.mean(losses))
-        val_loss, metrics, threshold = None, {}, None
+        val_loss, metrics, threshold, collapsed = None, {}, None, None
         if self.val_items:
-            tile, overlap = self._tiling()
-            result = validate(self.model, self.val_items, tile=tile, overlap=overlap, device=self.device,
-                              amp=self.amp, loss_kind=self.train_config.loss, class_weights=self.class_weights,
-                              class_names=[c["name"] for c in self.classes])
-            val_loss, metrics, threshold = result.loss, result.metrics, result.threshold
+            result = self._validate()
+            val_loss, metrics, threshold, collapsed = result.loss, result.metrics, result.threshold, result.collapsed_to
         score = self._score(train_loss, val_loss, metrics)
         self.plateau.update(score, is_loss="mean_dice" not in metrics)
         if self.plateau.annealing and self.anneal_from is None:
@@ -283,11 +277,24 @@ class Trainer:
         self._record(epoch, step, train_loss, val_loss, metrics, lr, elapsed, patches_per_s)
         if improved:
             self._save(interrupted=False)
-        yield EpochEnded(epoch, train_loss, val_loss, dict(metrics), lr, elapsed, improved)
+        yield EpochEnded(epoch, train_loss, val_loss, dict(metrics), lr, elapsed, improved, collapsed)
+        if collapsed is not None:
+            yield Log(collapse_warning(f"epoch {epoch}'s model", self._class_name(collapsed), collapsed == 0))
         preview = self._preview_event(epoch)
         if preview is not None:
             yield preview
         return improved
+
+    def _validate(self, threshold: float | None = None):
+        tile, overlap = self._tiling()
+        return validate(self.model, self.val_items, tile=tile, overlap=overlap, device=self.device, amp=self.amp,
+                        loss_kind=self.train_config.loss, class_weights=self.class_weights,
+                        class_names=[c["name"] for c in self.classes], threshold=threshold)
+
+    def _class_name(self, value: int) -> str:
+        """Name of network class `value` (0 = background) from the project's classes."""
+        names = [c["name"] for c in self.classes]
+        return names[value] if value < len(names) else f"class {value}"
 
     def _score(self, train_loss: float, val_loss: float | None, metrics: dict[str, float]) -> float:
         """Higher is better: mean foreground val Dice, else minus the val loss, else minus the train loss."""
