@@ -8,13 +8,12 @@ ones in the output folder (atomically, by the export layer). A failing image or 
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import Signal
 
 from unet_studio.core.annotations import annotation_to_mask, read_annotation
 from unet_studio.core.errors import StudioError
@@ -23,7 +22,7 @@ from unet_studio.export.api import COCO_FILE, NEEDS_PIXELS, SUFFIXES, LabelledIm
 from unet_studio.export.coco import CocoImage, write_coco
 from unet_studio.export.model_export import export_onnx, export_torchscript
 from unet_studio.export.objects import semantic_to_instances
-from unet_studio.gui.training_worker import one_line_failure
+from unet_studio.gui.workers import JobWorker, one_line_failure
 
 IMAGE_FORMATS = ("masks", "instances", "overlay", "csv", "roi", "geojson", "coco")
 MODEL_FORMATS = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
@@ -66,32 +65,27 @@ def load_item(item: ExportItem, with_pixels: bool) -> LabelledImage:
     return LabelledImage(item.image_path, height, width, pixels, size, semantic_to_instances(mask), mask)
 
 
-class ExportWorker(QObject):
-    """Runs an ExportJob; emits `progress_changed`, then `exported(written, problems)`, then `finished`."""
+class ExportWorker(JobWorker):
+    """Runs an ExportJob; emits `progress_changed`, then `exported(written, problems)`, then `finished`.
+    A failure of the whole job is one more line in `problems`, so the report always comes."""
 
     progress_changed = Signal(int, int)
     exported = Signal(list, list)
-    finished = Signal()
+    what = "export"
 
     def __init__(self, job: ExportJob):
         super().__init__()
         self.job = job
-        self._stop = threading.Event()
 
-    def stop(self) -> None:
-        self._stop.set()
-
-    @Slot()
-    def run(self) -> None:
+    def work(self) -> None:
         written: list[Path] = []
         problems: list[str] = []
         try:
             self._export(written, problems)
-        except Exception as error:  # one line, never a traceback
-            problems.append(one_line_failure(error, "export"))
+        except Exception as error:  # one line in the report, never a traceback
+            problems.append(one_line_failure(error, self.what))
         finally:
             self.exported.emit(written, problems)
-            self.finished.emit()
 
     def _export(self, written: list[Path], problems: list[str]) -> None:
         job = self.job
@@ -101,7 +95,7 @@ class ExportWorker(QObject):
         coco: list[CocoImage] = []
         with_pixels = any(fmt in NEEDS_PIXELS for fmt in job.formats)
         for done, item in enumerate(job.items, start=1):
-            if self._stop.is_set():
+            if self.stopping:
                 problems.append("export cancelled")
                 return
             try:

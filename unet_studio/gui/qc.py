@@ -8,7 +8,7 @@ from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from unet_studio.core.errors import StudioError
-from unet_studio.gui.qc_worker import ModelScores, QcImage, QcWorker, warnings_for
+from unet_studio.gui.qc_worker import ModelScores, QcImage, QcJob, QcWorker, warnings_for
 from unet_studio.gui.workers import start_worker, wait_for
 
 BANNER_STYLE = "background: #b3261e; color: white; padding: 6px; border-radius: 4px; font-weight: bold;"
@@ -90,7 +90,7 @@ class QcPanel(QWidget):
         except StudioError as error:
             self.summary.setText(str(error))
             return False
-        self.worker = QcWorker(models, images)
+        self.worker = QcWorker(QcJob(tuple(models), tuple(images)))
         self.worker.scored.connect(self._on_worker_scored)
         self.worker.failed.connect(self._on_worker_failed)
         self.worker.finished.connect(self._on_worker_finished)

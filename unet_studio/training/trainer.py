@@ -275,7 +275,7 @@ class Trainer:
         if improved:
             self._save(interrupted=False)
         yield EpochEnded(epoch, train_loss, val_loss, dict(metrics), lr, elapsed, improved)
-        preview = self._preview_event(epoch)
+        preview = self.preview(epoch)
         if preview is not None:
             yield preview
         return improved
@@ -295,7 +295,9 @@ class Trainer:
         tile = max(64, self.train_config.patch_size)
         return tile, tile // 8
 
-    def _preview_event(self, epoch: int) -> PreviewReady | None:
+    def preview(self, epoch: int) -> PreviewReady | None:
+        """The preview image predicted with the weights in memory now, or None without one. Call it on the
+        training thread between events (iter_fit is suspended at a yield): the GUI previews mid-epoch."""
         with self._preview_lock:
             preview = self._preview
         if preview is None:
