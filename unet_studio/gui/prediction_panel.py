@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from unet_studio.gui.prediction_overlay import LEGEND
-from unet_studio.gui.prediction_worker import PredictionWorker
+from unet_studio.gui.prediction_worker import PredictionJob, PredictionWorker
 from unet_studio.gui.shortcuts import shortcut
 from unet_studio.gui.workers import start_worker, wait_for
 
@@ -195,9 +195,9 @@ class PredictionPanel(QWidget):
         ids = self.image_ids()
         if self.running or project is None or project.active_model is None or not ids:
             return False
-        images = [(image_id, project.image_path(image_id)) for image_id in ids]
+        images = tuple((image_id, project.image_path(image_id)) for image_id in ids)
         self.problems, self.predicted = [], 0
-        self.worker = PredictionWorker(project.model_path(project.active_model), images)
+        self.worker = PredictionWorker(PredictionJob(project.model_path(project.active_model), images))
         self.worker.model_loaded.connect(self._on_worker_model_loaded)
         self.worker.image_predicted.connect(self._on_worker_image_predicted)
         self.worker.progress_changed.connect(self._on_worker_progress_changed)

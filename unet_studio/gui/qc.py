@@ -9,7 +9,7 @@ from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from unet_studio.core.errors import StudioError
-from unet_studio.gui.qc_worker import QcWorker
+from unet_studio.gui.qc_worker import QcJob, QcWorker
 from unet_studio.gui.workers import start_worker, wait_for
 from unet_studio.inference.scoring import ModelScores, QcImage, warnings_for
 from unet_studio.models.checkpoint import load_checkpoint
@@ -99,7 +99,7 @@ class QcPanel(QWidget):
         if not images:
             self.summary.setText("No labelled images to check the model on.")
             return False
-        self.worker = QcWorker(models, images)
+        self.worker = QcWorker(QcJob(tuple(models), tuple(images)))
         self.worker.scored.connect(self._on_worker_scored)
         self.worker.failed.connect(self._on_worker_failed)
         self.worker.finished.connect(self._on_worker_finished)

@@ -280,7 +280,7 @@ class Trainer:
         yield EpochEnded(epoch, train_loss, val_loss, dict(metrics), lr, elapsed, improved, collapsed)
         if collapsed is not None:
             yield Log(collapse_warning(f"epoch {epoch}'s model", self._class_name(collapsed), collapsed == 0))
-        preview = self._preview_event(epoch)
+        preview = self.preview(epoch)
         if preview is not None:
             yield preview
         return improved
@@ -307,7 +307,9 @@ class Trainer:
         tile = max(64, self.train_config.patch_size)
         return tile, tile // 8
 
-    def _preview_event(self, epoch: int) -> PreviewReady | None:
+    def preview(self, epoch: int) -> PreviewReady | None:
+        """The preview image predicted with the weights in memory now, or None without one. Call it on the
+        training thread between events (iter_fit is suspended at a yield): the GUI previews mid-epoch."""
         with self._preview_lock:
             preview = self._preview
         if preview is None:
