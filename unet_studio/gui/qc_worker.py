@@ -19,10 +19,9 @@ from unet_studio.core.annotations import read_annotation
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import read_image
 from unet_studio.core.metrics import confusion, dice_iou_per_class
+from unet_studio.core.model_choice import is_worse
 from unet_studio.inference.predictor import Predictor
 from unet_studio.gui.training_worker import one_line_failure
-
-WORSE_MARGIN = 0.01  # mean Dice lower by more than this counts as worse
 
 
 @dataclass(frozen=True)
@@ -84,10 +83,9 @@ def warnings_for(new: ModelScores, previous: ModelScores | None) -> list[str]:
     if new.predicts_nothing:
         lines.append(f"{new.name} predicts no objects on the validation images (no masks found after training): "
                      "label more objects or train longer")
-    if previous is not None and new.mean_dice is not None and previous.mean_dice is not None \
-            and new.mean_dice < previous.mean_dice - WORSE_MARGIN:
+    if previous is not None and is_worse(new.mean_dice, previous.mean_dice):
         lines.append(f"{new.name} is worse than {previous.name} (mean Dice {new.mean_dice:.3f} vs "
-                     f"{previous.mean_dice:.3f}): set {previous.name} active again in Models if you prefer it")
+                     f"{previous.mean_dice:.3f})")
     return lines
 
 

@@ -203,8 +203,11 @@ class TrainingPanel(QWidget):
     def _on_worker_training_finished(self, event) -> None:
         if event.checkpoint_path is not None:
             # Registered here, on the GUI thread that owns the project, so no manifest update can race.
+            # With an active model already, the quality check decides which one stays active (gui/qc.py).
+            project = self.document.project
             try:
-                path = register_model(self.document.project, event.checkpoint_path, self.worker.job.name())
+                path = register_model(project, event.checkpoint_path, self.worker.job.name(),
+                                      activate=project.active_model is None)
                 event = dataclasses.replace(event, checkpoint_path=path)
             except StudioError as error:
                 self.last_finished = event

@@ -214,8 +214,9 @@ def iter_train_project(project: Project, out_path: str | Path | None = None,
         yield event
 
 
-def register_model(project: Project, checkpoint_path: str | Path, name: str) -> Path:
-    """Record a finished checkpoint in the project and make it the active model; returns its path there.
+def register_model(project: Project, checkpoint_path: str | Path, name: str, activate: bool = True) -> Path:
+    """Record a finished checkpoint in the project and (unless `activate` is False) make it the active
+    model; returns its path there.
 
     Call it on the thread that owns the project (the GUI thread in the app).
     """
@@ -223,5 +224,6 @@ def register_model(project: Project, checkpoint_path: str | Path, name: str) -> 
     n_images = len(checkpoint.history.get("images") or [])
     record = project.add_model(checkpoint_path, name, checkpoint.model_config.arch, n_images,
                                checkpoint.metrics.get("mean_dice"), checkpoint.metrics)
-    project.set_active_model(record.id)
+    if activate:
+        project.set_active_model(record.id)
     return project.model_path(record.id)
