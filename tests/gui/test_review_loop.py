@@ -130,6 +130,8 @@ def test_accepted_objects_are_solid_and_pending_ones_dashed(window, docks):
     docks.prediction.outline.setChecked(False)  # filled view: pending hatched, accepted filled
     assert (docks.overlay.buffer[31:43, 31:43] != 0).all()
     assert 0 < (docks.overlay.buffer[5:15, 5:15] != 0).mean() < 1
+    window.actions["undoAction"].trigger()  # not accepted any more: pending again
+    assert 0 < (docks.overlay.buffer[31:43, 31:43] != 0).mean() < 1
 
 
 def test_undo_and_redo_of_accept_restore_the_status(window, docks, qtbot):
