@@ -16,7 +16,7 @@ from unet_studio.core import atomic
 from unet_studio.core.errors import AnnotationError, ProjectError, StudioError
 from unet_studio.core.project import Project
 from unet_studio.models import ModelConfig, build_model
-from unet_studio.training.checkpoint import save_checkpoint
+from unet_studio.models.checkpoint import save_checkpoint
 
 SHAPE = (20, 30)
 

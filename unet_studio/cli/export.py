@@ -7,6 +7,7 @@ import argparse
 from unet_studio.cli.output import ProgressLine, bar, info, problem
 from unet_studio.export.api import FORMATS, export_folder
 from unet_studio.export.model_export import export_onnx, export_torchscript
+from unet_studio.inference.predictor import MIN_INSTANCE_SIZE
 
 
 def add_parsers(sub) -> None:
@@ -19,6 +20,8 @@ def add_parsers(sub) -> None:
                    help="csv: measurements; roi: ImageJ/Fiji ROI zip; geojson: QuPath; coco: one COCO JSON; "
                         "overlay: contours on the image; instances: uint16 label TIFF; masks: PNG masks")
     p.add_argument("--classes", nargs="*", help="class names for 1..K (default: class 1, class 2...)")
+    p.add_argument("--min-size", type=int, default=MIN_INSTANCE_SIZE, metavar="N",
+                   help=f"leave out mask pieces under N pixels (default {MIN_INSTANCE_SIZE}; 0 keeps all)")
     p.set_defaults(handler=run_export)
 
     m = sub.add_parser("export-model", help="export a trained model to ONNX or TorchScript, with a model card")
@@ -35,7 +38,8 @@ def run_export(args: argparse.Namespace) -> int:
         progress.update(f"export {bar(done / max(total, 1))} {done}/{total}")
 
     written, problems = export_folder(args.images, args.labels, args.out, args.format,
-                                      classes=args.classes or None, progress=report)
+                                      classes=args.classes or None, progress=report,
+                                      min_size=args.min_size)
     progress.finish()
     for line in problems:
         problem(line)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from unet_studio.training.checkpoint import load_checkpoint
+from unet_studio.models.checkpoint import load_checkpoint
 
 
 def add_parser(sub) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from unet_studio.cli.output import ProgressLine, bar, info, problem
 from unet_studio.core.errors import StudioError
-from unet_studio.core.images import list_images, read_image
+from unet_studio.core.images import file_stem, list_images, read_image
 from unet_studio.export.masks import write_instances, write_semantic_mask
 from unet_studio.inference.postprocess import SEED_HEIGHT
 from unet_studio.inference.predictor import Predictor
@@ -62,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
                                        fill_holes=args.fill_holes, source=str(path), seed_height=args.seed_height,
                                        split_touching=not args.no_split)
             if args.instances:
-                write_instances(out / f"{path.stem}.tif", result.instances)
+                write_instances(out / f"{file_stem(path)}.tif", result.instances)
             else:
-                write_semantic_mask(out / f"{path.stem}.png", result.mask)
+                write_semantic_mask(out / f"{file_stem(path)}.png", result.mask)
         except StudioError as exc:
             failures += 1
             progress.finish()

@@ -13,7 +13,7 @@ from unet_studio.data.augment_config import PRESET_NAMES as AUGMENT_PRESETS
 from unet_studio.data.augment_config import AugmentConfig
 from unet_studio.models.config import ARCHS, DEFAULT_PRESET, PRESETS, ModelConfig
 from unet_studio.training.api import iter_train_folders, iter_train_project
-from unet_studio.training.config import TrainConfig
+from unet_studio.training.config import DEVICES, LOSSES, TrainConfig
 from unet_studio.training.events import EpochEnded, Log, StepEnded, TrainingFinished
 
 DEFAULT_SECONDS = 600.0
@@ -41,11 +41,11 @@ def add_parser(sub) -> None:
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--patch-size", type=int, default=TrainConfig.patch_size)
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
-    p.add_argument("--loss", choices=["ce", "dice", "ce+dice"], default=TrainConfig.loss)
+    p.add_argument("--loss", choices=LOSSES, default=TrainConfig.loss)
     p.add_argument("--border-weight", action="store_true",
                    help="the U-Net paper's weight map that separates touching objects")
     p.add_argument("--augment", choices=list(AUGMENT_PRESETS), default="default", help="augmentation strength")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--no-amp", action="store_true", help="train in float32 (no mixed precision)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=run)
@@ -113,7 +113,7 @@ def _show(event, cfg: TrainConfig, progress: ProgressLine) -> TrainingFinished |
                         + (f" ETA {duration(eta)}" if eta is not None else ""))
     elif isinstance(event, EpochEnded):
         progress.finish()
-        dice = event.val_metrics.get("mean_dice_foreground", event.val_metrics.get("mean_dice"))
+        dice = event.val_metrics.get("mean_dice")
         val = f" val loss {event.val_loss:.4f}" if event.val_loss is not None else ""
         val += f" val Dice {dice:.3f}" if dice is not None else ""
         info(f"epoch {event.epoch}: train loss {event.train_loss:.4f}{val} lr {event.lr:.2e}"
@@ -128,16 +128,9 @@ def _show(event, cfg: TrainConfig, progress: ProgressLine) -> TrainingFinished |
 
 def _fraction(event: StepEnded, cfg: TrainConfig) -> tuple[float, float | None]:
     """Progress through the tightest limit, and the seconds left by it."""
-    fractions = []
-    if cfg.max_seconds:
-        fractions.append(event.elapsed_s / cfg.max_seconds)
-    if cfg.max_steps:
-        fractions.append(event.step / cfg.max_steps)
-    if cfg.epochs:
-        fractions.append(event.step / (cfg.epochs * cfg.steps_per_epoch))
-    if not fractions:
+    fraction = cfg.budget_used(event.step, event.elapsed_s)
+    if fraction is None:
         return 0.0, None
-    fraction = min(max(fractions), 1.0)
     eta = event.elapsed_s * (1 - fraction) / fraction if fraction > 0 else None
     return fraction, eta
 

@@ -13,6 +13,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoGroup, QUndoStack
 
+from unet_studio.core.colors import parse_color
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import ImageData, read_image
 from unet_studio.core.undo_patch import Patch
@@ -21,15 +22,6 @@ from unet_studio.gui.undo_commands import PaintCommand
 
 UNDO_LIMIT = 300
 AUTOSAVE_DELAY_MS = 600
-
-
-def parse_colour(colour) -> tuple[int, int, int]:
-    """'#rrggbb' or an (r, g, b) sequence as an (r, g, b) tuple of ints."""
-    if isinstance(colour, str):
-        text = colour.lstrip("#")
-        return int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16)
-    r, g, b = list(colour)[:3]
-    return int(r), int(g), int(b)
 
 
 class AnnotationDocument(QObject):
@@ -85,7 +77,7 @@ class AnnotationDocument(QObject):
     def class_colours(self) -> dict[int, tuple[int, int, int]]:
         if self.project is None:
             return {}
-        return {int(c.value): parse_colour(c.color) for c in self.project.classes}
+        return {int(c.value): parse_color(c.color) for c in self.project.classes}
 
     def class_name(self, value: int) -> str:
         if value == 0:

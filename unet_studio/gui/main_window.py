@@ -13,6 +13,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QWidget
 
 from unet_studio.core.errors import StudioError
+from unet_studio.demo import DEFAULT_DEMO_FOLDER, prepare_demo_project
 from unet_studio.gui import dialogs
 from unet_studio.gui.actions import TOOL_NAMES, build_actions, build_menus
 from unet_studio.gui.canvas import ImageCanvas
@@ -21,7 +22,7 @@ from unet_studio.gui.contrast_panel import ContrastPanel
 from unet_studio.gui.dataset_browser import DatasetBrowser
 from unet_studio.gui.display import channel_range, render
 from unet_studio.gui.document import AnnotationDocument
-from unet_studio.gui.project_io import default_demo_folder, make_demo_project, open_or_create_project
+from unet_studio.gui.project_io import open_or_create_project
 from unet_studio.gui.recent import RecentProjects
 from unet_studio.gui.status_info import StatusInfo
 from unet_studio.gui.tool_panel import ToolPanel
@@ -43,7 +44,7 @@ class MainWindow(QMainWindow):
         self.document = AnnotationDocument(self)
         self.tools = ToolController(self.document, self)
         self.recent = RecentProjects(settings if settings is not None else QSettings("UNetStudio", "UNetStudio"))
-        self.demo_folder = demo_folder or default_demo_folder()
+        self.demo_folder = demo_folder or DEFAULT_DEMO_FOLDER
         self.last_error = ""
         self.actions = build_actions(self, self.document.undo_group)
         self.recent_menu = build_menus(self, self.actions)
@@ -145,7 +146,7 @@ class MainWindow(QMainWindow):
     def open_demo(self) -> bool:
         """Open (making it on first use) a writable copy of the bundled sample project."""
         try:
-            project = make_demo_project(self.demo_folder)
+            project = prepare_demo_project(self.demo_folder)
         except StudioError as exc:
             self.show_error(str(exc))
             return False

@@ -1,6 +1,7 @@
 """The quality-control dock: after each training run, the new model's per-class Dice/IoU on the validation
-images next to the previous model's, with a visible warning banner when the new model is worse or
-predicts nothing. The scoring runs in a QcWorker thread.
+images it was validated on in training next to the previous model's, with a visible warning banner when the
+new model is worse or predicts one class everywhere (nothing, or everything). The scoring runs in a QcWorker
+thread.
 
 After a run it also decides which model is active (core.model_choice on these same scores): a new model
 worse than the active one, or from an interrupted run, is kept but not made active; the panel says so and
@@ -13,8 +14,10 @@ from PySide6.QtWidgets import QLabel, QPushButton, QTableWidget, QTableWidgetIte
 
 from unet_studio.core.errors import StudioError
 from unet_studio.core.model_choice import ActiveChoice, ModelCandidate, choose_active_model
-from unet_studio.gui.qc_worker import ModelScores, QcImage, QcWorker, warnings_for
+from unet_studio.gui.qc_worker import QcWorker
 from unet_studio.gui.workers import start_worker, wait_for
+from unet_studio.inference.scoring import ModelScores, QcImage, warnings_for
+from unet_studio.models.checkpoint import load_checkpoint
 
 BANNER_STYLE = "background: #b3261e; color: white; padding: 6px; border-radius: 4px; font-weight: bold;"
 COLUMNS = ("Class", "Dice (new)", "IoU (new)", "Dice (previous)", "IoU (previous)")
@@ -89,14 +92,19 @@ class QcPanel(QWidget):
         return False
 
     # ----- checking
-    def validation_images(self) -> tuple[list[QcImage], str]:
-        """Labelled 'val' images, or every labelled image when none is marked 'val' (and a note saying so)."""
+    def validation_images(self, validated_on: list[str] | None = None) -> tuple[list[QcImage], str]:
+        """The labelled images the model was validated on in training (`validated_on`: file names, from its
+        checkpoint's history), so that the Quality panel scores what the training line scored; else the
+        labelled 'val' images, or every labelled image when none is marked 'val' (and a note saying so)."""
         project = self.document.project
         labelled = []
         for record in project.images:
             path = project.annotation_path(record.id)
             if path is not None:
                 labelled.append((record.split, QcImage(record.id, project.image_path(record.id), path)))
+        same = [item for _, item in labelled if item.image_path.name in set(validated_on or ())]
+        if same and len(same) == len(validated_on):
+            return same, f"the {len(same)} image(s) it was validated on in training"
         val = [item for split, item in labelled if split == "val"]
         if val:
             return val, f"{len(val)} validation image(s)"
@@ -107,14 +115,15 @@ class QcPanel(QWidget):
         project = self.document.project
         if self.worker is not None or project is None:
             return False
-        images, note = self.validation_images()
-        if not images:
-            self.summary.setText("No labelled images to check the model on.")
-            return False
         try:
             models = [(m, project.model(m).name, project.model_path(m)) for m in (new_model, previous_model) if m]
+            validated_on = load_checkpoint(models[0][2]).history.get("validation_images")
         except StudioError as error:
             self.summary.setText(str(error))
+            return False
+        images, note = self.validation_images(validated_on)
+        if not images:
+            self.summary.setText("No labelled images to check the model on.")
             return False
         self.worker = QcWorker(models, images)
         self.worker.scored.connect(self._on_worker_scored)

@@ -18,11 +18,11 @@ from PySide6.QtCore import QObject, QPointF, Signal
 from PySide6.QtGui import QUndoCommand
 from skimage.segmentation import flood
 
+from unet_studio.core.annotations import BACKGROUND
 from unet_studio.core.errors import StudioError
 from unet_studio.core.undo_patch import Patch
 from unet_studio.export.annotation_import import merge
 
-BACKGROUND = 1
 MODES = ("accept", "reject")
 
 

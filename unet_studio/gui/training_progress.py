@@ -42,21 +42,9 @@ class RunProgress:
         self.elapsed_s = event.elapsed_s
         self.dice = event.val_metrics.get("mean_dice", self.dice)
 
-    def total_steps(self) -> int | None:
-        cfg = self.config
-        by_epochs = cfg.epochs * cfg.steps_per_epoch if cfg.epochs is not None else None
-        limits = [n for n in (by_epochs, cfg.max_steps) if n is not None]
-        return min(limits) if limits else None
-
     def fraction(self) -> float | None:
         """0..1 of the budget used (whichever limit ends first), None without any limit."""
-        parts = []
-        total = self.total_steps()
-        if total:
-            parts.append(self.step / total)
-        if self.config.max_seconds:
-            parts.append(self.elapsed_s / self.config.max_seconds)
-        return min(1.0, max(parts)) if parts else None
+        return self.config.budget_used(self.step, self.elapsed_s)
 
     def eta_s(self) -> float | None:
         fraction = self.fraction()

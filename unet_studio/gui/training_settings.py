@@ -18,7 +18,6 @@ from unet_studio.data.augment_config import AugmentConfig
 from unet_studio.models.config import DEFAULT_PRESET, ModelConfig
 from unet_studio.training.config import TrainConfig
 
-ARCH_TITLES = {"unet": "U-Net", "unetpp": "U-Net++", "attention-unet": "Attention U-Net"}
 LIMITS = ("seconds", "epochs")
 
 

@@ -22,7 +22,7 @@ from unet_studio.core.errors import ModelFileError, StudioError
 from unet_studio.core.normalize import normalize_with_range, percentile_range
 from unet_studio.inference.postprocess import SEED_HEIGHT, clean_mask, mask_to_instances, probabilities_to_mask
 from unet_studio.inference.tiling import Progress, predict_mask, predict_probabilities
-from unet_studio.training.checkpoint import load_checkpoint
+from unet_studio.models.checkpoint import load_checkpoint
 from unet_studio.training.device import select_device
 
 DEFAULT_MAX_PROBABILITY_BYTES = 256 * 2**20
@@ -91,7 +91,7 @@ class Predictor:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "auto", **options: Any) -> Predictor:
-        """Load a checkpoint (``training.checkpoint.load_checkpoint``) and wrap its network."""
+        """Load a checkpoint (``models.checkpoint.load_checkpoint``) and wrap its network."""
         checkpoint = load_checkpoint(path)
         return cls(checkpoint.build_model(), checkpoint.classes, checkpoint.normalization, checkpoint.threshold,
                    device, source=str(path), **options)

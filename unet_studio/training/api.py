@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
@@ -12,36 +11,20 @@ from pathlib import Path
 import numpy as np
 
 from unet_studio.core.annotations import read_annotation
+from unet_studio.core.checksums import file_sha256
 from unet_studio.core.errors import StudioError, TrainingError
-from unet_studio.core.images import list_images, read_image
+from unet_studio.core.images import file_stem, list_images, read_image
 from unet_studio.core.normalize import normalize_for_network
 from unet_studio.core.project import Project
 from unet_studio.data.sampling import TrainItem
+from unet_studio.models.checkpoint import DEFAULT_NORMALIZATION, Checkpoint, load_checkpoint
 from unet_studio.models.config import ModelConfig
-from unet_studio.training.checkpoint import DEFAULT_NORMALIZATION, Checkpoint, load_checkpoint
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.events import Log, TrainingEvent, TrainingFinished
 from unet_studio.training.trainer import Trainer
 from unet_studio.training.validation import is_sparse
 
 LABEL_FORMATS = ("annotation", "mask")
-
-
-def file_stem(path: Path) -> str:
-    """Name without suffix; '.ome.tif(f)' counts as one suffix."""
-    name = path.name
-    for double in (".ome.tif", ".ome.tiff"):
-        if name.lower().endswith(double):
-            return name[: -len(double)]
-    return path.stem
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _target(labels: np.ndarray, labels_format: str) -> np.ndarray:
@@ -113,7 +96,7 @@ def _as_checkpoint(init: Checkpoint | str | Path | None) -> Checkpoint | None:
 
 
 def _sources(paths: Sequence[Path]) -> list[dict]:
-    return [{"name": p.name, "sha256": sha256_of(p)} for p in paths]
+    return [{"name": p.name, "sha256": file_sha256(p)} for p in paths]
 
 
 def iter_train_folders(images_dir: str | Path, labels_dir: str | Path, out_path: str | Path,

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-LOSS_KINDS = ("ce", "dice", "ce+dice")
+from unet_studio.training.config import LOSSES
+
 IGNORE = -1
 
 
@@ -134,8 +135,8 @@ def combined_loss(
 
     The pixel weight map and class weights apply to the cross-entropy term; Dice is unweighted.
     """
-    if kind not in LOSS_KINDS:
-        raise ValueError(f"unknown loss kind {kind!r}; expected one of {', '.join(LOSS_KINDS)}")
+    if kind not in LOSSES:
+        raise ValueError(f"unknown loss kind {kind!r}; expected one of {', '.join(LOSSES)}")
     outputs = [logits] if isinstance(logits, torch.Tensor) else list(logits)
     if not outputs:
         raise ValueError("combined_loss needs at least one logits tensor")
