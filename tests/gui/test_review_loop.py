@@ -130,6 +130,8 @@ def test_accepted_objects_are_solid_and_pending_ones_dashed(window, docks):
     docks.prediction.outline.setChecked(False)  # filled view: pending hatched, accepted filled
     assert (docks.overlay.buffer[31:43, 31:43] != 0).all()
     assert 0 < (docks.overlay.buffer[5:15, 5:15] != 0).mean() < 1
+    window.actions["undoAction"].trigger()  # not accepted any more: pending again
+    assert 0 < (docks.overlay.buffer[31:43, 31:43] != 0).mean() < 1
 
 
 def test_undo_and_redo_of_accept_restore_the_status(window, docks, qtbot):
@@ -140,11 +142,15 @@ def test_undo_and_redo_of_accept_restore_the_status(window, docks, qtbot):
     docks.state.set_result(image_id, two_objects(doc.labels.shape), None)
     qtbot.mouseClick(docks.prediction.accept_button, LEFT)
     assert doc.project.image(image_id).status == "reviewed"
+    assert not doc.is_dirty and "*" not in window.windowTitle()  # saved with the status
     window.actions["undoAction"].trigger()
     assert doc.project.image(image_id).status == "partial"
     assert Project.open(doc.project.folder).image(image_id).status == "partial"
+    assert not doc.is_dirty and "*" not in window.windowTitle()
     window.actions["redoAction"].trigger()
     assert doc.project.image(image_id).status == "reviewed"
+    assert Project.open(doc.project.folder).image(image_id).status == "reviewed"
+    qtbot.wait(800)  # past the autosave delay: nothing overwrites the restored status
     assert Project.open(doc.project.folder).image(image_id).status == "reviewed"
 
 
@@ -157,5 +163,7 @@ def test_undo_of_accept_on_a_predicted_image_gives_predicted_back(window, docks,
     assert doc.project.image(image_id).status == "reviewed"
     window.actions["undoAction"].trigger()
     assert not doc.labels.any() and doc.project.image(image_id).status == "predicted"
+    qtbot.wait(800)  # past the autosave delay: still 'predicted', not recomputed as 'unlabelled'
+    assert Project.open(doc.project.folder).image(image_id).status == "predicted"
     window.actions["redoAction"].trigger()
     assert doc.project.image(image_id).status == "reviewed"

@@ -60,15 +60,6 @@ class ExportSource:
     missing: str = "no label file"
 
 
-def find_label_file(labels_dir: Path, image: Path) -> Path | None:
-    """The label file in `labels_dir` with the image's stem (.png, .tif or .tiff), if any."""
-    for suffix in LABEL_SUFFIXES:
-        candidate = labels_dir / f"{file_stem(image)}{suffix}"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def _kind(label_file: Path, labels_kind: str) -> str:
     """"auto": PNG files are semantic masks, TIFF files instance labels."""
     if labels_kind == "auto":

@@ -21,18 +21,20 @@ LEGEND = "Prediction: solid = accepted (in your labels), dashed = pending"
 
 
 def pending_pixels(mask: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
-    """Predicted object pixels whose label is not the predicted class yet (mask k <-> label k + 1)."""
-    if labels is None or labels.shape != mask.shape:
+    """Predicted object pixels whose label (same shape) is not the predicted class yet (mask k <-> label
+    k + 1). No labels: every object pixel is pending."""
+    if labels is None:
         return mask != 0
-    return (mask != 0) & (labels.astype(np.int64) != mask.astype(np.int64) + 1)
+    return (mask != 0) & (labels != np.add(mask, 1, dtype=np.promote_types(mask.dtype, np.uint16)))
 
 
-def dash_pattern(bbox: tuple[int, int, int, int]) -> np.ndarray:
-    """True on the drawn blocks of the pending pattern inside bbox (image coordinates)."""
+def dash_gaps(bbox: tuple[int, int, int, int]) -> np.ndarray:
+    """True on the left-out blocks of the pending pattern inside bbox (a checkerboard of DASH x DASH
+    pixel blocks in image coordinates, so it lines up across refreshed rectangles)."""
     y0, x0, y1, x1 = bbox
-    rows = (np.arange(y0, y1) // DASH)[:, None]
-    cols = (np.arange(x0, x1) // DASH)[None, :]
-    return (rows + cols) % 2 == 0
+    rows = (np.arange(y0, y1) // DASH % 2).astype(bool)
+    cols = (np.arange(x0, x1) // DASH % 2).astype(bool)
+    return rows[:, None] != cols[None, :]
 
 
 class PredictionOverlayItem(LabelOverlayItem):
@@ -49,7 +51,8 @@ class PredictionOverlayItem(LabelOverlayItem):
         self.setToolTip(LEGEND)
         state.prediction_changed.connect(self._on_state_prediction_changed)
         state.document.classes_changed.connect(self._on_state_prediction_changed)
-        state.document.annotation_changed.connect(self.refresh)  # accepting turns pending pixels solid
+        self._drawn_against = None  # the label array the whole prediction was last drawn against
+        state.document.annotation_changed.connect(self._on_document_annotation_changed)
 
     def colours(self) -> dict[int, tuple[int, int, int]]:
         """Mask value k (class k) -> the colour of annotation value k + 1, or the highlight colour."""
@@ -69,9 +72,16 @@ class PredictionOverlayItem(LabelOverlayItem):
         """Pending pixels keep only the dashed blocks of their colour."""
         y0, x0, y1, x1 = bbox
         labels = self.state.document.labels
-        mask = self._labels[y0:y1, x0:x1]
         own = labels[y0:y1, x0:x1] if labels is not None and labels.shape == self._labels.shape else None
-        colours[pending_pixels(mask, own) & ~dash_pattern(bbox)] = 0
+        colours[pending_pixels(self._labels[y0:y1, x0:x1], own) & dash_gaps(bbox)] = 0
+
+    def _on_document_annotation_changed(self, bbox) -> None:
+        """Edited labels (accepting, painting) can turn pending pixels solid and back."""
+        labels = self.state.document.labels
+        if bbox is None and labels is self._drawn_against:
+            return  # an image switch: already drawn against these labels when the prediction was shown
+        self._drawn_against = labels
+        self.refresh(bbox)
 
     def _on_state_prediction_changed(self, *_args) -> None:
         mask = self.state.mask
@@ -79,4 +89,5 @@ class PredictionOverlayItem(LabelOverlayItem):
             self.set_labels(None, {})
         else:
             self.set_labels(mask, self.colours())
+        self._drawn_against = self.state.document.labels
         self.update()

@@ -44,7 +44,9 @@ class ReviewCommand(QUndoCommand):
     status: undo restores the status from before the edit, redo the one after it.
 
     Build it after the document's labels are saved, so the status before is the labels' real one.
-    `status_after` None keeps the status that saving the edited labels gives.
+    `status_after` None keeps the status that saving the edited labels gives. Saving and setting the status
+    happen in `settle()`, once the stack's index has moved (the ReviewController calls it): saving inside
+    redo()/undo() would mark the wrong index clean and leave the title showing unsaved changes.
     """
 
     def __init__(self, document, state, image_id: str, labels: Patch | None, prediction: Patch | None, text: str,
@@ -54,14 +56,23 @@ class ReviewCommand(QUndoCommand):
         self._labels, self._prediction = labels, prediction
         self._status_before = document.project.image(image_id).status
         self._status_after = status_after
+        self._unsettled: str | None = None  # "redo" or "undo" until settle() ran
 
     def redo(self) -> None:
         self._apply(new=True)
-        self._status_after = self._settle(self._status_after)
+        self._unsettled = "redo"
 
     def undo(self) -> None:
         self._apply(new=False)
-        self._settle(self._status_before)
+        self._unsettled = "undo"
+
+    def settle(self) -> None:
+        """Save the labels now and set the status the last redo / undo calls for (nothing if settled)."""
+        if self._unsettled == "redo":
+            self._status_after = self._save_with_status(self._status_after)
+        elif self._unsettled == "undo":
+            self._save_with_status(self._status_before)
+        self._unsettled = None
 
     def _apply(self, new: bool) -> None:
         if self._labels is not None:
@@ -69,8 +80,8 @@ class ReviewCommand(QUndoCommand):
         if self._prediction is not None:
             self._state.apply_patch(self._image_id, self._prediction, new=new)
 
-    def _settle(self, status: str | None) -> str | None:
-        """Save the labels now, then set `status` (None: keep what saving gave); returns the status set."""
+    def _save_with_status(self, status: str | None) -> str | None:
+        """Save the labels, then set `status` (None: keep what saving gave); returns the status set."""
         doc = self._document
         if self._image_id == doc.image_id and not doc.save_now():
             return status
@@ -96,6 +107,7 @@ class ReviewController(QObject):
         super().__init__(parent)
         self.document, self.state = document, state
         self.mode = "accept"
+        document.undo_group.indexChanged.connect(self._on_undo_group_index_changed)
 
     def set_mode(self, mode: str) -> None:
         """'accept' or 'reject': what a click on a predicted object does."""
@@ -141,6 +153,14 @@ class ReviewController(QObject):
         self.notice.emit(f"Replaced {patch.n_pixels:,} pixels with the prediction (Undo brings them back)")
         return True
 
+    def _on_undo_group_index_changed(self, index: int) -> None:
+        """A step was pushed, undone or redone: settle the review command it applied, if it was one."""
+        stack = self.document.undo_group.activeStack()
+        for i in (index - 1, index):  # the command just redone (pushed) or just undone
+            command = stack.command(i) if stack is not None and 0 <= i < stack.count() else None
+            if isinstance(command, ReviewCommand):
+                command.settle()
+
     def object_at(self, row: int, col: int) -> np.ndarray | None:
         """The connected predicted object (4-connected, one class) under a pixel, or None on background."""
         mask = self.state.mask
@@ -171,7 +191,8 @@ class ReviewController(QObject):
             return False
         command = ReviewCommand(self.document, self.state, image_id, labels, prediction, text,
                                 "reviewed" if accepted else None)
-        stack.push(command)  # push() runs redo(): the patches are applied and the status set
+        stack.push(command)  # push() runs redo(): the patches are applied
+        command.settle()  # done already if the stack is the group's active one
         if accepted:
             self.reviewed.emit(image_id)
         return True

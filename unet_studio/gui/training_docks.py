@@ -23,6 +23,7 @@ from unet_studio.gui.review_tools import ReviewController, ReviewTool
 from unet_studio.gui.shortcuts import shortcut
 from unet_studio.gui.training_panel import TrainingPanel
 
+STATUS_SHOWN_MS = 15000
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
 LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
 
@@ -101,6 +102,9 @@ def _connect(window, parts: TrainingDocks) -> None:
     training.training_finished.connect(qc.on_training_finished)
     training.training_finished.connect(lambda _event: prediction.update_controls())
     qc.qc_finished.connect(lambda warnings: warnings and parts.docks["quality"].raise_())
+    qc.active_model_changed.connect(lambda message: window.status.showMessage(message, STATUS_SHOWN_MS))
+    for panel_update in (models.refresh, prediction.update_controls, training.update_buttons):
+        qc.active_model_changed.connect(lambda _message, update=panel_update: update())
     models.models_changed.connect(prediction.update_controls)
     models.models_changed.connect(training.update_buttons)
     prediction.opacity_changed.connect(parts.overlay.setOpacity)

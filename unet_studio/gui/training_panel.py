@@ -215,8 +215,10 @@ class TrainingPanel(QWidget):
         kept = project.active_model if event.interrupted else None
         if event.checkpoint_path is not None:
             # Registered here, on the GUI thread that owns the project, so no manifest update can race.
+            # With an active model already, the quality check decides which one stays active (gui/qc.py).
             try:
-                path = register_model(project, event.checkpoint_path, self.worker.job.name(), activate=kept is None)
+                path = register_model(project, event.checkpoint_path, self.worker.job.name(),
+                                      activate=project.active_model is None)
                 event = dataclasses.replace(event, checkpoint_path=path)
             except StudioError as error:
                 self.last_finished = event
