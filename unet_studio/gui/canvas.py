@@ -11,6 +11,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen, QWheelEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QGraphicsEllipseItem,
     QGraphicsItem,
     QGraphicsPathItem,
@@ -187,7 +188,21 @@ class ImageCanvas(QGraphicsView):
             self.tool_handler.press(self.mapToScene(event.position().toPoint()))
         event.accept()
 
+    def enterEvent(self, event) -> None:
+        self._take_focus()
+        super().enterEvent(event)
+
+    def _take_focus(self) -> None:
+        """Keys go to the canvas whenever the pointer is over it: after typing in a spin box, `]` over the
+        canvas resizes the brush without a click first. Never from an open popup or another window."""
+        if self.hasFocus() or QApplication.activePopupWidget() is not None:
+            return
+        focus = QApplication.focusWidget()
+        if focus is None or focus.window() is self.window():
+            self.setFocus(Qt.FocusReason.MouseFocusReason)
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        self._take_focus()
         view_pos = event.position().toPoint()
         if self._pan_from is not None:
             delta = view_pos - self._pan_from

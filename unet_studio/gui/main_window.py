@@ -28,6 +28,7 @@ from unet_studio.gui.tool_panel import ToolPanel
 from unet_studio.gui.tools import Tool, ToolController
 from unet_studio.gui.training_docks import install_training_docks
 from unet_studio.gui.welcome import WelcomePage
+from unet_studio.gui.wheel_guard import WheelGuard
 
 APP_NAME = "UNet Studio"
 ERROR_SHOWN_MS = 15000
@@ -68,6 +69,8 @@ class MainWindow(QMainWindow):
         self._connect_document()
         self._connect_actions()
         self.training_docks = install_training_docks(self)
+        self.wheel_guard = WheelGuard(self)
+        self.wheel_guard.install(self)
         self._refresh_recent()
         self._update_title()
 
