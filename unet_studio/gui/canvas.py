@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QGraphicsPathItem,
     QGraphicsScene,
     QGraphicsView,
+    QLabel,
     QStyleOptionGraphicsItem,
     QWidget,
 )
@@ -103,6 +104,12 @@ class ImageCanvas(QGraphicsView):
         self._pan_from: QPoint | None = None
         self._auto_fit = True  # keep fitting on resize until the user zooms
         self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+        self.message = QLabel(self.viewport())
+        self.message.setObjectName("canvasMessage")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #ddd; font-size: 14px;")
+        self.message.hide()
 
     # ----- content
     def set_display(self, pixels: np.ndarray | None) -> None:
@@ -115,6 +122,15 @@ class ImageCanvas(QGraphicsView):
             margin_x, margin_y = rect.width(), rect.height()
             self.setSceneRect(rect.adjusted(-margin_x, -margin_y, margin_x, margin_y))
             self.fit()
+
+    def show_message(self, text: str) -> None:
+        """A line of text in the middle of the view (why there is no image); empty hides it."""
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+        self._place_message()
+
+    def _place_message(self) -> None:
+        self.message.setGeometry(self.viewport().rect().adjusted(20, 20, -20, -20))
 
     def set_ring_diameter(self, diameter: float) -> None:
         """Brush ring size in image pixels (so it scales with the zoom)."""
@@ -169,6 +185,7 @@ class ImageCanvas(QGraphicsView):
     # ----- events
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        self._place_message()
         if self._auto_fit:
             self.fit()
 

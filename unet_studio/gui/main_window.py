@@ -202,9 +202,12 @@ class MainWindow(QMainWindow):
         self.contrast.set_range_hint(*channel_range(image.pixels[:, :, settings.channel or 0], settings))
 
     def _on_document_image_changed(self, _image_id: str) -> None:
-        self.canvas.overlay.set_labels(self.document.labels, self.document.class_colours())
-        if self.document.image is None:
+        doc = self.document
+        self.canvas.overlay.set_labels(doc.labels, doc.class_colours())
+        if doc.image is None:
             self.canvas.set_display(None)
+        unreadable = doc.unreadable if doc.image is None else None
+        self.canvas.show_message(f"Cannot show this image:\n{unreadable[1]}" if unreadable else "")
         self._update_title()
 
     def _on_tools_changed(self, *_args) -> None:
@@ -217,8 +220,11 @@ class MainWindow(QMainWindow):
         if self.document.project is not None:
             parts.insert(0, Path(self.document.project.folder).name)
         record = self.document.record(self.document.image_id)
+        unreadable = self.document.record(self.document.unreadable[0]) if self.document.unreadable else None
         if record is not None:
             parts.insert(0, Path(record.path).name + ("*" if self.document.is_dirty else ""))
+        elif unreadable is not None:
+            parts.insert(0, f"{Path(unreadable.path).name} (cannot be read)")
         self.setWindowTitle(" - ".join(parts))
 
     def show_error(self, message: str) -> None:
