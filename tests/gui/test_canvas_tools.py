@@ -98,10 +98,14 @@ def test_polygon_closes_with_enter_and_double_click(window, qtbot):
 
 def test_lasso_drag_then_escape_cancels(window, qtbot):
     qtbot.keyClick(window.canvas, "l")
+    hint = window.canvas.hint  # issue 19 item 13: how to close a lasso is on screen while it is the tool
+    assert hint.isVisible() and "Enter or double-click" in hint.text() and "Esc" in hint.text()
     drag(window.canvas, [(5, 5), (5, 25), (25, 25), (25, 5)])
     qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
     qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
     assert window.document.labels.sum() == 0
+    qtbot.keyClick(window.canvas, "p")
+    assert not hint.isVisible()
 
 
 def test_picker_and_class_keys(window, qtbot):

@@ -21,6 +21,8 @@ UNTABLED = {  # menu entries without a key
     "projectSettingsAction": "Project settings...",
     "demoAction": "Open demo project",
     "clearRecentAction": "Clear recent projects",
+    "guideAction": "Getting started",
+    "aboutAction": "About UNet Studio",
 }
 
 
@@ -94,5 +96,5 @@ def build_menus(window: QMainWindow, actions: dict[str, QAction]) -> QMenu:
     images_menu = bar.addMenu("&Images")
     images_menu.addActions([actions["nextImageAction"], actions["previousImageAction"]])
     help_menu = bar.addMenu("&Help")
-    help_menu.addAction(actions["shortcutsAction"])
+    help_menu.addActions([actions["guideAction"], actions["shortcutsAction"], actions["aboutAction"]])
     return recent

@@ -110,6 +110,10 @@ class ImageCanvas(QGraphicsView):
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #ddd; font-size: 14px;")
         self.message.hide()
+        self.hint = QLabel(self.viewport())
+        self.hint.setObjectName("canvasHint")
+        self.hint.setStyleSheet("color: white; background: rgba(0, 0, 0, 160); padding: 3px 6px;")
+        self.hint.hide()
 
     # ----- content
     def set_display(self, pixels: np.ndarray | None) -> None:
@@ -129,8 +133,16 @@ class ImageCanvas(QGraphicsView):
         self.message.setVisible(bool(text))
         self._place_message()
 
+    def show_hint(self, text: str) -> None:
+        """A short how-to line at the bottom left of the view (e.g. how to close a lasso); empty hides it."""
+        self.hint.setText(text)
+        self.hint.adjustSize()
+        self.hint.setVisible(bool(text))
+        self._place_message()
+
     def _place_message(self) -> None:
         self.message.setGeometry(self.viewport().rect().adjusted(20, 20, -20, -20))
+        self.hint.move(8, max(0, self.viewport().height() - self.hint.height() - 8))
 
     def set_ring_diameter(self, diameter: float) -> None:
         """Brush ring size in image pixels (so it scales with the zoom)."""

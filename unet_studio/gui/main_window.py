@@ -31,6 +31,7 @@ from unet_studio.gui.welcome import WelcomePage
 from unet_studio.gui.wheel_guard import WheelGuard
 
 APP_NAME = "UNet Studio"
+TOOL_HINTS = {Tool.POLYGON: "Lasso: click points or drag; Enter or double-click fills, Esc cancels"}
 ERROR_SHOWN_MS = 15000
 
 
@@ -133,6 +134,8 @@ class MainWindow(QMainWindow):
         a["projectSettingsAction"].triggered.connect(lambda: dialogs.project_settings(self, self.document))
         a["clearRecentAction"].triggered.connect(lambda: (self.recent.clear(), self._refresh_recent()))
         a["shortcutsAction"].triggered.connect(lambda: dialogs.show_shortcuts(self))
+        a["guideAction"].triggered.connect(lambda: dialogs.show_guide(self))
+        a["aboutAction"].triggered.connect(lambda: dialogs.show_about(self))
         a["quitAction"].triggered.connect(self.close)
 
     # ----- opening projects
@@ -214,6 +217,7 @@ class MainWindow(QMainWindow):
         brush_like = self.tools.tool in (Tool.BRUSH, Tool.ERASER)
         self.canvas.set_ring_diameter(self.tools.brush_size if brush_like else 0)
         self.actions[f"{self.tools.tool.value}Action"].setChecked(True)
+        self.canvas.show_hint(TOOL_HINTS.get(self.tools.tool, ""))
 
     def _update_title(self, *_args) -> None:
         parts = [APP_NAME]

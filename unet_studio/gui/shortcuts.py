@@ -48,6 +48,8 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Model", "predictAction", "Predict", ("Ctrl+P",), "Predict the current, selected or all images"),
     Shortcut("Model", "acceptPredictionAction", "Accept prediction", ("Ctrl+Shift+A",),
              "Copy the prediction into the labels (one undo step)"),
+    Shortcut("Model", None, "Review objects", ("Click",),
+             "With Predictions > Review objects on, a click on a predicted object accepts or rejects it"),
     Shortcut("Model", "exportAction", "Export", ("Ctrl+E",), "Masks, instances, measurements, ROIs, models..."),
     Shortcut("File", "newProjectAction", "New project from folder", ("Ctrl+N",), "Make a folder of images a project"),
     Shortcut("File", "openAction", "Open project", ("Ctrl+O",), "Open a project folder"),
