@@ -7,7 +7,7 @@ import pytest
 import tifffile
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QAction, QWheelEvent
-from PySide6.QtWidgets import QApplication, QListWidget, QMenu, QSlider, QTextBrowser
+from PySide6.QtWidgets import QApplication, QDockWidget, QListWidget, QMenu, QSlider, QTextBrowser
 
 from tests.gui.helpers import drag, hover, view_point
 from unet_studio.core.project import Project
@@ -208,3 +208,28 @@ def test_a_new_class_is_named_after_the_key_that_picks_it(window, qtbot):
     assert window.tools.class_value == 4
     assert window.class_list.list.currentItem().text() == "class 4"
     assert window.class_list.list.currentItem().toolTip() == "Key 4"
+
+
+def test_window_docks_brush_and_last_image_are_remembered(qtbot, tmp_path, settings, project):
+    """Issue 19 item 13: size, docks, brush size and last image per project survive a restart."""
+    first = MainWindow(settings=settings, demo_folder=tmp_path / "demo")
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(1250, 700)
+    assert first.open_path(project.folder)
+    first.browser.step(2)
+    assert first.document.image_id == "img_02"
+    first.tools.set_brush_size(27)
+    first.findChild(QDockWidget, "displayDock").close()
+    size = (first.width(), first.height())
+    first.close()
+    again = MainWindow(settings=settings, demo_folder=tmp_path / "demo")
+    qtbot.addWidget(again)
+    again.show()
+    assert again.height() == size[1] == 700  # the offscreen screen is 800 px wide: Qt keeps windows on it
+    assert not again.findChild(QDockWidget, "displayDock").isVisible()
+    assert again.tools.brush_size == 27 and again.tool_panel.brush_size.value() == 27
+    assert again.open_path(project.folder)
+    assert again.document.image_id == "img_02"
+    assert again.browser.visible_ids()[again.browser.view.currentIndex().row()] == "img_02"
+    again.close()

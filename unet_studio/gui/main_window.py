@@ -29,6 +29,7 @@ from unet_studio.gui.tools import Tool, ToolController
 from unet_studio.gui.training_docks import install_training_docks
 from unet_studio.gui.welcome import WelcomePage
 from unet_studio.gui.wheel_guard import WheelGuard
+from unet_studio.gui.window_memory import WindowMemory
 
 APP_NAME = "UNet Studio"
 TOOL_HINTS = {Tool.POLYGON: "Lasso: click points or drag; Enter or double-click fills, Esc cancels"}
@@ -44,7 +45,9 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.document = AnnotationDocument(self)
         self.tools = ToolController(self.document, self)
-        self.recent = RecentProjects(settings if settings is not None else QSettings("UNetStudio", "UNetStudio"))
+        settings = settings if settings is not None else QSettings("UNetStudio", "UNetStudio")
+        self.recent = RecentProjects(settings)
+        self.memory = WindowMemory(settings)
         self.demo_folder = demo_folder or default_demo_folder()
         self.last_error = ""
         self.actions = build_actions(self, self.document.undo_group)
@@ -72,6 +75,8 @@ class MainWindow(QMainWindow):
         self.training_docks = install_training_docks(self)
         self.wheel_guard = WheelGuard(self)
         self.wheel_guard.install(self)
+        self.memory.restore_window(self)
+        self.tools.set_brush_size(self.memory.brush_size(self.tools.brush_size))
         self._refresh_recent()
         self._update_title()
 
@@ -172,8 +177,10 @@ class MainWindow(QMainWindow):
             return False
         self.recent.add(project.folder)
         self._refresh_recent()
-        records = self.document.records
-        if records:
+        last = self.memory.last_image(project.folder)  # the image shown when this project was last open
+        if last is not None and self.document.record(last) is not None and self.document.set_image(last):
+            return True
+        if self.document.records:
             self.browser.step(1)
         return True
 
@@ -204,8 +211,10 @@ class MainWindow(QMainWindow):
         self.canvas.set_display(render(image.pixels, settings))
         self.contrast.set_range_hint(*channel_range(image.pixels[:, :, settings.channel or 0], settings))
 
-    def _on_document_image_changed(self, _image_id: str) -> None:
+    def _on_document_image_changed(self, image_id: str) -> None:
         doc = self.document
+        if image_id and doc.project is not None:
+            self.memory.remember_image(doc.project.folder, image_id)
         self.canvas.overlay.set_labels(doc.labels, doc.class_colours())
         if doc.image is None:
             self.canvas.set_display(None)
@@ -242,6 +251,7 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
+        self.memory.save_window(self, self.tools.brush_size)
         self.training_docks.shutdown()  # a running training stops after its batch, keeping the best model
         self.browser.loader.clear()
         self.browser.loader.wait()
