@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         self.tools.brush_size_changed.connect(self._on_tools_changed)
         self.tools.tool_changed.connect(self._on_tools_changed)
         self.tools.preview_changed.connect(self.canvas.set_preview)
+        self.tools.notice_raised.connect(lambda text: self.status.showMessage(text, ERROR_SHOWN_MS))
         self.canvas.cursor_moved.connect(self.status.show_cursor)
         self.canvas.cursor_left.connect(self.status.clear_cursor)
         self.canvas.zoom_changed.connect(self.status.show_zoom)
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
         for n in range(1, 10):
             a[f"class{n}Action"].triggered.connect(lambda _=False, row=n - 1: self.class_list.select_row(row))
         a["onlyUnlabelledAction"].toggled.connect(lambda on: setattr(tools, "only_unlabelled", on))
+        a["fillEnclosedAction"].toggled.connect(lambda on: setattr(tools, "fill_enclosed", on))
         a["toggleLabelsAction"].toggled.connect(self.canvas.overlay.setVisible)
         a["outlineAction"].toggled.connect(self.canvas.overlay.set_outline)
         a["fitAction"].triggered.connect(self.canvas.fit)

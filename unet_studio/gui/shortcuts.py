@@ -25,7 +25,7 @@ CLASS_KEYS = tuple(str(n) for n in range(1, 10))
 SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Tools", "brushAction", "Brush", ("P",), "Paint the current class"),
     Shortcut("Tools", "eraserAction", "Eraser", ("E",), "Erase back to unlabelled (0)"),
-    Shortcut("Tools", "fillAction", "Fill", ("F",), "Fill the connected region of equal label under the click"),
+    Shortcut("Tools", "fillAction", "Fill", ("F",), "Fill the region of equal label under the click, if labels enclose it"),
     Shortcut("Tools", "polygonAction", "Polygon / lasso", ("L",),
              "Click points or drag; double-click or Enter fills, Esc cancels"),
     Shortcut("Tools", "pickerAction", "Class picker", ("I", "K"), "Pick the class under the cursor"),
