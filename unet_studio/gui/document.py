@@ -43,6 +43,7 @@ class AnnotationDocument(QObject):
         self.image_id: str | None = None
         self.image: ImageData | None = None
         self.labels: np.ndarray | None = None
+        self.unreadable: tuple[str, str] | None = None  # (image id, one-line reason) of the image that failed
         self.undo_group = QUndoGroup(self)
         self._stacks: dict[str, QUndoStack] = {}
         self._dirty = False
@@ -60,7 +61,7 @@ class AnnotationDocument(QObject):
             self.undo_group.removeStack(stack)
             stack.deleteLater()
         self._stacks.clear()
-        self.project = project
+        self.project, self.unreadable = project, None
         self.project_changed.emit()
         self.records_changed.emit()
         self.classes_changed.emit()
@@ -184,7 +185,10 @@ class AnnotationDocument(QObject):
             labels = self.project.load_annotation(image_id) if image_id != self.image_id else self.labels
         except StudioError as exc:
             self.error_raised.emit(str(exc))
+            if image_id != self.image_id:
+                self._show_unreadable(image_id, str(exc))
             return False
+        self.unreadable = None
         if image_id != self.image_id:
             if not self.close_image():
                 return False
@@ -196,6 +200,13 @@ class AnnotationDocument(QObject):
         self.annotation_changed.emit(None)
         self.dirty_changed.emit(self.is_dirty)
         return True
+
+    def _show_unreadable(self, image_id: str, reason: str) -> None:
+        """The chosen image cannot be read: drop the current one (saved first) so the next stroke cannot go to
+        it, and remember why for the canvas and the title. If saving fails the current image stays."""
+        if self.close_image():
+            self.unreadable = (image_id, reason)
+            self.image_changed.emit("")
 
     def set_plane(self, plane: int) -> bool:
         """Show another plane of a stack (the labels are one 2-D array shared by all planes)."""

@@ -25,7 +25,7 @@ CLASS_KEYS = tuple(str(n) for n in range(1, 10))
 SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Tools", "brushAction", "Brush", ("P",), "Paint the current class"),
     Shortcut("Tools", "eraserAction", "Eraser", ("E",), "Erase back to unlabelled (0)"),
-    Shortcut("Tools", "fillAction", "Fill", ("F",), "Fill the connected region of equal label under the click"),
+    Shortcut("Tools", "fillAction", "Fill", ("F",), "Fill the region of equal label under the click, if labels enclose it"),
     Shortcut("Tools", "polygonAction", "Polygon / lasso", ("L",),
              "Click points or drag; double-click or Enter fills, Esc cancels"),
     Shortcut("Tools", "pickerAction", "Class picker", ("I", "K"), "Pick the class under the cursor"),
@@ -48,6 +48,8 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Model", "predictAction", "Predict", ("Ctrl+P",), "Predict the current, selected or all images"),
     Shortcut("Model", "acceptPredictionAction", "Accept prediction", ("Ctrl+Shift+A",),
              "Fill the unlabelled pixels from the prediction; painted labels stay (one undo step)"),
+    Shortcut("Model", None, "Review objects", ("Click",),
+             "With Predictions > Review objects on, a click on a predicted object accepts or rejects it"),
     Shortcut("Model", "exportAction", "Export", ("Ctrl+E",), "Masks, instances, measurements, ROIs, models..."),
     Shortcut("File", "newProjectAction", "New project from folder", ("Ctrl+N",), "Make a folder of images a project"),
     Shortcut("File", "openAction", "Open project", ("Ctrl+O",), "Open a project folder"),
