@@ -82,7 +82,8 @@ def run_headless(project: Project, seconds: float) -> int:
     """Train on the labelled images, predict the test images, score them against the truth; print JSON."""
     config = TrainConfig(max_seconds=seconds, steps_per_epoch=25)
     info(f"training for {seconds:.0f} s on {project.folder} ...")
-    finished = follow_training(iter_train_project(project, train_config=config), config, threading.Event())
+    stop = threading.Event()  # set by Ctrl+C or SIGTERM: the run saves and ends
+    finished = follow_training(iter_train_project(project, train_config=config, stop=stop), config, stop)
     if finished is None or finished.checkpoint_path is None:
         return 1
     predictor = Predictor.from_checkpoint(finished.checkpoint_path)

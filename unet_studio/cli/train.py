@@ -101,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
             finished = follower.follow(destination.publish(events))
         except StudioError as error:
             raise TrainingError(f"{error}; {_unchanged(target, destination)}") from error
+        except KeyboardInterrupt:  # a second Ctrl+C: no waiting for the save
+            info(f"stopped at once: {_unchanged(target, destination)}")
+            raise
     if finished is not None and finished.checkpoint_path is not None and project is not None:
         path = register_model(project, finished.checkpoint_path, f"{_arch(finished)} {stamp}")
         info(f"model saved in the project as {path.stem} (now the active model)")
