@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from tests.conftest import make_blobs
 from unet_studio.models.config import ModelConfig
@@ -80,3 +82,19 @@ def digests(folder: Path) -> dict[str, str]:
 
 def blank(size: int = 48) -> np.ndarray:
     return np.zeros((size, size), np.uint8)
+
+
+@contextlib.contextmanager
+def tmpfs_at(folder: Path, options: str):
+    """Mount a tmpfs with `options` (e.g. "ro", "size=256k") on `folder` for the block; skips the test where
+    mounting is not allowed (not root, or no CAP_SYS_ADMIN)."""
+    folder.mkdir(exist_ok=True)
+    if os.geteuid() != 0:
+        pytest.skip("a tmpfs mount needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.decode(errors='replace').strip()})")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

@@ -6,7 +6,6 @@ test_predict_refuses_to_write_among_the_originals.
 
 import os
 import shutil
-import subprocess
 
 import cv2
 import numpy as np
@@ -14,7 +13,8 @@ import pytest
 import tifffile
 
 from tests.cli.helpers import (
-    TINY_TRAIN, assert_one_line_error, digests, error_lines, run_cli, write_pairs, write_tiny_model,
+    TINY_TRAIN, assert_one_line_error, digests, error_lines, run_cli, tmpfs_at, write_pairs,
+    write_tiny_model,
 )
 from unet_studio.cli import main
 
@@ -87,19 +87,14 @@ def read_only_folder(tmp_path):
     """A folder nothing can be created in: chmod 555, or for root (whom permissions do not stop) a read-only
     tmpfs mount; skipped where neither is possible."""
     folder = tmp_path / "read-only"
-    folder.mkdir()
-    if os.geteuid() != 0:
-        folder.chmod(0o555)
-        yield folder
-        folder.chmod(0o755)
+    if os.geteuid() == 0:
+        with tmpfs_at(folder, "ro,size=64k"):
+            yield folder
         return
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip("running as root and cannot mount a read-only tmpfs, so no folder is read-only here")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
+    folder.mkdir()
+    folder.chmod(0o555)
+    yield folder
+    folder.chmod(0o755)
 
 
 def _unusable_out(case, tmp_path, read_only_folder):

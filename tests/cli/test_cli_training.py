@@ -5,13 +5,15 @@ test_sigterm_after_an_epoch_saves_the_best_checkpoint_marked_interrupted.
 """
 
 import errno
+import os
 import signal
 import subprocess
 
 import torch
 
 from tests.cli.helpers import (
-    TINY_TRAIN, assert_one_line_error, error_lines, run_cli, start_cli, write_pairs, write_tiny_model,
+    TINY_TRAIN, assert_one_line_error, error_lines, run_cli, start_cli, tmpfs_at, write_pairs,
+    write_tiny_model,
 )
 from unet_studio.cli import main
 from unet_studio.training.checkpoint import load_checkpoint
@@ -109,23 +111,61 @@ def test_existing_out_is_refused_unless_overwrite_and_stale_locks_are_reclaimed(
     assert _leftovers(tmp_path) == []
 
 
+class _FullDisk:
+    """A file opened for writing on a nearly full disk: the first 4 KB fit, then writes fail with ENOSPC
+    (failing from the first byte on, torch.save passed the OSError on; past the first write it raised
+    'RuntimeError: [enforce fail at inline_container.cc] unexpected pos', as on a real full disk)."""
+
+    def __init__(self, handle, room=4096):
+        self.handle, self.room = handle, room
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.handle.close()
+
+    def write(self, data):
+        size = len(memoryview(data))
+        if size > self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= size
+        return self.handle.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.handle, name)
+
+
 def test_a_full_disk_while_saving_is_one_line_and_keeps_the_old_model(tmp_path, monkeypatch, capsys):
-    """ENOSPC injected where the checkpoint's bytes reach the disk (fsync, as on NFS or a quota); on main
-    this was a RuntimeError traceback. In-process: a full disk cannot be had in a subprocess here."""
+    """ENOSPC injected into the atomic writer's file (in-process; test_a_really_full_disk_through_the_cli
+    is the subprocess one, where a tmpfs can be mounted). torch.save turned it into a RuntimeError traceback."""
     images, masks = write_pairs(tmp_path)
     out = write_tiny_model(tmp_path / "model.pt")
     before = out.read_bytes()
+    real_fdopen = os.fdopen
 
-    def full(fd):
-        raise OSError(errno.ENOSPC, "No space left on device")
+    def fdopen(fd, mode="r", *args, **kwargs):
+        handle = real_fdopen(fd, mode, *args, **kwargs)
+        return _FullDisk(handle) if mode == "wb" else handle
 
-    monkeypatch.setattr("unet_studio.core.atomic.os.fsync", full)
+    monkeypatch.setattr("unet_studio.core.atomic.os.fdopen", fdopen)
     code = main([*map(str, _train_args(images, masks, out, "--max-steps", "2", "--overwrite"))])
     err = capsys.readouterr().err
     assert code == 2 and len(error_lines(err)) == 1 and "Traceback" not in err, err
     assert "disk full" in error_lines(err)[0] and f"{out} is unchanged" in error_lines(err)[0]
     assert out.read_bytes() == before
     assert _leftovers(tmp_path) == [] and not list(tmp_path.glob(".*tmp*"))
+
+
+def test_a_really_full_disk_through_the_cli(tmp_path):
+    """The same on a 256 KB tmpfs (root only): the old 50 KB model fits, the run's 0.5 MB checkpoint does not."""
+    images, masks = write_pairs(tmp_path)
+    with tmpfs_at(tmp_path / "small-disk", "size=256k") as disk:
+        out = write_tiny_model(disk / "model.pt")
+        before = out.read_bytes()
+        result = run_cli(*_train_args(images, masks, out, "--max-steps", "2", "--overwrite"))
+        assert_one_line_error(result, "disk full", f"{out} is unchanged")
+        assert out.read_bytes() == before and sorted(p.name for p in disk.iterdir()) == ["model.pt"]
 
 
 def test_wrong_size_labels_are_in_the_summary_and_the_exit_status(tmp_path):
