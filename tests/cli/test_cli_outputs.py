@@ -101,7 +101,9 @@ def _unusable_out(case, tmp_path, read_only_folder):
     """An --out folder that cannot be made: under a file, equal to a file, or inside a read-only folder."""
     a_file = tmp_path / "a-file"
     a_file.write_text("not a folder")
-    return {"under a file": a_file / "out", "equal to a file": a_file, "in a read-only folder": read_only_folder / "out"}[case]
+    cases = {"under a file": a_file / "out", "equal to a file": a_file,
+             "in a read-only folder": read_only_folder / "out"}
+    return cases[case]
 
 
 def _command(name, out, pairs, model):

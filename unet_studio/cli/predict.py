@@ -20,8 +20,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("predict", help="predict masks for every image in a folder")
     p.add_argument("--model", required=True, help="checkpoint (.pt) from `unet-studio train`")
     p.add_argument("--images", required=True, help="folder of images")
-    p.add_argument("--out", required=True, help="output folder (not the images' folder): <stem>.png masks (0 background, 1..K classes); "
-                   "images sharing a stem (a.png, a.tif) keep their suffix: a.png.png, a.tif.png")
+    p.add_argument("--out", required=True, help="output folder (not the images' folder): <stem>.png masks "
+                   "(0 background, 1..K classes); images sharing a stem (a.png, a.tif) keep their suffix: "
+                   "a.png.png, a.tif.png")
     p.add_argument("--instances", action="store_true", help="write <stem>.tif uint16 instance labels instead")
     p.add_argument("--tta", action="store_true", help="average the four flips (slower, a little smoother)")
     p.add_argument("--min-size", type=int, default=None,
