@@ -6,6 +6,7 @@ it. The sample in resources/sample is copied, never written."""
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,11 +63,12 @@ def demo_train_config(seconds: float) -> TrainConfig:
     return TrainConfig(max_seconds=seconds, steps_per_epoch=STEPS_PER_EPOCH)
 
 
-def iter_train_demo(project: Project, seconds: float) -> Iterator:
-    """Training events (training/events.py) of a `seconds` run on the demo's labelled images."""
+def iter_train_demo(project: Project, seconds: float, stop: threading.Event | None = None) -> Iterator:
+    """Training events (training/events.py) of a `seconds` run on the demo's labelled images; setting `stop`
+    ends the run with the best checkpoint saved."""
     from unet_studio.training.api import iter_train_project
 
-    return iter_train_project(project, train_config=demo_train_config(seconds))
+    return iter_train_project(project, train_config=demo_train_config(seconds), stop=stop)
 
 
 def predict_and_score(project: Project, checkpoint_path: Path) -> dict:

@@ -37,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
 def run_headless(project: Project, seconds: float) -> int:
     """Train on the labelled images, predict the test images, score them against the truth; print JSON."""
     info(f"training for {seconds:.0f} s on {project.folder} ...")
-    finished = follow_training(iter_train_demo(project, seconds), demo_train_config(seconds), threading.Event())
+    stop = threading.Event()  # set by Ctrl+C or SIGTERM: the run saves and ends
+    finished = follow_training(iter_train_demo(project, seconds, stop), demo_train_config(seconds), stop)
     if finished is None or finished.checkpoint_path is None:
         return 1
     scores = predict_and_score(project, finished.checkpoint_path)

@@ -26,6 +26,8 @@ from unet_studio.training.trainer import Trainer
 from unet_studio.training.validation import is_sparse
 
 LABEL_FORMATS = ("annotation", "mask")
+SKIPPED = "skipped "  # how a Log line about an unusable input file starts (the CLI counts them)
+MAX_UNCONFIRMED_CLASSES = 20  # more object classes than this in the labels must be confirmed (n_classes)
 
 
 def _target(labels: np.ndarray, labels_format: str) -> np.ndarray:
@@ -103,8 +105,11 @@ def _sources(paths: Sequence[Path]) -> list[dict]:
 def iter_train_folders(images_dir: str | Path, labels_dir: str | Path, out_path: str | Path,
                        model_config: ModelConfig | None = None, train_config: TrainConfig | None = None,
                        labels_format: str = "annotation", init: Checkpoint | str | Path | None = None,
-                       stop: threading.Event | None = None) -> Iterator[TrainingEvent]:
-    """Train on images_dir/<stem>.* with labels_dir/<stem>.png|tif; ~val_fraction of the pairs validate."""
+                       stop: threading.Event | None = None,
+                       n_classes: int | None = None) -> Iterator[TrainingEvent]:
+    """Train on images_dir/<stem>.* with labels_dir/<stem>.png|tif; ~val_fraction of the pairs validate.
+    `n_classes` (object classes) confirms labels with more than MAX_UNCONFIRMED_CLASSES classes, or asks
+    for more outputs than the labels hold."""
     train_config = train_config or TrainConfig()
     images, labels = list_images(images_dir), list_images(labels_dir)
     paired_stems = {file_stem(p) for p in images} & {file_stem(p) for p in labels}
@@ -114,10 +119,10 @@ def iter_train_folders(images_dir: str | Path, labels_dir: str | Path, out_path:
     normalization = init.normalization if init else DEFAULT_NORMALIZATION
     items, problems = load_training_items(images, labels, labels_format, normalization)
     for problem in problems:
-        yield Log(f"skipped {problem}")
+        yield Log(f"{SKIPPED}{problem}")
     if not items:
         raise TrainingError(labels_dir, f"none of the {len(paired_stems)} image/label pairs could be read")
-    num_classes = max(2, max(int(item.target.max()) for item in items) + 1)
+    num_classes = _checked_class_count(items, labels_dir, n_classes) + 1
     config = _resolve_model(model_config, init, _channels(items), num_classes)
     classes = init.classes if init and len(init.classes) == config.num_classes else _generic_classes(config)
     train_items, val_items = _split_off(items, train_config.val_fraction, train_config.seed)
@@ -127,6 +132,20 @@ def iter_train_folders(images_dir: str | Path, labels_dir: str | Path, out_path:
     trainer = Trainer(config, train_config, train_items, val_items, classes, out_path, init_checkpoint=init,
                       image_sources=_sources(used), normalization=normalization)
     yield from trainer.iter_fit(stop)
+
+
+def _checked_class_count(items: Sequence[TrainItem], labels_dir: str | Path, n_classes: int | None) -> int:
+    """Object classes to train: what the labels hold (at least 1), or `n_classes` where that confirms or
+    exceeds it. Many classes are usually instance labels given by mistake, so they must be confirmed."""
+    top = max(items, key=lambda item: int(item.target.max(initial=0)))
+    found = max(1, int(top.target.max(initial=0)))
+    if n_classes is not None and n_classes < found:
+        raise TrainingError(top.name, f"labels hold object class {found}, beyond the {n_classes} class(es) asked for")
+    if n_classes is None and found > MAX_UNCONFIRMED_CLASSES:
+        raise TrainingError(labels_dir, f"labels hold {found} object classes (largest in {Path(top.name).name}): "
+                                        "instance labels rather than class masks? Give --classes "
+                                        f"{found} to train that many classes")
+    return max(found, n_classes or 0)
 
 
 def _generic_classes(config: ModelConfig) -> list[dict]:
@@ -165,7 +184,7 @@ def iter_train_snapshot(snapshot: ProjectSnapshot, out_path: str | Path,
     normalization = init.normalization if init else DEFAULT_NORMALIZATION
     by_split, problems, used = snapshot_items(snapshot, normalization)
     for problem in problems:
-        yield Log(f"skipped {problem}")
+        yield Log(f"{SKIPPED}{problem}")
     train_items, val_items = by_split["train"], by_split["val"]
     if not train_items:
         raise TrainingError(snapshot.manifest_path, "no labelled training image: label some pixels first")
