@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "unet_studio"
-RANK = {"core": 0, "models": 1, "data": 1, "training": 2, "inference": 2, "export": 2, "cli": 3, "gui": 4}
+RANK = {"core": 0, "models": 1, "data": 1, "runtime": 1, "training": 2, "inference": 2, "export": 2, "cli": 3, "gui": 4}
 
 
 def _layer(module: str) -> str | None:
