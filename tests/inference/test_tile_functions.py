@@ -122,3 +122,25 @@ def test_predictor_keeps_torch_where_mixed_precision_was_chosen(monkeypatch):
     monkeypatch.setattr(policy, "_cpu_bf16_supported", lambda: True)
     predictor = Predictor(tiny(), CLASSES, NORMALIZATION, device="cpu", config=PredictConfig(64, 16, precision="bf16"))
     assert predictor.engine == "torch" and "bf16" in predictor.engine_reason
+
+
+def test_onnx_exports_are_cached_by_weights_and_a_damaged_file_is_redone(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNET_STUDIO_CACHE_DIR", str(tmp_path))
+    model, pixels = tiny(), image((1, 40, 40))
+    expected = predict_probabilities(OnnxTiles(model), pixels, FP32)
+    files = list((tmp_path / "onnx").glob("*.onnx"))
+    assert len(files) == 1
+    monkeypatch.setattr("unet_studio.inference.onnx_tiles.onnx_bytes", no_export)
+    np.testing.assert_allclose(predict_probabilities(OnnxTiles(model), pixels, FP32), expected)  # from the cache
+    monkeypatch.undo()
+    monkeypatch.setenv("UNET_STUDIO_CACHE_DIR", str(tmp_path))
+    files[0].write_bytes(b"not an onnx model")
+    np.testing.assert_allclose(predict_probabilities(OnnxTiles(model), pixels, FP32), expected)
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)
+    OnnxTiles(model)
+    assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 2  # other weights, another export
+
+
+def no_export(*args):
+    raise AssertionError("the export must come from the cache")

@@ -2,21 +2,26 @@
 
 On CPUs without native bf16 (most laptops) ORT's fp32 convolutions ran the default U-Net's tiles faster
 than torch's fp32 eager path (see benchmarks/predict_speed.py); the tiler treats it like any tile function.
+Exports are cached in the user cache folder by a hash of the weights, so a model is exported once.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
+import json
 import warnings
 
 import numpy as np
 import onnxruntime
 import torch
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 from torch import nn
 
 from unet_studio.core.errors import StudioError
 from unet_studio.inference.tile_functions import pooling_alignment
+from unet_studio.runtime.cache import cached_file, store_file
 
 ONNX_OPSET = 17
 
@@ -48,6 +53,29 @@ def onnx_bytes(model: nn.Module, in_channels: int, side: int) -> bytes:
     return buffer.getvalue()
 
 
+def model_key(model: nn.Module, side: int) -> str:
+    """A hash of what the export depends on: config, weights, trace size, torch and opset."""
+    digest = hashlib.sha256(json.dumps([model.config.to_dict(), side, torch.__version__, ONNX_OPSET]).encode())
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+def cached_onnx_bytes(model: nn.Module, in_channels: int, side: int) -> bytes:
+    """:func:`onnx_bytes`, from the cache when this very network was exported before."""
+    name = f"onnx/{model_key(model, side)}.onnx"
+    path = cached_file(name)
+    if path is not None:
+        try:
+            return path.read_bytes()
+        except OSError:
+            pass
+    data = onnx_bytes(model, in_channels, side)
+    store_file(name, data)
+    return data
+
+
 def _softmax(logits: np.ndarray) -> np.ndarray:
     if logits.shape[0] == 1:
         foreground = 1.0 / (1.0 + np.exp(-logits))
@@ -75,8 +103,12 @@ class OnnxTiles:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        data = onnx_bytes(model, config.in_channels, 2 * self.min_side)
-        self.session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        data = cached_onnx_bytes(model, config.in_channels, 2 * self.min_side)
+        try:
+            self.session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        except (ort_errors.InvalidProtobuf, ort_errors.Fail, ort_errors.InvalidGraph):  # damaged cache file
+            data = onnx_bytes(model, config.in_channels, 2 * self.min_side)
+            self.session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
 
     def __call__(self, tile_input: np.ndarray) -> np.ndarray:
         _, height, width = tile_input.shape

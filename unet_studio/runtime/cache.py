@@ -1,4 +1,4 @@
-"""The per-user cache folder (measured precision probes): small JSON files that are safe to delete."""
+"""The per-user cache folder (measured precision probes, ONNX exports of networks): files safe to delete."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from unet_studio.core.atomic import atomic_write_json
+from unet_studio.core.atomic import atomic_write_bytes, atomic_write_json
 from unet_studio.core.errors import StudioError
 
 CACHE_ENV = "UNET_STUDIO_CACHE_DIR"
@@ -44,6 +44,28 @@ def write_cache(name: str, data: dict[str, Any]) -> bool:
         folder = cache_folder()
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_json(folder / name, data)
+    except (OSError, StudioError):
+        return False
+    return True
+
+
+def cached_file(name: str) -> Path | None:
+    """The cached file ``name`` (a relative path) if it exists, else None."""
+    path = cache_folder() / name
+    return path if path.is_file() else None
+
+
+def store_file(name: str, data: bytes, keep: int = 20) -> bool:
+    """Write ``data`` atomically under ``name`` and keep only the ``keep`` newest files of its folder;
+    False (and nothing raised) when the cache cannot be written."""
+    try:
+        path = cache_folder() / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, data)
+        siblings = sorted((p for p in path.parent.iterdir() if p.is_file() and p.suffix == path.suffix),
+                          key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in siblings[keep:]:
+            old.unlink(missing_ok=True)
     except (OSError, StudioError):
         return False
     return True
