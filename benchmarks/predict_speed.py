@@ -7,9 +7,11 @@
   where that is fp32 on a CPU); ``--cpu no-bf16`` / ``avx2`` force the fp32 branch (see speed_machine.py).
 * ``torch_fp32``: ``Predictor`` on torch in float32 (batch norms folded, channels_last).
 * ``plain_fp32_eager``: the unfused network called on each tile in float32, contiguous layout, no autocast.
+* ``onnxruntime_fp32``: where ours is not already ONNX Runtime, what it would give.
 
-All three go through the same tiler and the full-probability path; speed is timed after a one-tile warm-up,
-in alternating order. Achieved GFLOP/s count every tile the network ran (overlaps included). Peak RSS of the
+All go through the same tiler and the full-probability path; speed is timed after a one-tile warm-up,
+in alternating order, per wall second and per CPU second of this process (on a busy shared machine with one
+thread, the CPU-second figure is close to what an idle core gives). Achieved GFLOP/s count every tile the network ran (overlaps included). Peak RSS of the
 streamed path for the huge image is measured in a fresh subprocess (resource.getrusage), torch included.
 Targets on a 2-core CPU: >= 2 MP/s and < 1.5 GB for 8192 x 8192.
 """
@@ -81,28 +83,36 @@ def runners(model, tile: int, overlap: int) -> dict:
         lo, hi = percentile_range(pixels)
         return predict_probabilities(plain, normalize_with_range(pixels, lo, hi), PredictConfig(tile, overlap))
 
-    return {"ours": (ours.predict, f"{ours.precision.name} on {ours.engine}"),
-            "torch_fp32": (torch_fp32.predict, "fp32 on torch"), "plain_fp32_eager": (plain_predict, "fp32 eager")}
+    found = {"ours": (ours.predict, f"{ours.precision.name} on {ours.engine}"),
+             "torch_fp32": (torch_fp32.predict, "fp32 on torch"), "plain_fp32_eager": (plain_predict, "fp32 eager")}
+    if ours.engine != "onnxruntime":  # show what ONNX Runtime would have given
+        onnx = make_predictor(model, tile, overlap, precision="fp32", backend="onnxruntime")
+        found["onnxruntime_fp32"] = (onnx.predict, "fp32 on onnxruntime")
+    return found
 
 
 def measure_speed(model, size: int, tile: int, overlap: int, rounds: int) -> dict:
     image = make_image(size)
     runs = runners(model, tile, overlap)
     times = {name: [] for name in runs}
+    cpu_times = {name: [] for name in runs}
     for name, (predict, _) in runs.items():
         predict(image[:tile, :tile])  # warm-up: kernel choice, the ONNX session
     for _ in range(rounds):
         for name, (predict, _) in runs.items():
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             predict(image)
             times[name].append(time.perf_counter() - start)
+            cpu_times[name].append(time.process_time() - cpu_start)
     flops = count_flops(model, (1, 1, 256, 256), backward=False) / 256**2 * tiled_pixels(
         size, PredictConfig(tile, overlap), pooling_alignment(model))
     best = {name: min(values) for name, values in times.items()}
     return {"tile": tile, "overlap": overlap,
             "how": {name: note for name, (_, note) in runs.items()},
             "megapixels_per_s": {name: round(size * size / s / 1e6, 3) for name, s in best.items()},
+            "megapixels_per_cpu_s": {name: round(size * size / min(v) / 1e6, 3) for name, v in cpu_times.items()},
             "gflops": {name: round(flops / s / 1e9, 1) for name, s in best.items()},
+            "gflops_per_cpu_s": {name: round(flops / min(v) / 1e9, 1) for name, v in cpu_times.items()},
             "ours_vs_plain": round(best["plain_fp32_eager"] / best["ours"], 2),
             "ours_vs_torch_fp32": round(best["torch_fp32"] / best["ours"], 2)}
 

@@ -6,6 +6,8 @@
 * ``plain_fp32_eager``: that step in float32, default (contiguous) memory layout, no autocast.
 
 They run in alternating rounds so a noisy machine hurts them alike; the ratios are the numbers to read.
+Per-CPU-second figures (this process's CPU time) are close to an idle core's speed on a busy machine when
+run with ``--threads 1``.
 Achieved GFLOP/s use FLOPs counted by torch's FlopCounterMode, next to the CPU's fp32 peak.
 Data: DSB 2018 nuclei images from ../shared/data when present, else synthetic blobs. Prints JSON.
 Usage: python benchmarks/train_speed.py [--cpu native|no-bf16|avx2] [--steps 6] [--rounds 3] [--threads N]
@@ -45,8 +47,9 @@ def items():
     return [TrainItem(normalize_for_network(image[:, :, None]), mask.astype(np.int64), name) for name, image, mask in pairs]
 
 
-def trainer_patches_per_s(model_config, data, steps: int, folder: Path) -> float:
-    """Median patches/s of the real Trainer over the steps after the first two (warm-up)."""
+def trainer_patches_per_s(model_config, data, steps: int, folder: Path) -> tuple[float, float]:
+    """(median patches/s of the real Trainer over the steps after the first two, patches per CPU second of
+    the whole run, warm-up and set-up included)."""
     from unet_studio.training.config import TrainConfig
     from unet_studio.training.events import StepEnded
     from unet_studio.training.trainer import Trainer
@@ -54,13 +57,16 @@ def trainer_patches_per_s(model_config, data, steps: int, folder: Path) -> float
     classes = [{"value": 1, "name": "background", "color": "#808080"}, {"value": 2, "name": "nucleus", "color": "#e41a1c"}]
     config = TrainConfig(max_steps=steps, steps_per_epoch=steps + 1, device="cpu", batch_size=4, patch_size=256)
     trainer = Trainer(model_config, config, data, [], classes, folder / "m.pt")
+    cpu_start = time.process_time()
     times = [e.elapsed_s for e in trainer.iter_fit(threading.Event()) if isinstance(e, StepEnded)]
+    cpu_seconds = time.process_time() - cpu_start
     per_step = np.diff(times)
-    return float(config.batch_size / np.median(per_step[2:] if len(per_step) > 2 else per_step))
+    wall = float(config.batch_size / np.median(per_step[2:] if len(per_step) > 2 else per_step))
+    return wall, steps * config.batch_size / cpu_seconds
 
 
-def loop_patches_per_s(model_config, precision, channels_last: bool, steps: int) -> float:
-    """Patches/s of forward + backward + AdamW (training.speed_check's step) in one layout and precision."""
+def loop_patches_per_s(model_config, precision, channels_last: bool, steps: int) -> tuple[float, float]:
+    """(patches per wall second, per CPU second) of forward + backward + AdamW in one layout and precision."""
     import torch
     import torch.nn.functional as F
 
@@ -72,16 +78,17 @@ def loop_patches_per_s(model_config, precision, channels_last: bool, steps: int)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     images = torch.randn(4, 1, 256, 256).contiguous(memory_format=layout)
     target = torch.randint(0, 2, (4, 256, 256))
-    times = []
+    times, cpu_times = [], []
     for _ in range(steps + 1):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         with precision.autocast():
             loss = F.cross_entropy(model(images).float(), target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         times.append(time.perf_counter() - start)
-    return 4 / statistics.median(times[1:])
+        cpu_times.append(time.process_time() - cpu_start)
+    return 4 / statistics.median(times[1:]), 4 / statistics.median(cpu_times[1:])
 
 
 def main() -> None:
@@ -117,20 +124,26 @@ def main() -> None:
         for _ in range(args.rounds):
             for name, run in runs.items():
                 results[name].append(run(Path(tmp)))
-    medians = {name: statistics.median(values) for name, values in results.items()}
+    medians = {name: statistics.median(wall for wall, _ in values) for name, values in results.items()}
+    per_cpu_s = {name: statistics.median(cpu for _, cpu in values) for name, values in results.items()}
     flops = count_flops(build_model(model_config), (1, 1, 256, 256), backward=True)
     setup = machine(args.cpu)
     gflops = {name: round(value * flops / 1e9, 1) for name, value in medians.items()}
+    gflops_cpu = {name: round(value * flops / 1e9, 1) for name, value in per_cpu_s.items()}
     print(json.dumps({
         "benchmark": "training patches/s at 256x256, batch 4", "machine": setup, "preset": args.preset,
         "model": model_config.to_dict(), "precision": precision.describe(),
         "patches_per_s": {name: round(value, 2) for name, value in medians.items()},
-        "gflops": gflops, "fraction_of_fp32_peak": {name: round(g / setup["fp32_peak_gflops"], 3) for name, g in
-                                                    gflops.items()} if setup["fp32_peak_gflops"] else None,
+        "patches_per_cpu_s": {name: round(value, 2) for name, value in per_cpu_s.items()},
+        "gflops": gflops, "gflops_per_cpu_s": gflops_cpu,
+        "fraction_of_fp32_peak_per_cpu_s": {name: round(g / setup["fp32_peak_gflops"], 3) for name, g in
+                                            gflops_cpu.items()} if setup["fp32_peak_gflops"] else None,
         "gflop_per_patch_forward_backward": round(flops / 1e9, 2),
-        "rounds": {name: [round(x, 2) for x in values] for name, values in results.items()},
+        "rounds": {name: [round(wall, 2) for wall, _ in values] for name, values in results.items()},
         "ours_vs_plain": {name: round(medians[name] / medians["plain_fp32_eager"], 2)
                           for name in ("ours_trainer", "ours_loop")},
+        "ours_vs_plain_per_cpu_s": {name: round(per_cpu_s[name] / per_cpu_s["plain_fp32_eager"], 2)
+                                    for name in ("ours_trainer", "ours_loop")},
     }, indent=2))
 
 
