@@ -52,7 +52,8 @@ def test_sparse_items_give_a_threshold_above_one_half_for_a_rare_foreground():
     ys, xs = np.nonzero(~foreground)
     target[ys[:40], xs[:40]] = 0
     item = TrainItem(image[None].astype(np.float32), target, "scribbled.png")
-    threshold = prior_corrected_threshold(_Fixed(), [item], tile=64, overlap=8, device=torch.device("cpu"), amp=False)
+    threshold = prior_corrected_threshold(_Fixed(), [item], tile=64, overlap=8, device=torch.device("cpu"),
+                                          precision="fp32")
     assert threshold is not None and threshold > 0.6
 
 

@@ -7,7 +7,6 @@ import dataclasses
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,14 @@ from unet_studio.core.errors import TrainingError
 from unet_studio.core.metrics import collapse_warning
 from unet_studio.data.batches import BatchSource, check_trainable
 from unet_studio.data.sampling import TrainItem
+from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.tiling import predict_probabilities
 from unet_studio.models.checkpoint import Checkpoint, cpu_state_dict, save_checkpoint, to_plain
 from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model
 from unet_studio.training.config import TrainConfig
-from unet_studio.training.device import select_device
+from unet_studio.runtime.device import select_device
+from unet_studio.runtime.precision import choose_precision
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingEvent, TrainingFinished
 from unet_studio.training.losses import class_weights_from_counts, combined_loss
 from unet_studio.training.schedule import FINAL_FACTOR, WarmupCosine
@@ -42,19 +43,6 @@ class _Best:
     state: dict[str, torch.Tensor]
     metrics: dict[str, float]
     threshold: float | None
-
-
-def _amp_context(device: torch.device, enabled: bool):
-    """The autocast context and, for fp16 on CUDA, a GradScaler; bf16 on CPU only where the CPU has it."""
-    if not enabled:
-        return nullcontext, None
-    if device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
-        return (lambda: torch.autocast("cpu", dtype=torch.bfloat16)), None
-    if device.type == "cuda":
-        if torch.cuda.is_bf16_supported():
-            return (lambda: torch.autocast("cuda", dtype=torch.bfloat16)), None
-        return (lambda: torch.autocast("cuda", dtype=torch.float16)), torch.amp.GradScaler("cuda")
-    return nullcontext, None
 
 
 class Trainer:
@@ -113,10 +101,9 @@ class Trainer:
         layout = torch.channels_last if self.device.type in ("cpu", "cuda") else torch.contiguous_format
         self.layout = layout
         self.model.to(device=self.device, memory_format=layout)
-        self.autocast, self.scaler = _amp_context(self.device, cfg.amp)
-        self.amp = self.autocast is not nullcontext
-        if cfg.amp and self.autocast is nullcontext:
-            yield Log("mixed precision not available on this device: training in float32")
+        self.precision = choose_precision(self.device, "auto" if cfg.amp else "fp32")
+        self.autocast, self.scaler = self.precision.autocast, self.precision.grad_scaler()
+        yield Log(f"precision: {self.precision.describe()}")
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.schedule = WarmupCosine.for_budget(cfg.lr, cfg.step_budget(), cfg.max_seconds, cfg.steps_per_epoch)
         margin = int(getattr(self.model, "margin", 0))
@@ -287,8 +274,8 @@ class Trainer:
 
     def _validate(self, threshold: float | None = None):
         tile, overlap = self._tiling()
-        return validate(self.model, self.val_items, tile=tile, overlap=overlap, device=self.device, amp=self.amp,
-                        loss_kind=self.train_config.loss, class_weights=self.class_weights,
+        return validate(self.model, self.val_items, tile=tile, overlap=overlap, device=self.device,
+                        precision=self.precision.name, loss_kind=self.train_config.loss, class_weights=self.class_weights,
                         class_names=[c["name"] for c in self.classes], threshold=threshold)
 
     def _class_name(self, value: int) -> str:
@@ -316,7 +303,8 @@ class Trainer:
             return None
         index, image = preview
         tile, overlap = self._tiling()
-        probabilities = predict_probabilities(self.model, image, tile, overlap, device=self.device, amp=self.amp)
+        config = PredictConfig(tile, overlap, precision=self.precision.name)
+        probabilities = predict_probabilities(self.model, image, config, device=self.device)
         return PreviewReady(epoch, index, probabilities)
 
     # -- history and checkpoints --------------------------------------------------------------------------

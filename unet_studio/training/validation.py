@@ -11,6 +11,7 @@ from torch import nn
 
 from unet_studio.core.metrics import confusion, dice_iou_per_class, single_predicted_class
 from unet_studio.data.sampling import TrainItem
+from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.tiling import predict_probabilities
 from unet_studio.training.losses import combined_loss
 
@@ -89,7 +90,7 @@ def is_sparse(items: Sequence[TrainItem]) -> bool:
 
 
 def validate(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap: int, device: torch.device,
-             amp: bool, loss_kind: str, class_weights: torch.Tensor | None,
+             precision: str, loss_kind: str, class_weights: torch.Tensor | None,
              class_names: Sequence[str], threshold: float | None = None) -> Validation:
     """Predict every item whole (overlap-tiling), aggregate the confusion matrix over all of them. A given
     2-class `threshold` is used for the masks as it is (none is searched for)."""
@@ -100,7 +101,8 @@ def validate(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap
     predicted = None  # pixels predicted per class
     fixed = threshold
     for item in items:
-        probs = predict_probabilities(model, item.image, tile, overlap, device=device, amp=amp)
+        probs = predict_probabilities(model, item.image, PredictConfig(tile, overlap, precision=precision),
+                                      device=device)
         labelled = item.target >= 0
         n_labelled, n_pixels = n_labelled + int(labelled.sum()), n_pixels + labelled.size
         truth = np.where(labelled, item.target, 0)
