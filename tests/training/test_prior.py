@@ -70,5 +70,9 @@ def test_trainer_stores_a_prior_corrected_threshold_for_scribbles(tmp_path):
         item.target[:] = scribble
     trainer = Trainer(TINY_MODEL, tiny_config(epochs=1), items, [], CLASSES, tmp_path / "m.pt")
     finished = [e for e in trainer.iter_fit() if isinstance(e, TrainingFinished)][0]
-    threshold = load_checkpoint(finished.checkpoint_path).threshold
-    assert threshold is not None and 0.05 <= threshold <= 0.95
+    checkpoint = load_checkpoint(finished.checkpoint_path)
+    # the saved threshold is the prior-corrected one of the saved weights on these scribbled images
+    tile, overlap = trainer._tiling()
+    expected = prior_corrected_threshold(checkpoint.build_model(), items, tile=tile, overlap=overlap,
+                                         device=trainer.device, amp=trainer.amp, seed=0)
+    assert checkpoint.threshold is not None and checkpoint.threshold == pytest.approx(expected, abs=1e-4)

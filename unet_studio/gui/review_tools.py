@@ -59,9 +59,6 @@ class ReviewCommand(QUndoCommand):
 class ReviewController(QObject):
     """Review actions on the document's current image and its prediction (PredictionState)."""
 
-    reviewed = Signal(str)  # image id whose prediction was (partly) accepted
-    mode_changed = Signal(str)
-
     def __init__(self, document, state, parent: QObject | None = None):
         super().__init__(parent)
         self.document, self.state = document, state
@@ -72,7 +69,6 @@ class ReviewController(QObject):
         if mode not in MODES:
             raise ValueError(f"unknown review mode {mode!r}")
         self.mode = mode
-        self.mode_changed.emit(mode)
 
     def _ready(self) -> bool:
         doc, state = self.document, self.state
@@ -130,7 +126,6 @@ class ReviewController(QObject):
             self.document.error_raised.emit(str(error))
             return
         self.document.records_changed.emit()
-        self.reviewed.emit(image_id)
 
 
 class ReviewTool(QObject):
