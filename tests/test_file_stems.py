@@ -11,7 +11,7 @@ import tifffile
 from tests.conftest import make_blobs
 from unet_studio.core.images import file_stem
 from unet_studio.core.project import Project
-from unet_studio.export.annotation_import import import_annotations
+from unet_studio.io.annotation_import import import_annotations
 from unet_studio.export.api import export_folder
 from unet_studio.training.api import load_training_items
 

@@ -12,8 +12,8 @@ from unet_studio.cli.output import problem
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import file_stem, list_images
 from unet_studio.core.metrics import evaluate_pair
-from unet_studio.export.label_images import read_label_image
 from unet_studio.inference.postprocess import mask_to_instances
+from unet_studio.io.label_files import read_label_image
 
 
 def add_parser(sub) -> None:

@@ -103,12 +103,6 @@ def image_info(path: str | os.PathLike) -> ImageInfo:
     return ImageInfo(header.height, header.width, header.channels, 1, header.dtype, None)
 
 
-def image_shape(path: str | os.PathLike) -> tuple[int, int, int, int]:
-    """(H, W, C, n_planes) from the header: the short form of ``image_info``."""
-    info = image_info(path)
-    return info.height, info.width, info.channels, info.n_planes
-
-
 def read_image(path: str | os.PathLike, plane: int = 0) -> ImageData:
     """Read one plane of an image file as ``ImageData`` (pixels (H, W, C), file dtype kept)."""
     source = Path(path)

@@ -140,10 +140,6 @@ class Project:
         path = Path(self.image(image_id).path)
         return path if path.is_absolute() else self.folder / path
 
-    def missing_images(self) -> list[str]:
-        """Ids of images whose file is gone (listed, not fatal: the browser shows them greyed out)."""
-        return [r.id for r in self._manifest.images if not self.image_path(r.id).is_file()]
-
     def add_images(self, paths) -> list[ImageRecord]:
         """Reference new image files; ids are file stems made unique. Unreadable files are still listed."""
         taken = {r.id for r in self._manifest.images}

@@ -17,7 +17,6 @@ from unet_studio.core.images import file_stem, image_info, list_images, read_ima
 from unet_studio.export.coco import CocoImage, write_coco
 from unet_studio.export.errors import ExportError
 from unet_studio.export.geojson import write_geojson
-from unet_studio.export.label_images import find_label_file, read_label_image
 from unet_studio.export.masks import write_instances, write_semantic_mask
 from unet_studio.export.measurements import measure_or_raise, write_measurements_csv
 from unet_studio.export.objects import semantic_to_instances
@@ -25,6 +24,7 @@ from unet_studio.export.overlay import write_overlay
 from unet_studio.export.rois import write_imagej_rois
 from unet_studio.inference.postprocess import clean_mask
 from unet_studio.inference.predictor import MIN_INSTANCE_SIZE
+from unet_studio.io.label_files import find_label_file, read_label_image
 
 # Output name per image: <image stem> + suffix. COCO writes one file for the whole folder.
 SUFFIXES = {"csv": ".csv", "roi": "_rois.zip", "geojson": ".geojson", "overlay": "_overlay.png",

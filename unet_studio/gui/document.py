@@ -17,8 +17,8 @@ from unet_studio.core.colors import parse_color
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import ImageData, read_image
 from unet_studio.core.undo_patch import Patch
-from unet_studio.export.annotation_import import import_annotations
 from unet_studio.gui.undo_commands import PaintCommand
+from unet_studio.io.annotation_import import import_annotations
 
 UNDO_LIMIT = 300
 AUTOSAVE_DELAY_MS = 600
@@ -118,7 +118,7 @@ class AnnotationDocument(QObject):
             self.error_raised.emit(str(exc))
 
     def import_labels(self, folder, kind: str) -> tuple[list[str], list[str]]:
-        """Merge label files from `folder` into the project's annotations (export.annotation_import); the
+        """Merge label files from `folder` into the project's annotations (io.annotation_import); the
         histories of the images that changed on disk are dropped and the shown labels reloaded."""
         if self.project is None or not self.save_now():
             return [], []

@@ -80,11 +80,6 @@ class ModelsPanel(QWidget):
         rows = self.table.selectionModel().selectedRows()
         return rows[0].data(Qt.ItemDataRole.UserRole) if rows else None
 
-    def select(self, model_id: str) -> None:
-        for row in range(self.table.rowCount()):
-            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == model_id:
-                self.table.selectRow(row)
-
     def _update_buttons(self) -> None:
         has = self.selected_id() is not None
         for button in (self.activate_button, self.rename_button, self.delete_button):

@@ -1,7 +1,7 @@
 """Reviewing a prediction: accept it into the annotation, or accept / reject single objects by clicking.
 
 Accepting fills only pixels the user has not labelled: painted pixels win, by the same merge rule as label
-import (export.annotation_import.merge); "replace labels with prediction" is a separate, explicit command.
+import (io.annotation_import.merge); "replace labels with prediction" is a separate, explicit command.
 Every review edit is ONE undo step on the image's QUndoStack (ReviewCommand) holding sparse patches of the
 annotation and, for rejections, of the stored prediction, plus the image's status before and after, so
 undo and redo give back exactly the status the image had. Accepting sets the status to 'reviewed'.
@@ -21,7 +21,7 @@ from skimage.segmentation import flood
 from unet_studio.core.annotations import BACKGROUND
 from unet_studio.core.errors import StudioError
 from unet_studio.core.undo_patch import Patch
-from unet_studio.export.annotation_import import merge
+from unet_studio.io.annotation_import import merge
 
 MODES = ("accept", "reject")
 
@@ -99,8 +99,6 @@ class ReviewCommand(QUndoCommand):
 class ReviewController(QObject):
     """Review actions on the document's current image and its prediction (PredictionState)."""
 
-    reviewed = Signal(str)  # image id whose prediction was (partly) accepted
-    mode_changed = Signal(str)
     notice = Signal(str)  # one line for the user about the last review edit
 
     def __init__(self, document, state, parent: QObject | None = None):
@@ -114,7 +112,6 @@ class ReviewController(QObject):
         if mode not in MODES:
             raise ValueError(f"unknown review mode {mode!r}")
         self.mode = mode
-        self.mode_changed.emit(mode)
 
     def _ready(self) -> bool:
         doc, state = self.document, self.state
@@ -193,8 +190,6 @@ class ReviewController(QObject):
                                 "reviewed" if accepted else None)
         stack.push(command)  # push() runs redo(): the patches are applied
         command.settle()  # done already if the stack is the group's active one
-        if accepted:
-            self.reviewed.emit(image_id)
         return True
 
 

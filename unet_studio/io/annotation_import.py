@@ -14,8 +14,8 @@ import numpy as np
 from unet_studio.core.annotations import mask_to_annotation
 from unet_studio.core.errors import AnnotationError, StudioError
 from unet_studio.core.project import Project
-from unet_studio.export.label_images import LABEL_SUFFIXES, find_label_file, import_label_image, read_label_image
-from unet_studio.export.rois import rois_to_annotation
+from unet_studio.io.imagej_rois import rois_to_annotation
+from unet_studio.io.label_files import LABEL_SUFFIXES, find_label_file, import_label_image, read_label_image
 
 KINDS = ("mask", "instances", "annotation", "roi")
 ROI_SUFFIXES = (".zip", "_rois.zip")
