@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from unet_studio.core.annotations import label_status, write_annotation
+from unet_studio.core.annotations import classes_present, label_status, write_annotation
 from unet_studio.core.errors import StudioError
 
 IDLE_EXIT_S = 5.0  # the thread ends after this long with nothing to write; the next save starts a new one
@@ -35,10 +35,13 @@ class LabelRegion:
 
 @dataclass(frozen=True)
 class WriteResult:
-    """One finished write: the label status of what was written, or the one-line reason it failed."""
+    """One finished write of the saves up to number `seq`: the label status and values of what was written,
+    or the one-line reason it failed."""
 
     image_id: str
+    seq: int
     status: str | None = None
+    values: tuple[int, ...] = ()
     error: str | None = None
 
 
@@ -51,7 +54,7 @@ class AnnotationWriter(QObject):
         super().__init__(parent)
         self._cond = threading.Condition()
         self._labels: dict[str, tuple[Path, np.ndarray]] = {}
-        self._queue: dict[str, list[LabelRegion]] = {}
+        self._queue: dict[str, tuple[int, list[LabelRegion]]] = {}
         self._results: list[WriteResult] = []
         self._busy = False
         self._thread: threading.Thread | None = None
@@ -66,12 +69,13 @@ class AnnotationWriter(QObject):
         with self._cond:
             self._labels.pop(image_id, None)
 
-    def submit(self, image_id: str, regions: list[LabelRegion]) -> None:
-        """Queue a save of `image_id` with these changed rectangles (copies the caller gave up)."""
+    def submit(self, image_id: str, regions: list[LabelRegion], seq: int = 0) -> None:
+        """Queue save number `seq` of `image_id` with these changed rectangles (copies the caller gave up)."""
         with self._cond:
             if image_id not in self._labels:
                 raise StudioError(image_id, "autosave: labels were never handed to the writer")
-            self._queue.setdefault(image_id, []).extend(regions)
+            queued = self._queue.get(image_id, (seq, []))[1]
+            self._queue[image_id] = (seq, queued + list(regions))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="annotation-writer", daemon=True)
                 self._thread.start()
@@ -104,10 +108,10 @@ class AnnotationWriter(QObject):
                     self._thread = None
                     return
                 image_id = next(iter(self._queue))
-                regions = self._queue.pop(image_id)
+                seq, regions = self._queue.pop(image_id)
                 stem, labels = self._labels[image_id]
                 self._busy = True
-            result = self._write(image_id, stem, labels, regions)
+            result = self._write(image_id, seq, stem, labels, regions)
             with self._cond:
                 self._results.append(result)
                 self._busy = False
@@ -115,7 +119,7 @@ class AnnotationWriter(QObject):
             self.written.emit()
 
     @staticmethod
-    def _write(image_id: str, stem: Path, labels: np.ndarray, regions: list[LabelRegion]) -> WriteResult:
+    def _write(image_id: str, seq: int, stem: Path, labels: np.ndarray, regions: list[LabelRegion]) -> WriteResult:
         for region in regions:
             h, w = region.values.shape
             labels[region.y0:region.y0 + h, region.x0:region.x0 + w] = region.values
@@ -123,7 +127,7 @@ class AnnotationWriter(QObject):
             stem.parent.mkdir(exist_ok=True)
             write_annotation(stem, labels)
         except StudioError as error:
-            return WriteResult(image_id, error=str(error))
+            return WriteResult(image_id, seq, error=str(error))
         except OSError as error:
-            return WriteResult(image_id, error=f"{stem}: cannot save annotation ({error.strerror or error})")
-        return WriteResult(image_id, status=label_status(labels))
+            return WriteResult(image_id, seq, error=f"{stem}: cannot save annotation ({error.strerror or error})")
+        return WriteResult(image_id, seq, status=label_status(labels), values=classes_present(labels))

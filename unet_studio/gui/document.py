@@ -15,6 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoGroup, QUndoStack
 
+from unet_studio.core.annotations import classes_present
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import ImageData, read_image
 from unet_studio.core.undo_patch import Patch
@@ -58,6 +59,8 @@ class AnnotationDocument(QObject):
         self._stacks: dict[str, QUndoStack] = {}
         self._dirty = False
         self._changed: tuple[int, int, int, int] | None = None  # (y0, x0, y1, x1) not yet handed to the writer
+        self._saves = 0  # number of the last save handed to the writer
+        self._values: set[int] = set()  # label values the current labels may hold (see label_values)
         self.writer = AnnotationWriter(self)
         self.writer.written.connect(self._collect_writes)
         self._autosave = QTimer(self)
@@ -296,7 +299,10 @@ class AnnotationDocument(QObject):
         if self.image_id is None or self.labels is None or not self.is_dirty:
             return
         y0, x0, y1, x1 = self._changed or (0, 0, 0, 0)
-        self.writer.submit(self.image_id, [LabelRegion(y0, x0, self.labels[y0:y1, x0:x1].copy())])
+        region = self.labels[y0:y1, x0:x1].copy()
+        self._values.update(classes_present(region))
+        self._saves += 1
+        self.writer.submit(self.image_id, [LabelRegion(y0, x0, region)], self._saves)
         self._changed = None
         self._dirty = False
         self._stack(self.image_id).setClean()
@@ -313,6 +319,8 @@ class AnnotationDocument(QObject):
                     self._set_dirty(True)  # the writer's copy already has the edits: any save retries
                 continue
             changed = self._record_status(result.image_id, result.status) or changed
+            if result.image_id == self.image_id and result.seq == self._saves:
+                self._values = set(result.values)  # exact again: the writer scanned what it wrote
         if changed:
             self.records_changed.emit()
         return ok
@@ -329,9 +337,20 @@ class AnnotationDocument(QObject):
             return False
         return True
 
+    def label_values(self) -> tuple[int, ...]:
+        """The label values (> 0) in the current labels without scanning them all: those found when the image
+        was shown or by the writer in the last save, plus those in the rectangles changed since. A value
+        erased since the last save may still be listed until that save lands."""
+        values = set(self._values)
+        if self._changed is not None and self.labels is not None:
+            y0, x0, y1, x1 = self._changed
+            values.update(classes_present(self.labels[y0:y1, x0:x1]))
+        return tuple(sorted(values))
+
     def _set_labels(self, labels: np.ndarray) -> None:
         """The current image's labels as on disk now; the writer gets its own copy to apply changes to."""
         self.labels, self._changed = labels, None
+        self._values = set(classes_present(labels))
         stem = self.project.folder / "annotations" / self.image_id
         self.writer.begin(self.image_id, stem, labels.copy())
 

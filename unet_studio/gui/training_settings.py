@@ -85,7 +85,8 @@ class LabelCensus:
     def blocker(self, project, current_id: str | None = None, current_labels=None) -> str | None:
         """Why training cannot start (one line), or None: no labels at all, or fewer than two classes.
 
-        `current_labels` (the unsaved labels of the image shown) replace that image's file."""
+        `current_labels` (the unsaved labels of the image shown, or the label values they hold) replace
+        that image's file."""
         if project is None:
             return "open a project first"
         present: set[int] = set()
@@ -100,7 +101,7 @@ class LabelCensus:
             except (StudioError, OSError):
                 continue
         if use_current and len(present) < 2:  # the shown image's labels are only scanned when they can matter
-            present.update(classes_present(current_labels))
+            present.update(current_labels if isinstance(current_labels, tuple) else classes_present(current_labels))
         if not present:
             return "no labels yet: paint some background and objects first"
         if len(present) < 2:
