@@ -249,13 +249,16 @@ class MainWindow(QMainWindow):
         self.status.showMessage(message, ERROR_SHOWN_MS)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.training_docks.confirm_quit():  # "Training is running: stop and quit?"
+            event.ignore()
+            return
         if not self.document.close_image():
             answer = QMessageBox.question(self, APP_NAME, f"{self.last_error}\nQuit without saving these labels?")
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
         self.memory.save_window(self, self.tools.brush_size)
-        self.training_docks.shutdown()  # a running training stops after its batch, keeping the best model
+        self.training_docks.shutdown()  # stop and join every job; a stopped training keeps its best model
         self.browser.loader.clear()
         self.browser.loader.wait()
         event.accept()

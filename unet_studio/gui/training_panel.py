@@ -110,7 +110,8 @@ class TrainingPanel(QWidget):
     def blocker(self) -> str | None:
         """Why Train is unavailable now (one line), or None."""
         doc = self.document
-        return self.census.blocker(doc.project, doc.image_id, doc.labels)
+        values = doc.label_values() if doc.labels is not None else None  # no scan of a big image per pause
+        return self.census.blocker(doc.project, doc.image_id, values)
 
     def update_buttons(self) -> None:
         """Enable Train/Fine-tune only when possible, showing the reason (label + tooltip) otherwise."""

@@ -64,10 +64,10 @@ class TrainingWorker(JobWorker):
     training_finished = Signal(object)  # TrainingFinished
     what = "training"
 
-    def __init__(self, job: TrainingJob, preview_every_s: float = PREVIEW_EVERY_S):
+    def __init__(self, job: TrainingJob, preview_every_s: float | None = None):
         super().__init__()
         self.job = job
-        self.preview_every_s = preview_every_s
+        self.preview_every_s = PREVIEW_EVERY_S if preview_every_s is None else preview_every_s
         self._lock = threading.Lock()
         self._wanted: tuple[str, np.ndarray] | None = None  # set by the GUI thread
         self._trainer: Trainer | None = None  # the rest: training thread only
