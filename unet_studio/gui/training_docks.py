@@ -112,7 +112,7 @@ def install_training_docks(window) -> TrainingDocks:
     docks = {"training": window.add_panel("Training", scrollable(training), RIGHT),
              "predictions": window.add_panel("Predictions", scrollable(prediction), RIGHT),
              "models": window.add_panel("Models", models, LEFT),
-             "quality": window.add_panel("Quality", qc, LEFT)}
+             "quality": window.add_panel("Quality", scrollable(qc), LEFT)}
     window.tabifyDockWidget(docks["training"], docks["predictions"])
     docks["training"].raise_()
     window.tabifyDockWidget(docks["models"], docks["quality"])
