@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from tests.gui.training_helpers import TINY, labelled_project, tiny_checkpoint, with_model  # noqa: F401
-from unet_studio.gui import export_worker
+from unet_studio.export import api as export_api
 from unet_studio.gui.main_window import MainWindow
 from unet_studio.gui.training_docks import open_export_dialog
 from unet_studio.inference.predictor import Predictor
@@ -106,14 +106,14 @@ def test_quit_during_the_quality_check_stops_and_joins_it(qtbot, qtlog, trained_
 def test_quit_during_export_and_prediction_names_both(qtbot, qtlog, trained_window, asked, slow_predictions,
                                                      monkeypatch, tmp_path):
     window, _ = trained_window
-    original = export_worker.load_item
+    original = export_api.load_source
 
-    def load_until_stopped(item, with_pixels):
+    def load_until_stopped(source, with_pixels, min_size):
         while not dialog.worker.stopping:
             time.sleep(0.01)
-        return original(item, with_pixels)
+        return original(source, with_pixels, min_size)
 
-    monkeypatch.setattr(export_worker, "load_item", load_until_stopped)
+    monkeypatch.setattr(export_api, "load_source", load_until_stopped)
     dialog = open_export_dialog(window)
     dialog.source.setCurrentIndex(dialog.source.findData("annotations"))
     dialog.set_formats(["masks"])
