@@ -237,7 +237,7 @@ def test_window_docks_brush_and_last_image_are_remembered(qtbot, tmp_path, setti
 
 def test_the_quality_warning_does_not_move_the_docks(qtbot, tmp_path, settings):
     """Issue 19 item 13: the long warning banner used to widen the left dock column by ~100 px."""
-    from unet_studio.gui.qc_worker import ModelScores
+    from unet_studio.inference.scoring import ModelScores
 
     window = MainWindow(settings=settings, demo_folder=tmp_path / "demo")
     qtbot.addWidget(window)
