@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from tests.gui.training_helpers import TINY, labelled_project, tiny_checkpoint, with_model  # noqa: F401
-from unet_studio.export import api as export_api
+from unet_studio.gui import export_worker
 from unet_studio.gui.main_window import MainWindow
 from unet_studio.gui.training_docks import open_export_dialog
 from unet_studio.inference.predictor import Predictor
@@ -75,6 +75,7 @@ def test_quit_during_training_asks_stops_joins_and_keeps_the_active_model(qtbot,
     assert project.active_model == active  # the interrupted run did not replace the good model
     assert len(project.models) == 2 and project.models[1].id != active  # but it is kept, listed
     assert panel.last_finished is not None and panel.last_finished.interrupted
+    assert not window.training_docks.running_jobs()  # nor the quality check the finished run started
 
 
 def test_answering_no_keeps_the_window_and_the_run(qtbot, trained_window, asked):
@@ -87,6 +88,9 @@ def test_answering_no_keeps_the_window_and_the_run(qtbot, trained_window, asked)
     assert window.isVisible() and panel.running
     with qtbot.waitSignal(panel.training_finished, timeout=30000):
         panel.stop()
+    asked.answer = QMessageBox.StandardButton.Yes  # the quality check that follows a run is stopped too
+    window.close()
+    assert not window.isVisible() and not window.training_docks.running_jobs()
 
 
 def test_quit_during_prediction_stops_and_joins_it(qtbot, qtlog, trained_window, asked, slow_predictions):
@@ -106,14 +110,14 @@ def test_quit_during_the_quality_check_stops_and_joins_it(qtbot, qtlog, trained_
 def test_quit_during_export_and_prediction_names_both(qtbot, qtlog, trained_window, asked, slow_predictions,
                                                      monkeypatch, tmp_path):
     window, _ = trained_window
-    original = export_api.load_source
+    original = export_worker.export_sources
 
-    def load_until_stopped(source, with_pixels, min_size):
-        while not dialog.worker.stopping:
+    def export_until_stopped(*args, stop=None, **kwargs):
+        while stop is not None and not stop.is_set():
             time.sleep(0.01)
-        return original(source, with_pixels, min_size)
+        return original(*args, stop=stop, **kwargs)
 
-    monkeypatch.setattr(export_api, "load_source", load_until_stopped)
+    monkeypatch.setattr(export_worker, "export_sources", export_until_stopped)
     dialog = open_export_dialog(window)
     dialog.source.setCurrentIndex(dialog.source.findData("annotations"))
     dialog.set_formats(["masks"])

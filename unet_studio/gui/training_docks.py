@@ -68,15 +68,20 @@ class TrainingDocks:
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Stop every background job, join its thread, then deliver the signals the jobs sent last (the
-        stopped training registers its model, never as the active one) before the window goes."""
-        for dialog in self.export_dialogs():
-            if dialog.worker is not None:
-                dialog.worker.stop()
-        results = [self.training.shutdown(timeout_ms), self.prediction.shutdown(timeout_ms),
-                   self.qc.shutdown(timeout_ms)] + [wait_for(d.thread, timeout_ms) for d in self.export_dialogs()]
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.MetaCall.value)
+        stopped training registers its model, never as the active one) before the window goes. Those may
+        start a job (the quality check after a run), so this repeats until nothing runs."""
+        results = []
+        for _ in range(3):
+            for dialog in self.export_dialogs():
+                if dialog.worker is not None:
+                    dialog.worker.stop()
+            results += [self.training.shutdown(timeout_ms), self.prediction.shutdown(timeout_ms),
+                        self.qc.shutdown(timeout_ms)] + [wait_for(d.thread, timeout_ms) for d in self.export_dialogs()]
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.MetaCall.value)
+            if not self.running_jobs():
+                break
         self.state.save_now()
-        return all(results)
+        return all(results) and not self.running_jobs()
 
 
 def scrollable(panel: QWidget) -> QScrollArea:
