@@ -13,7 +13,7 @@ from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.predictor import Prediction, Predictor, fuse_conv_batchnorm
 from unet_studio.inference.tiling import predict_probabilities
 from unet_studio.models import ModelConfig, build_model
-from unet_studio.training.checkpoint import save_checkpoint
+from unet_studio.models.checkpoint import save_checkpoint
 
 CLASSES = [{"value": 1, "name": "background", "color": "#000000"}, {"value": 2, "name": "cell", "color": "#ff0000"}]
 NORMALIZATION = {"method": "percentile", "low": 0.5, "high": 99.5}

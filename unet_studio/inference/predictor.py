@@ -28,7 +28,7 @@ from unet_studio.inference.postprocess import SEED_HEIGHT, clean_mask, mask_to_i
 from unet_studio.inference.tiling import Network, Progress, predict_mask, predict_probabilities
 from unet_studio.runtime.device import select_device
 from unet_studio.runtime.precision import choose_precision
-from unet_studio.training.checkpoint import load_checkpoint
+from unet_studio.models.checkpoint import load_checkpoint
 
 DEFAULT_MAX_PROBABILITY_BYTES = 256 * 2**20
 MIN_INSTANCE_SIZE = 15  # pixels; on DSB nuclei this raised AP@0.5 by 0.03-0.05 (speck false positives)
@@ -99,7 +99,7 @@ class Predictor:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "auto", config: PredictConfig | None = None,
                         **options: Any) -> Predictor:
-        """Load a checkpoint (``training.checkpoint.load_checkpoint``) and wrap its network."""
+        """Load a checkpoint (``models.checkpoint.load_checkpoint``) and wrap its network."""
         checkpoint = load_checkpoint(path)
         return cls(checkpoint.build_model(), checkpoint.classes, checkpoint.normalization, checkpoint.threshold,
                    device, config or PredictConfig(), source=str(path), **options)
