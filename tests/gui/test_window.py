@@ -253,8 +253,9 @@ def test_the_quality_warning_does_not_move_the_docks(qtbot, tmp_path, settings):
 
     before = layout()
     qc._note = "1 validation image(s)"  # what compare() notes before the worker scores
-    qc._on_worker_scored(ModelScores("m2", "new model", {0: (0.9, 0.8), 1: (0.0, 0.0)}, 0.0, True),
-                         ModelScores("m1", "old model", {0: (0.9, 0.8), 1: (0.7, 0.6)}, 0.7, False))
+    qc._on_worker_scored(ModelScores("m2", "new model", {0: (0.9, 0.8), 1: (0.0, 0.0)}, 0.0, collapsed_to=0,
+                                     collapsed_name="background"),
+                         ModelScores("m1", "old model", {0: (0.9, 0.8), 1: (0.7, 0.6)}, 0.7))
     qc._on_worker_finished()
     qtbot.wait(50)
     assert qc.banner.isVisible() and "worse than old model" in qc.banner.text()

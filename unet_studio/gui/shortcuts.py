@@ -49,7 +49,8 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Model", "acceptPredictionAction", "Accept prediction", ("Ctrl+Shift+A",),
              "Fill the unlabelled pixels from the prediction; painted labels stay (one undo step)"),
     Shortcut("Model", None, "Review objects", ("Click",),
-             "With Predictions > Review objects on, a click on a predicted object accepts or rejects it"),
+             "With Predictions > Review objects on, a click on a predicted object accepts or rejects it; "
+             "picking a painting tool leaves review mode"),
     Shortcut("Model", "exportAction", "Export", ("Ctrl+E",), "Masks, instances, measurements, ROIs, models..."),
     Shortcut("File", "newProjectAction", "New project from folder", ("Ctrl+N",), "Make a folder of images a project"),
     Shortcut("File", "openAction", "Open project", ("Ctrl+O",), "Open a project folder"),
