@@ -259,3 +259,21 @@ def test_the_quality_warning_does_not_move_the_docks(qtbot, tmp_path, settings):
     qtbot.wait(50)
     assert qc.banner.isVisible() and "worse than old model" in qc.banner.text()
     assert layout() == before
+
+
+def test_the_loss_chart_shows_at_1400_by_900(qtbot, tmp_path, settings):
+    """Issue 19 item 13: only ~40 px of the loss chart were visible at the default window size."""
+    from PySide6.QtWidgets import QScrollArea
+
+    window = MainWindow(settings=settings, demo_folder=tmp_path / "demo")
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    assert window.open_demo(), window.last_error
+    qtbot.wait(50)
+    panel = window.training_docks.training
+    area = next(a for a in window.findChildren(QScrollArea) if a.widget() is panel)
+    chart = panel.loss_plot.geometry().translated(panel.pos())
+    assert chart.intersected(area.viewport().rect()).height() >= 150
+    assert window.findChild(QDockWidget, "displayDock") in window.tabifiedDockWidgets(
+        window.findChild(QDockWidget, "toolsDock"))
