@@ -192,11 +192,27 @@ def test_run_app_shows_the_window_and_returns_the_exit_code(qtbot):
     from unet_studio.gui import run_app
 
     shown = []
-    QTimer.singleShot(50, lambda: shown.extend(w.objectName() for w in QApplication.topLevelWidgets()
-                                               if w.isVisible()))
-    QTimer.singleShot(100, QApplication.instance().quit)
+
+    def quit_once_shown():  # polled: the splash's start-up processEvents must not see an early quit()
+        visible = [w.objectName() for w in QApplication.topLevelWidgets() if w.isVisible()]
+        if "mainWindow" in visible:
+            shown.extend(visible)
+            QApplication.instance().quit()
+        else:
+            QTimer.singleShot(20, quit_once_shown)
+
+    QTimer.singleShot(50, quit_once_shown)
     assert run_app() == 0
-    assert "mainWindow" in shown
+    assert "mainWindow" in shown and "startupSplash" not in shown  # the splash closed once the window showed
+
+
+def test_the_splash_says_what_start_up_is_waiting_for(qtbot):
+    from unet_studio.gui import show_splash
+
+    splash = show_splash(QApplication.instance())
+    qtbot.addWidget(splash)
+    assert splash.isVisible() and "Loading torch" in splash.message()
+    splash.close()
 
 
 def test_a_new_class_is_named_after_the_key_that_picks_it(window, qtbot):
