@@ -14,9 +14,8 @@ import numpy as np
 from skimage.draw import polygon as polygon_pixels
 from skimage.segmentation import flood
 
+from unet_studio.core.annotations import UNLABELLED
 from unet_studio.core.undo_patch import Patch, clip_bbox, merge_patches, patch_from_mask
-
-UNLABELLED = 0
 
 
 def _editable(region: np.ndarray, only_unlabelled: bool, value: int) -> np.ndarray | bool:

@@ -13,11 +13,10 @@ import numpy as np
 
 from unet_studio.core.annotations import annotation_to_mask
 from unet_studio.core.errors import StudioError
-from unet_studio.core.images import image_info, list_images, read_image
+from unet_studio.core.images import file_stem, image_info, list_images, read_image
 from unet_studio.export.coco import CocoImage, write_coco
 from unet_studio.export.errors import ExportError
 from unet_studio.export.geojson import write_geojson
-from unet_studio.export.label_images import read_label_image
 from unet_studio.export.masks import write_instances, write_semantic_mask
 from unet_studio.export.measurements import measure_or_raise, write_measurements_csv
 from unet_studio.export.objects import semantic_to_instances
@@ -25,6 +24,7 @@ from unet_studio.export.overlay import write_overlay
 from unet_studio.export.rois import write_imagej_rois
 from unet_studio.inference.postprocess import clean_mask
 from unet_studio.inference.predictor import MIN_INSTANCE_SIZE
+from unet_studio.io.label_files import find_label_file, read_label_image
 
 # Output name per image: <image stem> + suffix. COCO writes one file for the whole folder.
 SUFFIXES = {"csv": ".csv", "roi": "_rois.zip", "geojson": ".geojson", "overlay": "_overlay.png",
@@ -32,7 +32,6 @@ SUFFIXES = {"csv": ".csv", "roi": "_rois.zip", "geojson": ".geojson", "overlay":
 FORMATS = (*SUFFIXES, "coco")
 COCO_FILE = "coco_annotations.json"
 LABEL_KINDS = ("auto", "semantic", "instances")
-LABEL_SUFFIXES = (".png", ".tif", ".tiff")
 NEEDS_PIXELS = ("csv", "overlay")
 
 
@@ -59,15 +58,6 @@ class ExportSource:
     labels: Path | None
     kind: str = "semantic"
     missing: str = "no label file"
-
-
-def find_label_file(labels_dir: Path, image: Path) -> Path | None:
-    """The label file in `labels_dir` with the image's stem (.png, .tif or .tiff), if any."""
-    for suffix in LABEL_SUFFIXES:
-        candidate = labels_dir / f"{image.stem}{suffix}"
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def _kind(label_file: Path, labels_kind: str) -> str:
@@ -145,7 +135,7 @@ def export_sources(sources: Sequence[ExportSource], out_dir: str | Path, formats
         if stop is not None and stop.is_set():
             problems.append("export cancelled")
             break
-        targets = {fmt: out_dir / f"{source.image.stem}{SUFFIXES[fmt]}" for fmt in formats if fmt != "coco"}
+        targets = {fmt: out_dir / f"{file_stem(source.image)}{SUFFIXES[fmt]}" for fmt in formats if fmt != "coco"}
         clashes = [fmt for fmt, target in targets.items() if target.resolve() in originals]
         problems += [f"{targets[fmt]}: would overwrite an original image; choose another output folder"
                      for fmt in clashes]
@@ -196,5 +186,5 @@ def export_folder(images_dir: str | Path, labels_dir: str | Path, out_dir: str |
     for image in list_images(images_dir):
         label_file = find_label_file(labels_dir, image)
         kind = _kind(label_file, labels_kind) if label_file is not None else "semantic"
-        sources.append(ExportSource(image, label_file, kind, f"no label file {image.stem}.png/.tif in {labels_dir}"))
+        sources.append(ExportSource(image, label_file, kind, f"no label file {file_stem(image)}.png/.tif in {labels_dir}"))
     return export_sources(sources, out_dir, [fmt], classes, min_size, progress)

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-BACKGROUND = 1
+from unet_studio.core.annotations import BACKGROUND
+
 VALUE_ROLE = Qt.ItemDataRole.UserRole + 1
 
 

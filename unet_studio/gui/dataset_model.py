@@ -8,10 +8,9 @@ from pathlib import PurePath
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QImage, QPixmap
 
+from unet_studio.core.manifest import SPLITS, STATUSES
 from unet_studio.gui.thumbnails import ThumbnailLoader
 
-STATUSES = ("unlabelled", "partial", "labelled", "predicted", "reviewed")
-SPLITS = ("train", "val", "test")
 STATUS_COLOURS = {
     "unlabelled": QColor(140, 140, 140),
     "partial": QColor(230, 160, 40),

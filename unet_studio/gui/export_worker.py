@@ -9,18 +9,17 @@ others go on.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import Signal
 
 from unet_studio.core.errors import StudioError
 from unet_studio.export.api import ExportSource, export_sources
 from unet_studio.export.model_export import export_onnx, export_torchscript
 from unet_studio.inference.predictor import MIN_INSTANCE_SIZE
-from unet_studio.gui.training_worker import one_line_failure
+from unet_studio.gui.workers import JobWorker, one_line_failure
 
 IMAGE_FORMATS = ("masks", "instances", "overlay", "csv", "roi", "geojson", "coco")
 MODEL_FORMATS = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
@@ -37,32 +36,27 @@ class ExportJob:
     min_size: int = MIN_INSTANCE_SIZE
 
 
-class ExportWorker(QObject):
-    """Runs an ExportJob; emits `progress_changed`, then `exported(written, problems)`, then `finished`."""
+class ExportWorker(JobWorker):
+    """Runs an ExportJob; emits `progress_changed`, then `exported(written, problems)`, then `finished`.
+    A failure of the whole job is one more line in `problems`, so the report always comes."""
 
     progress_changed = Signal(int, int)
     exported = Signal(list, list)
-    finished = Signal()
+    what = "export"
 
     def __init__(self, job: ExportJob):
         super().__init__()
         self.job = job
-        self._stop = threading.Event()
 
-    def stop(self) -> None:
-        self._stop.set()
-
-    @Slot()
-    def run(self) -> None:
+    def work(self) -> None:
         written: list[Path] = []
         problems: list[str] = []
         try:
             self._export(written, problems)
-        except Exception as error:  # one line, never a traceback
-            problems.append(one_line_failure(error, "export"))
+        except Exception as error:  # one line in the report, never a traceback
+            problems.append(one_line_failure(error, self.what))
         finally:
             self.exported.emit(written, problems)
-            self.finished.emit()
 
     def _export(self, written: list[Path], problems: list[str]) -> None:
         job = self.job
@@ -70,10 +64,10 @@ class ExportWorker(QObject):
         if job.formats:
             files, lines = export_sources(job.sources, job.out_dir, job.formats, list(job.classes), job.min_size,
                                           progress=lambda done, _n: self.progress_changed.emit(done, total),
-                                          stop=self._stop)
+                                          stop=self.stop_event)
             written += files
             problems += lines
-            if self._stop.is_set():
+            if self.stopping:
                 return
         self._export_model(written, problems, len(job.sources), total)
 

@@ -13,6 +13,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QWidget
 
 from unet_studio.core.errors import StudioError
+from unet_studio.demo import DEFAULT_DEMO_FOLDER, prepare_demo_project
 from unet_studio.gui import dialogs
 from unet_studio.gui.actions import TOOL_NAMES, build_actions, build_menus
 from unet_studio.gui.canvas import ImageCanvas
@@ -21,7 +22,7 @@ from unet_studio.gui.contrast_panel import ContrastPanel
 from unet_studio.gui.dataset_browser import DatasetBrowser
 from unet_studio.gui.display import channel_range, render
 from unet_studio.gui.document import AnnotationDocument
-from unet_studio.gui.project_io import default_demo_folder, make_demo_project, open_or_create_project
+from unet_studio.gui.project_io import open_or_create_project
 from unet_studio.gui.recent import RecentProjects
 from unet_studio.gui.status_info import StatusInfo
 from unet_studio.gui.tool_panel import ToolPanel
@@ -48,7 +49,7 @@ class MainWindow(QMainWindow):
         settings = settings if settings is not None else QSettings("UNetStudio", "UNetStudio")
         self.recent = RecentProjects(settings)
         self.memory = WindowMemory(settings)
-        self.demo_folder = demo_folder or default_demo_folder()
+        self.demo_folder = demo_folder or DEFAULT_DEMO_FOLDER
         self.last_error = ""
         self.actions = build_actions(self, self.document.undo_group)
         self.recent_menu = build_menus(self, self.actions)
@@ -166,7 +167,7 @@ class MainWindow(QMainWindow):
     def open_demo(self) -> bool:
         """Open (making it on first use) a writable copy of the bundled sample project."""
         try:
-            project = make_demo_project(self.demo_folder)
+            project = prepare_demo_project(self.demo_folder)
         except StudioError as exc:
             self.show_error(str(exc))
             return False
@@ -256,13 +257,16 @@ class MainWindow(QMainWindow):
         self.status.showMessage(message, ERROR_SHOWN_MS)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.training_docks.confirm_quit():  # "Training is running: stop and quit?"
+            event.ignore()
+            return
         if not self.document.close_image():
             answer = QMessageBox.question(self, APP_NAME, f"{self.last_error}\nQuit without saving these labels?")
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
         self.memory.save_window(self, self.tools.brush_size)
-        self.training_docks.shutdown()  # a running training stops after its batch, keeping the best model
+        self.training_docks.shutdown()  # stop and join every job; a stopped training keeps its best model
         self.browser.loader.clear()
         self.browser.loader.wait()
         event.accept()

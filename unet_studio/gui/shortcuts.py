@@ -47,7 +47,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Model", "trainAction", "Train", ("Ctrl+T",), "Train a model on the labelled images, in the background"),
     Shortcut("Model", "predictAction", "Predict", ("Ctrl+P",), "Predict the current, selected or all images"),
     Shortcut("Model", "acceptPredictionAction", "Accept prediction", ("Ctrl+Shift+A",),
-             "Copy the prediction into the labels (one undo step)"),
+             "Fill the unlabelled pixels from the prediction; painted labels stay (one undo step)"),
     Shortcut("Model", None, "Review objects", ("Click",),
              "With Predictions > Review objects on, a click on a predicted object accepts or rejects it"),
     Shortcut("Model", "exportAction", "Export", ("Ctrl+E",), "Masks, instances, measurements, ROIs, models..."),
