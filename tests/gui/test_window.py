@@ -192,11 +192,27 @@ def test_run_app_shows_the_window_and_returns_the_exit_code(qtbot):
     from unet_studio.gui import run_app
 
     shown = []
-    QTimer.singleShot(50, lambda: shown.extend(w.objectName() for w in QApplication.topLevelWidgets()
-                                               if w.isVisible()))
-    QTimer.singleShot(100, QApplication.instance().quit)
+
+    def quit_once_shown():  # polled: the splash's start-up processEvents must not see an early quit()
+        visible = [w.objectName() for w in QApplication.topLevelWidgets() if w.isVisible()]
+        if "mainWindow" in visible:
+            shown.extend(visible)
+            QApplication.instance().quit()
+        else:
+            QTimer.singleShot(20, quit_once_shown)
+
+    QTimer.singleShot(50, quit_once_shown)
     assert run_app() == 0
-    assert "mainWindow" in shown
+    assert "mainWindow" in shown and "startupSplash" not in shown  # the splash closed once the window showed
+
+
+def test_the_splash_says_what_start_up_is_waiting_for(qtbot):
+    from unet_studio.gui import show_splash
+
+    splash = show_splash(QApplication.instance())
+    qtbot.addWidget(splash)
+    assert splash.isVisible() and "Loading torch" in splash.message()
+    splash.close()
 
 
 def test_a_new_class_is_named_after_the_key_that_picks_it(window, qtbot):
@@ -260,3 +276,21 @@ def test_the_quality_warning_does_not_move_the_docks(qtbot, tmp_path, settings):
     qtbot.wait(50)
     assert qc.banner.isVisible() and "worse than old model" in qc.banner.text()
     assert layout() == before
+
+
+def test_the_loss_chart_shows_at_1400_by_900(qtbot, tmp_path, settings):
+    """Issue 19 item 13: only ~40 px of the loss chart were visible at the default window size."""
+    from PySide6.QtWidgets import QScrollArea
+
+    window = MainWindow(settings=settings, demo_folder=tmp_path / "demo")
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    assert window.open_demo(), window.last_error
+    qtbot.wait(50)
+    panel = window.training_docks.training
+    area = next(a for a in window.findChildren(QScrollArea) if a.widget() is panel)
+    chart = panel.loss_plot.geometry().translated(panel.pos())
+    assert chart.intersected(area.viewport().rect()).height() >= 130  # 145 px on the offscreen platform
+    assert window.findChild(QDockWidget, "displayDock") in window.tabifiedDockWidgets(
+        window.findChild(QDockWidget, "toolsDock"))

@@ -34,12 +34,30 @@ def create_main_window(path: str | Path | None = None):
     return window
 
 
+def show_splash(app):
+    """A small start-up screen, shown before torch is imported (several seconds on a cold start)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QPixmap
+    from PySide6.QtWidgets import QSplashScreen
+
+    pixmap = QPixmap(420, 120)
+    pixmap.fill(QColor(40, 44, 52))
+    splash = QSplashScreen(pixmap)
+    splash.setObjectName("startupSplash")
+    splash.show()
+    splash.showMessage("UNet Studio\nLoading torch and the models...", Qt.AlignmentFlag.AlignCenter, QColor("white"))
+    app.processEvents()
+    return splash
+
+
 def run_app(path: str | Path | None = None, argv: list[str] | None = None) -> int:
     """Show the main window and run the event loop; returns the exit code. Labels are saved on quit."""
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(list(argv) if argv is not None else sys.argv[:1])
+    splash = show_splash(app)
     window = create_main_window(path)
     app.aboutToQuit.connect(window.document.close_image)
     window.show()
+    splash.close()
     return app.exec()

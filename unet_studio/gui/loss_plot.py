@@ -11,11 +11,13 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QWidget
 
 from unet_studio.training.events import EpochEnded, StepEnded
 
 EMA_ALPHA = 0.1
+LOSS_PLOT_HEIGHT = 180  # px the loss chart asks for; it grows with the dock
 TRAIN_PEN = pg.mkPen((80, 160, 255), width=2)
 RAW_PEN = pg.mkPen((80, 160, 255, 60), width=1)
 VAL_PEN = pg.mkPen((255, 150, 40), width=2)
@@ -88,6 +90,11 @@ class _CurvePlot(pg.PlotWidget):
 
 class LossPlot(_CurvePlot):
     """Training loss per step (raw, faint, and smoothed) and validation loss per epoch."""
+
+    def sizeHint(self) -> QSize:
+        """Modest, so the training panel fits a dock at 1400 x 900 (pyqtgraph asks for 480 px; the panel's
+        scroll area then made the whole panel that tall and pushed the chart out of view)."""
+        return QSize(300, LOSS_PLOT_HEIGHT)
 
     def __init__(self, curves: TrainingCurves, parent: QWidget | None = None):
         super().__init__(curves, "lossPlot", "loss", parent)

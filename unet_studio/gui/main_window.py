@@ -66,14 +66,17 @@ class MainWindow(QMainWindow):
         self.class_list = ClassListWidget(self.document, self.tools)
         self.contrast = ContrastPanel()
         self.add_panel("Images", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea).setMinimumWidth(340)
-        self.add_panel("Tools", self.tool_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        tools_dock = self.add_panel("Tools", self.tool_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.add_panel("Classes", self.class_list, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.add_panel("Display", self.contrast, Qt.DockWidgetArea.RightDockWidgetArea)
+        # Display shares a tab with Tools: at 1400 x 900 the Training dock below then has room for its chart
+        self.tabifyDockWidget(tools_dock, self.add_panel("Display", self.contrast, Qt.DockWidgetArea.RightDockWidgetArea))
+        tools_dock.raise_()
         self.status = StatusInfo(self.document)
         self.setStatusBar(self.status)
         self._connect_document()
         self._connect_actions()
         self.training_docks = install_training_docks(self)
+        self._default_dock_sizes()
         self.wheel_guard = WheelGuard(self)
         self.wheel_guard.install(self)
         self.memory.restore_window(self)
@@ -90,6 +93,11 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         self.findChild(QWidget, "viewMenu").addAction(dock.toggleViewAction())
         return dock
+
+    def _default_dock_sizes(self) -> None:
+        """On the right, the Training dock takes what Tools and Classes leave, so its loss chart shows."""
+        docks = [self.findChild(QDockWidget, name) for name in ("toolsDock", "classesDock", "trainingDock")]
+        self.resizeDocks(docks, [docks[0].minimumSizeHint().height(), 120, 10000], Qt.Orientation.Vertical)
 
     def _connect_document(self) -> None:
         doc = self.document

@@ -36,8 +36,10 @@ class ToolPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
         layout.addLayout(form)
-        for name in TOGGLE_ACTIONS:
-            layout.addWidget(self._button(actions[name], text_beside=True))
+        toggles = QGridLayout()  # two columns: the Tools dock stays short, the Training dock gets the room
+        for i, name in enumerate(TOGGLE_ACTIONS):
+            toggles.addWidget(self._button(actions[name], text_beside=True), i // 2, i % 2)
+        layout.addLayout(toggles)
         layout.addStretch(1)
         self.brush_size.valueChanged.connect(tools.set_brush_size)
         tools.brush_size_changed.connect(self.brush_size.setValue)
