@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import make_blobs
 from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model
-from unet_studio.training.checkpoint import save_checkpoint
+from unet_studio.models.checkpoint import save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_TRAIN = ["--preset", "fast", "--batch-size", "2", "--patch-size", "32", "--device", "cpu", "--augment", "none"]

@@ -16,7 +16,7 @@ from tests.cli.helpers import (
     write_tiny_model,
 )
 from unet_studio.cli import main
-from unet_studio.training.checkpoint import load_checkpoint
+from unet_studio.models.checkpoint import load_checkpoint
 
 
 def _train_args(images, masks, out, *extra):

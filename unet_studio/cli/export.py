@@ -9,8 +9,9 @@ from unet_studio.cli.output import ProgressLine, bar, info, problem
 from unet_studio.cli.paths import output_names, refuse_writing_inputs, unusable_links
 from unet_studio.core.atomic import ensure_writable_folder
 from unet_studio.core.errors import StudioError
-from unet_studio.core.images import list_images
+from unet_studio.core.images import file_stem, list_images
 from unet_studio.export.api import COCO_FILE, FORMATS, SUFFIXES, export_folder
+from unet_studio.inference.predictor import MIN_INSTANCE_SIZE
 
 
 def add_parsers(sub) -> None:
@@ -23,6 +24,8 @@ def add_parsers(sub) -> None:
                    help="csv: measurements; roi: ImageJ/Fiji ROI zip; geojson: QuPath; coco: one COCO JSON; "
                         "overlay: contours on the image; instances: uint16 label TIFF; masks: PNG masks")
     p.add_argument("--classes", nargs="*", help="class names for 1..K (default: class 1, class 2...)")
+    p.add_argument("--min-size", type=int, default=MIN_INSTANCE_SIZE, metavar="N",
+                   help=f"leave out mask pieces under N pixels (default {MIN_INSTANCE_SIZE}; 0 keeps all)")
     p.set_defaults(handler=run_export)
 
     m = sub.add_parser("export-model", help="export a trained model to ONNX or TorchScript, with a model card")
@@ -42,7 +45,7 @@ def check_export_paths(images_dir: str, out_dir: str, fmt: str) -> None:
         raise StudioError(images_dir, f"images share a name and so would share a label file and an output "
                                       f"({shown}); rename them apart")
     out = Path(out_dir)
-    targets = [out / COCO_FILE] if fmt == "coco" else [out / f"{p.stem}{SUFFIXES[fmt]}" for p in images]
+    targets = [out / COCO_FILE] if fmt == "coco" else [out / f"{file_stem(p)}{SUFFIXES[fmt]}" for p in images]
     refuse_writing_inputs(out, images, targets)
     ensure_writable_folder(out)
 
@@ -56,7 +59,8 @@ def run_export(args: argparse.Namespace) -> int:
         progress.update(f"export {bar(done / max(total, 1))} {done}/{total}", force=done == total)
 
     written, problems = export_folder(args.images, args.labels, args.out, args.format,
-                                      classes=args.classes or None, progress=report)
+                                      classes=args.classes or None, progress=report,
+                                      min_size=args.min_size)
     progress.finish()
     problems = link_problems + problems
     for line in problems:

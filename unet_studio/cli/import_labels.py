@@ -8,7 +8,7 @@ from pathlib import Path
 from unet_studio.cli.output import info, problem
 from unet_studio.core.errors import StudioError
 from unet_studio.core.project import Project
-from unet_studio.export.annotation_import import KINDS, import_annotations
+from unet_studio.io.annotation_import import KINDS, import_annotations
 
 
 def add_parser(sub) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from unet_studio.core.errors import StudioError
-from unet_studio.core.images import IMAGE_SUFFIXES
+from unet_studio.core.images import IMAGE_SUFFIXES, file_stem
 
 
 def _resolved(path: Path) -> Path:
@@ -48,9 +48,10 @@ def output_names(images: Sequence[Path]) -> tuple[dict[Path, str], list[list[Pat
     as some file systems do): those are named by their whole file name instead of their stem."""
     groups: dict[str, list[Path]] = defaultdict(list)
     for image in images:
-        groups[image.stem.casefold()].append(image)
+        groups[file_stem(image).casefold()].append(image)
     collisions = [group for group in groups.values() if len(group) > 1]
-    names = {image: image.name if len(groups[image.stem.casefold()]) > 1 else image.stem for image in images}
+    names = {image: image.name if len(groups[file_stem(image).casefold()]) > 1 else file_stem(image)
+             for image in images}
     taken: dict[str, Path] = {}
     for image, name in names.items():  # e.g. a.png beside a.png.png, whose stem is "a.png"
         if name in taken:
@@ -63,7 +64,7 @@ def describe_collision(group: Sequence[Path], suffix: str) -> str:
     """One line: which files share a stem and what their outputs are called."""
     files = ", ".join(p.name for p in group)
     outputs = ", ".join(f"{p.name}{suffix}" for p in group)
-    return f"{files} share the name {group[0].stem!r}: their outputs keep the source suffix ({outputs})"
+    return f"{files} share the name {file_stem(group[0])!r}: their outputs keep the source suffix ({outputs})"
 
 
 def unusable_links(folder: str | os.PathLike) -> list[str]:

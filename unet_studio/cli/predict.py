@@ -10,7 +10,7 @@ from unet_studio.cli.output import ProgressLine, bar, info, problem
 from unet_studio.cli.paths import describe_collision, output_names, refuse_writing_inputs, unusable_links
 from unet_studio.core.atomic import ensure_writable_folder
 from unet_studio.core.errors import StudioError
-from unet_studio.core.images import list_images, read_image
+from unet_studio.core.images import file_stem, list_images, read_image
 from unet_studio.export.masks import write_instances, write_semantic_mask
 from unet_studio.inference.postprocess import SEED_HEIGHT
 from unet_studio.inference.predictor import Predictor

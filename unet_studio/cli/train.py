@@ -17,8 +17,8 @@ from unet_studio.data.augment_config import PRESET_NAMES as AUGMENT_PRESETS
 from unet_studio.data.augment_config import AugmentConfig
 from unet_studio.models.config import ARCHS, DEFAULT_PRESET, PRESETS, ModelConfig
 from unet_studio.training.api import MAX_UNCONFIRMED_CLASSES, iter_train_folders, iter_train_project, register_model
-from unet_studio.training.checkpoint import load_checkpoint
-from unet_studio.training.config import TrainConfig
+from unet_studio.models.checkpoint import load_checkpoint
+from unet_studio.training.config import DEVICES, LOSSES, TrainConfig
 from unet_studio.training.destination import ModelDestination
 
 DEFAULT_SECONDS = 600.0
@@ -51,11 +51,11 @@ def add_parser(sub) -> None:
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--patch-size", type=int, default=TrainConfig.patch_size)
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
-    p.add_argument("--loss", choices=["ce", "dice", "ce+dice"], default=TrainConfig.loss)
+    p.add_argument("--loss", choices=LOSSES, default=TrainConfig.loss)
     p.add_argument("--border-weight", action="store_true",
                    help="the U-Net paper's weight map that separates touching objects")
     p.add_argument("--augment", choices=list(AUGMENT_PRESETS), default="default", help="augmentation strength")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--no-amp", action="store_true", help="train in float32 (no mixed precision)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=run)

@@ -81,7 +81,7 @@ class TrainingFollower:
                                  + (f" ETA {duration(eta)}" if eta is not None else ""))
         elif isinstance(event, EpochEnded):
             self.progress.finish()
-            dice = event.val_metrics.get("mean_dice_foreground", event.val_metrics.get("mean_dice"))
+            dice = event.val_metrics.get("mean_dice")
             val = f" val loss {event.val_loss:.4f}" if event.val_loss is not None else ""
             val += f" val Dice {dice:.3f}" if dice is not None else ""
             info(f"epoch {event.epoch}: train loss {event.train_loss:.4f}{val} lr {event.lr:.2e}"
@@ -112,15 +112,8 @@ def follow_training(events, train_config: TrainConfig, stop: threading.Event) ->
 
 def _fraction(event: StepEnded, cfg: TrainConfig) -> tuple[float, float | None]:
     """Progress through the tightest limit, and the seconds left by it."""
-    fractions = []
-    if cfg.max_seconds:
-        fractions.append(event.elapsed_s / cfg.max_seconds)
-    if cfg.max_steps:
-        fractions.append(event.step / cfg.max_steps)
-    if cfg.epochs:
-        fractions.append(event.step / (cfg.epochs * cfg.steps_per_epoch))
-    if not fractions:
+    fraction = cfg.budget_used(event.step, event.elapsed_s)
+    if fraction is None:
         return 0.0, None
-    fraction = min(max(fractions), 1.0)
     eta = event.elapsed_s * (1 - fraction) / fraction if fraction > 0 else None
     return fraction, eta
