@@ -36,8 +36,8 @@ def add_parser(sub) -> None:
                    "Written when the run ends; the run's checkpoints go beside it as <stem>.run-<pid>.pt")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out when the run ends")
     p.add_argument("--classes", type=int, metavar="N",
-                   help=f"object classes to train (confirms labels with more than {MAX_UNCONFIRMED_CLASSES}; "
-                        "default: what the labels hold)")
+                   help=f"with --labels: object classes to train (confirms labels with more than "
+                        f"{MAX_UNCONFIRMED_CLASSES}; default: what the labels hold)")
     p.add_argument("--model", choices=ARCHS, default="unet", help="architecture (default unet)")
     p.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET, help="network size")
     p.add_argument("--padding", choices=["same", "valid"], default="same",
@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
     model_config, train_config = configs_from_args(args)
     if args.project and (args.images or args.labels):
         raise TrainingError(args.project, "give either a project folder or --images/--labels, not both")
+    if args.project and args.classes is not None:
+        raise TrainingError(args.project, "--classes is for --labels folders; a project's classes are its own")
     if not args.project and not (args.images and args.labels and args.out):
         raise TrainingError("train", "needs a project folder, or --images DIR --labels DIR --out MODEL.pt")
     project = Project.open(args.project) if args.project else None
