@@ -118,12 +118,15 @@ def main() -> None:
                         "not depend on the machine's load: 120 s on a CPU at R patches/s is 30 R steps)")
     parser.add_argument("--fraction", type=float, default=0.02)
     parser.add_argument("--preset", default="balanced")
+    parser.add_argument("--threads", type=int, help="torch threads (one is faster on a crowded machine)")
     parser.add_argument("--summarize", nargs="*", help="JSON-line files of earlier runs to combine")
     args = parser.parse_args()
     if args.summarize:
         lines = [json.loads(line) for path in args.summarize for line in Path(path).read_text().splitlines()]
         print(json.dumps(summarize([r for r in lines if "style" in r])))
         return
+    if args.threads:
+        torch.set_num_threads(args.threads)
     styles = [s for s in args.styles.split(",") if s]
     unknown = sorted(set(styles) - set(ALL_STYLES))
     if unknown:
