@@ -23,8 +23,8 @@ from pathlib import Path
 
 import torch
 
-from unet_studio.cli.demo import DEMO_CAP_SECONDS, DEMO_STEPS, demo_config, prepare_demo_project, score_demo
-from unet_studio.training.api import iter_train_project
+from unet_studio.demo import (DEMO_CAP_SECONDS, DEMO_STEPS, demo_train_config, iter_train_demo, predict_and_score,
+                              prepare_demo_project)
 from unet_studio.training.events import TrainingFinished
 
 README_FIGURES = {"mean_dice": 0.84, "mean_ap@0.5": 0.68}
@@ -46,12 +46,14 @@ def run_setting(threads: int, cap: float | None, steps: int) -> dict:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             project = prepare_demo_project(Path(tmp, "demo"))
-            config = demo_config(cap if cap is not None else 1e9, steps)
+            config = demo_train_config(cap if cap is not None else 1e9, steps)
             start = time.perf_counter()
-            finished = [e for e in iter_train_project(project, train_config=config, stop=threading.Event())
+            finished = [e for e in iter_train_demo(project, config, threading.Event())
                         if isinstance(e, TrainingFinished)][-1]
             train_s = time.perf_counter() - start
-            summary = score_demo(project, finished)
+            steps_done = finished.history.get("steps") or [0]
+            summary = {"steps": steps_done[-1], "training": finished.reason,
+                       **predict_and_score(project, finished.checkpoint_path)}
     finally:
         torch.set_num_threads(before)
     return {"threads": threads, "cap_s": cap, "train_s": round(train_s, 1), "steps": summary["steps"],

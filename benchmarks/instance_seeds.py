@@ -24,7 +24,7 @@ from isbi_data import dataset_dir, load_pairs  # noqa: E402
 from unet_studio.core.metrics import average_precision  # noqa: E402
 from unet_studio.inference.postprocess import SEED_HEIGHT, mask_to_instances  # noqa: E402
 from unet_studio.inference.predictor import Predictor  # noqa: E402
-from unet_studio.training.checkpoint import load_checkpoint  # noqa: E402
+from unet_studio.models.checkpoint import load_checkpoint  # noqa: E402
 
 SEED_HEIGHTS = (0.5, 1.0, 1.5, 2.0, 3.0)
 

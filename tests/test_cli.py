@@ -8,7 +8,7 @@ import tifffile
 
 from tests.conftest import make_blobs
 from unet_studio.cli import main
-from unet_studio.cli.demo import prepare_demo_project
+from unet_studio.demo import prepare_demo_project
 
 TINY = ["--preset", "fast", "--max-steps", "4", "--steps-per-epoch", "2", "--batch-size", "2", "--patch-size", "32"]
 

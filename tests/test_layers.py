@@ -1,43 +1,30 @@
-"""The layer rule of docs/ARCHITECTURE.md: each package imports only from its own layer or lower ones."""
+"""The floors of docs/ARCHITECTURE.md, as import-linter contracts in pyproject.toml: each floor imports only
+the floors below it, only `unet_studio.gui` imports Qt, and no two sibling packages or modules import each
+other (directly or round a circle)."""
 
-import ast
+import tomllib
 from pathlib import Path
 
-import pytest
+from importlinter.cli import lint_imports
 
-PACKAGE = Path(__file__).resolve().parents[1] / "unet_studio"
-RANK = {"core": 0, "models": 1, "data": 1, "training": 2, "inference": 2, "export": 2, "cli": 3, "gui": 4}
-
-
-def _layer(module: str) -> str | None:
-    parts = module.split(".")
-    if parts[0] != "unet_studio" or len(parts) < 2:
-        return None
-    return parts[1]
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = ROOT / "pyproject.toml"
 
 
-def _imports(path: Path):
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.module
+def _contracts() -> list[dict]:
+    return tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]
 
 
-SOURCES = sorted(p for p in PACKAGE.rglob("*.py"))
+def test_import_contracts_are_kept(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    code = lint_imports(config_filename=str(PYPROJECT), no_cache=True, no_logo=True)
+    assert code == 0, capsys.readouterr().out
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_module_imports_only_lower_layers(path):
-    rel = path.relative_to(PACKAGE)
-    own = rel.parts[0].removesuffix(".py") if len(rel.parts) > 1 else None
-    for module in _imports(path):
-        if module.split(".")[0] in {"PySide6", "pyqtgraph", "superqt", "shiboken6"}:
-            assert own == "gui", f"{rel} imports {module}: only unet_studio.gui may import Qt"
-        target = _layer(module)
-        if own is None or target is None or target not in RANK:
-            continue
-        if own == "cli" and target == "gui":
-            continue  # the entry point starts the window (lazily, inside a function)
-        assert RANK[target] <= RANK[own], f"{rel} imports {module}: layer {own} may not import from {target}"
+def test_every_package_has_a_floor():
+    """A new package under unet_studio/ must be given its floor, or the layers contract would not see it."""
+    layers = next(c for c in _contracts() if c["type"] == "layers")["layers"]
+    named = {name.strip() for layer in layers for name in layer.split("|")}
+    packages = {f"unet_studio.{p.stem}" for p in (ROOT / "unet_studio").iterdir()
+                if (p / "__init__.py").exists() or (p.suffix == ".py" and p.stem not in ("__init__", "__main__"))}
+    assert packages <= named, f"not in the layers contract: {sorted(packages - named)}"

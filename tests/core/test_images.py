@@ -11,7 +11,7 @@ import tifffile
 from PIL import Image
 
 from unet_studio.core.errors import ImageReadError
-from unet_studio.core.images import IMAGE_SUFFIXES, image_info, image_shape, list_images, read_image
+from unet_studio.core.images import IMAGE_SUFFIXES, image_info, list_images, read_image
 
 
 def _rgb(h=20, w=30, seed=0):
@@ -38,7 +38,8 @@ def test_lossless_rgb_round_trips_in_rgb_order(tmp_path, suffix):
     assert image.pixels.dtype == np.uint8 and image.pixels.shape == (20, 30, 3)
     np.testing.assert_array_equal(image.pixels, rgb)
     assert image.channel_names == ("red", "green", "blue") and image.n_planes == 1
-    assert image_shape(path) == (20, 30, 3, 1)
+    info = image_info(path)
+    assert (info.height, info.width, info.channels, info.n_planes) == (20, 30, 3, 1)
 
 
 def test_jpeg_colour_and_grey(tmp_path):

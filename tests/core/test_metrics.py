@@ -44,8 +44,10 @@ def test_dice_iou_hand_computed():
     assert scores["per_class"][0] == {"dice": pytest.approx(4 / 6), "iou": pytest.approx(2 / 4), "support": 3}
     assert scores["per_class"][2]["dice"] == pytest.approx(2 / 4)
     assert scores["per_class"][2]["iou"] == pytest.approx(1 / 3)
-    assert scores["mean_dice"] == pytest.approx((4 / 6 + 4 / 6 + 2 / 4) / 3)
-    assert scores["mean_iou_foreground"] == pytest.approx((2 / 4 + 1 / 3) / 2)
+    # the means are over the object classes 1 and 2 only, never background
+    assert scores["mean_dice"] == pytest.approx((4 / 6 + 2 / 4) / 2)
+    assert scores["mean_iou"] == pytest.approx((2 / 4 + 1 / 3) / 2)
+    assert set(scores) == {"per_class", "mean_dice", "mean_iou"}
     assert pixel_error(confusion(PRED, TRUTH, 3)) == pytest.approx(3 / 8)
 
 
@@ -53,7 +55,7 @@ def test_class_absent_from_both_sides_is_none_and_skipped():
     mask = np.array([[0, 1], [1, 0]])
     scores = dice_iou_per_class(confusion(mask, mask, 3))
     assert scores["per_class"][2] == {"dice": None, "iou": None, "support": 0}
-    assert scores["mean_dice"] == 1.0 and scores["mean_iou_foreground"] == 1.0
+    assert scores["mean_dice"] == 1.0 and scores["mean_iou"] == 1.0
 
 
 def test_nothing_counted_gives_none_means():
@@ -124,7 +126,7 @@ def test_empty_masks_score_perfect_or_zero():
     empty = np.zeros((8, 8), np.uint8)
     full = np.ones((8, 8), np.uint8)
     both_empty = evaluate_pair(empty, empty, 2)
-    assert both_empty["mean_dice_foreground"] is None and both_empty["mean_dice"] == 1.0
+    assert both_empty["mean_dice"] is None and both_empty["per_class"]["0"]["dice"] == 1.0
     assert both_empty["pixel_error"] == 0.0
     one_empty = evaluate_pair(empty, full, 2)
     assert one_empty["per_class"]["1"]["dice"] == 0.0 and one_empty["pixel_error"] == 1.0
@@ -138,5 +140,5 @@ def test_evaluate_pair_is_json_ready_with_instances():
     )
     assert result["ap@0.5"] == 1.0 and result["n_pred"] == 2 and result["n_true"] == 2
     assert result["ap@0.9"] < 1.0
-    assert 0.9 < result["mean_dice_foreground"] < 1.0
+    assert 0.9 < result["mean_dice"] < 1.0
     json.dumps(result)

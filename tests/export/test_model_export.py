@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from unet_studio.core.errors import StudioError
-from unet_studio.export.card import card_path, file_sha256
+from unet_studio.core.checksums import file_sha256
+from unet_studio.export.card import card_path
 from unet_studio.export.model_export import export_onnx, export_torchscript
 from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model
-from unet_studio.training.checkpoint import save_checkpoint
+from unet_studio.models.checkpoint import save_checkpoint
 
 CLASSES = [{"value": 1, "name": "background", "color": "#000000"},
            {"value": 2, "name": "nucleus", "color": "#ff0000"}]

@@ -6,7 +6,7 @@ import pytest
 
 from unet_studio.core.errors import StudioError
 from unet_studio.export.overlay import display_rgb, render_overlay, write_overlay
-from unet_studio.export.styles import palette_color
+from unet_studio.core.colors import palette_color
 
 
 def test_display_rgb_stretches_percentiles():

@@ -9,7 +9,8 @@ from skimage.draw import polygon as fill_polygon
 
 from unet_studio.core.errors import StudioError
 from unet_studio.export.objects import polygon_area
-from unet_studio.export.rois import rois_to_annotation, write_imagej_rois
+from unet_studio.export.rois import write_imagej_rois
+from unet_studio.io.imagej_rois import rois_to_annotation
 
 
 def test_roi_zip_round_trip(tmp_path, scene):

@@ -4,7 +4,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from unet_studio.export.styles import ClassStyle, palette_color, parse_color, resolve_classes
+from unet_studio.core.colors import palette_color, parse_color
+from unet_studio.export.styles import ClassStyle, resolve_classes
 
 
 def test_names_in_order_and_generated_rest():

@@ -1,6 +1,7 @@
 """The models dock: list, set active, rename, delete with confirmation."""
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QMessageBox, QTableWidget
 
 from tests.gui.helpers import make_project
@@ -24,6 +25,12 @@ def panel(qtbot, tmp_path, tiny_checkpoint):
     return widget
 
 
+def _select(panel, model_id):
+    """Click the table row of `model_id`, as a user would."""
+    for row in range(panel.table.rowCount()):
+        if panel.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == model_id:
+            panel.table.selectRow(row)
+
 def texts(table: QTableWidget, row: int) -> list[str]:
     return [table.item(row, c).text() for c in range(table.columnCount())]
 
@@ -40,7 +47,7 @@ def test_lists_models_with_their_facts(panel):
 
 def test_set_active_and_rename(panel, monkeypatch):
     project = panel.document.project
-    panel.select("model-2")
+    _select(panel, "model-2")
     with_signal = []
     panel.models_changed.connect(lambda: with_signal.append(1))
     assert panel.set_active() and project.active_model == "model-2"
@@ -56,7 +63,7 @@ def test_set_active_and_rename(panel, monkeypatch):
 def test_delete_asks_first(panel, monkeypatch):
     project = panel.document.project
     path = project.model_path("model-1")
-    panel.select("model-1")
+    _select(panel, "model-1")
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
     assert not panel.delete() and path.is_file()
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)

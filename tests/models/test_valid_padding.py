@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from unet_studio.core.errors import ModelFileError
+from unet_studio.core.errors import InputSizeError
 from unet_studio.models import ModelConfig, build_model
 from unet_studio.models.unet import valid_input_size, valid_margin, valid_output_size
 
@@ -60,7 +60,7 @@ def test_padding_leaves_top_left_outputs_unchanged(depth, upsample):
 @pytest.mark.parametrize("shape", [(16, 40), (40, 16), (5, 5)])
 def test_too_small_input_raises_one_line_error(shape):
     model = valid_unet(1)
-    with pytest.raises(ModelFileError, match=r"too small: depth 1 needs at least 17x17") as caught:
+    with pytest.raises(InputSizeError, match=r"too small: depth 1 needs at least 17x17") as caught:
         model(torch.randn(1, 1, *shape))
     assert "\n" not in str(caught.value)
 

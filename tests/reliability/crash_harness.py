@@ -86,7 +86,7 @@ def _tiny_model():
 def _save_checkpoint(folder: Path, config_and_model, version: int) -> None:
     import torch
 
-    from unet_studio.training.checkpoint import save_checkpoint
+    from unet_studio.models.checkpoint import save_checkpoint
 
     config, model = config_and_model
     with torch.no_grad():
@@ -96,7 +96,7 @@ def _save_checkpoint(folder: Path, config_and_model, version: int) -> None:
 
 
 def _checkpoint_version(path: Path) -> int:
-    from unet_studio.training.checkpoint import load_checkpoint
+    from unet_studio.models.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(path)
     version = int(checkpoint.history["version"])
@@ -199,7 +199,7 @@ def _zygote(folder: Path) -> None:
     import torch
 
     import unet_studio.core.project  # noqa: F401 - imported once here, not in every forked writer
-    import unet_studio.training.checkpoint  # noqa: F401
+    import unet_studio.models.checkpoint  # noqa: F401
 
     torch.set_num_threads(1)
     config_and_model = _tiny_model()

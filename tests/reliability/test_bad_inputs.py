@@ -13,7 +13,7 @@ from tests.reliability.bad_inputs import build_corpus
 from tests.reliability.read_probe import CALL_LIMIT_S, ROOT, pixel_digest, probe_files
 from unet_studio.core.project import Project
 from unet_studio.models import ModelConfig, build_model
-from unet_studio.training.checkpoint import save_checkpoint
+from unet_studio.models.checkpoint import save_checkpoint
 
 CLASSES = [{"value": 1, "name": "background", "color": "#000000"},
            {"value": 2, "name": "cell", "color": "#ff0000"}]

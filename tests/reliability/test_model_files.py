@@ -13,7 +13,7 @@ import torch
 from tests.reliability.read_probe import ROOT
 from tests.reliability.test_bad_inputs import run_cli, tiny_checkpoint
 from unet_studio.core.errors import ModelFileError
-from unet_studio.training.checkpoint import FORMAT, load_checkpoint
+from unet_studio.models.checkpoint import FORMAT, load_checkpoint
 
 SOURCE_FOLDERS = ("unet_studio", "tests", "benchmarks")
 

@@ -16,7 +16,7 @@ from unet_studio.core import atomic
 from unet_studio.core.errors import AnnotationError, ProjectError, StudioError
 from unet_studio.core.project import Project
 from unet_studio.models import ModelConfig, build_model
-from unet_studio.training.checkpoint import save_checkpoint
+from unet_studio.models.checkpoint import save_checkpoint
 
 SHAPE = (20, 30)
 
@@ -79,7 +79,7 @@ def test_missing_images_are_flagged_and_annotations_kept(tmp_path, how):
     else:
         shutil.move(image.parent, tmp_path / "elsewhere")
     reopened = Project.open(project.folder)
-    assert reopened.missing_images() == (["im0"] if how == "deleted" else ["im0", "im1"])
+    assert [r.id for r in reopened.images if not reopened.image_path(r.id).is_file()] == (["im0"] if how == "deleted" else ["im0", "im1"])
     np.testing.assert_array_equal(reopened.load_annotation("im0"), saved)
     reopened.save_annotation("im0", saved + 1)
     assert (project.folder / "annotations" / "im0.png").is_file()

@@ -19,7 +19,7 @@ from unet_studio.core.errors import TrainingError
 from unet_studio.core.project import Project
 from unet_studio.data.sampling import TrainItem
 from unet_studio.training.api import iter_train_project
-from unet_studio.training.checkpoint import load_checkpoint
+from unet_studio.models.checkpoint import load_checkpoint
 from unet_studio.training.events import TrainingFinished
 from unet_studio.training.trainer import Trainer
 

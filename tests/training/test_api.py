@@ -13,7 +13,7 @@ from unet_studio.core.project import Project
 from unet_studio.data.sampling import TrainItem
 from unet_studio.models.config import ModelConfig
 from unet_studio.training.api import iter_train_folders, iter_train_project, load_training_items
-from unet_studio.training.checkpoint import load_checkpoint
+from unet_studio.models.checkpoint import load_checkpoint
 from unet_studio.training.events import EpochEnded, Log, TrainingFinished
 
 TINY = ModelConfig(depth=2, base_channels=4)

@@ -44,7 +44,10 @@ def test_unknown_keys_and_bad_augment_are_refused():
         TrainConfig.from_dict({"augment": {"flip_p": 2.0}})
 
 
-def test_with_changes_validates_again():
-    assert TrainConfig().with_changes(max_steps=5).max_steps == 5
-    with pytest.raises(TrainingError):
-        TrainConfig().with_changes(patch_size=0)
+def test_budget_used_follows_the_limit_nearest_to_ending():
+    # 3 epochs x 10 steps = 30 steps, or 20 steps, or 60 s: whichever is further used up
+    config = TrainConfig(epochs=3, steps_per_epoch=10, max_steps=20, max_seconds=60.0)
+    assert config.step_budget() == 20
+    assert config.budget_used(5, 30.0) == pytest.approx(0.5) and config.budget_used(15, 30.0) == pytest.approx(0.75)
+    assert config.budget_used(40, 0.0) == 1.0
+    assert TrainConfig().step_budget() is None and TrainConfig().budget_used(100, 100.0) is None

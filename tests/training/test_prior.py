@@ -52,7 +52,8 @@ def test_sparse_items_give_a_threshold_above_one_half_for_a_rare_foreground():
     ys, xs = np.nonzero(~foreground)
     target[ys[:40], xs[:40]] = 0
     item = TrainItem(image[None].astype(np.float32), target, "scribbled.png")
-    threshold = prior_corrected_threshold(_Fixed(), [item], tile=64, overlap=8, device=torch.device("cpu"), amp=False)
+    threshold = prior_corrected_threshold(_Fixed(), [item], tile=64, overlap=8, device=torch.device("cpu"),
+                                          precision="fp32")
     assert threshold is not None and threshold > 0.6
 
 
@@ -92,7 +93,7 @@ def _scribbled(items):
 def test_scribble_models_keep_the_argmax(tmp_path, with_validation):
     from tests.training.helpers import CLASSES, TINY_MODEL, blob_items, tiny_config
     from unet_studio.inference.predictor import Predictor
-    from unet_studio.training.checkpoint import load_checkpoint
+    from unet_studio.models.checkpoint import load_checkpoint
     from unet_studio.training.events import TrainingFinished
     from unet_studio.training.trainer import Trainer
 
@@ -109,7 +110,7 @@ def test_scribble_models_keep_the_argmax(tmp_path, with_validation):
 
 def test_dense_validation_still_picks_a_threshold(tmp_path):
     from tests.training.helpers import CLASSES, TINY_MODEL, blob_items, tiny_config
-    from unet_studio.training.checkpoint import load_checkpoint
+    from unet_studio.models.checkpoint import load_checkpoint
     from unet_studio.training.events import TrainingFinished
     from unet_studio.training.trainer import Trainer
 

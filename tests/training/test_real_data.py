@@ -8,7 +8,7 @@ import pytest
 from tests.training.helpers import CLASSES, TINY_MODEL, tiny_config
 from unet_studio.core.images import list_images
 from unet_studio.training.api import load_training_items
-from unet_studio.training.checkpoint import load_checkpoint
+from unet_studio.models.checkpoint import load_checkpoint
 from unet_studio.training.events import EpochEnded, StepEnded
 from unet_studio.training.trainer import Trainer
 

@@ -9,7 +9,7 @@ import torch
 
 from tests.training.helpers import CLASSES, TINY_MODEL, blob_items, tiny_config
 from unet_studio.training import trainer as trainer_module
-from unet_studio.training.checkpoint import load_checkpoint
+from unet_studio.models.checkpoint import load_checkpoint
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingFinished
 from unet_studio.training.trainer import Trainer
 
@@ -38,8 +38,9 @@ def test_loss_falls_on_a_tiny_set(tmp_path):
 
 def test_epochs_validation_metrics_and_preview(tmp_path):
     items = blob_items(3, size=48)
-    trainer = Trainer(TINY_MODEL, tiny_config(epochs=2), items[:2], items[2:], CLASSES, tmp_path / "m.pt",
-                      preview_image=items[2].image)
+    # 15 steps an epoch: enough for the tiny model to tell discs from background, so a threshold is chosen
+    trainer = Trainer(TINY_MODEL, tiny_config(epochs=2, steps_per_epoch=15), items[:2], items[2:], CLASSES,
+                      tmp_path / "m.pt", preview_image=items[2].image)
     events = _run(trainer)
     epochs = _of(events, EpochEnded)
     assert [e.epoch for e in epochs] == [1, 2] and epochs[0].best
@@ -49,11 +50,13 @@ def test_epochs_validation_metrics_and_preview(tmp_path):
     assert [p.epoch for p in previews] == [1, 2]
     assert previews[0].probabilities.shape == (2, 48, 48) and previews[0].probabilities.dtype == np.float32
     finished = events[-1]
-    assert finished.reason == "finished 2 epoch(s)" and len(_of(events, StepEnded)) == 10
+    assert finished.reason == "finished 2 epoch(s)" and len(_of(events, StepEnded)) == 30
     checkpoint = load_checkpoint(finished.checkpoint_path)
     assert checkpoint.history["epochs"] == [1, 2] and checkpoint.interrupted is False
     assert checkpoint.threshold is not None and 0.1 <= checkpoint.threshold <= 0.9
     assert "mean_dice" in checkpoint.metrics and checkpoint.classes == CLASSES
+    assert checkpoint.metrics["mean_dice"] == epochs[-1 if epochs[-1].best else 0].val_metrics["mean_dice"]
+    assert all(e.collapsed_to is None for e in epochs)
 
 
 def test_stop_after_first_step_saves_an_interrupted_checkpoint(tmp_path):
@@ -172,3 +175,20 @@ def test_every_architecture_trains_and_validates(tmp_path, changes):
     assert np.isfinite(_of(events, EpochEnded)[0].val_loss)
     assert _of(events, PreviewReady)[0].probabilities.shape == (2, 40, 40)
     assert load_checkpoint(events[-1].checkpoint_path).model_config == config
+
+
+def test_a_collapsed_epoch_is_flagged_in_the_event_and_in_the_cli(tmp_path, monkeypatch, capsys):
+    from unet_studio.cli.train import follow_training
+    from unet_studio.training.validation import Validation
+
+    collapsed = Validation(0.5, {"dice/cell": 0.3, "mean_dice": 0.3}, 0.1, collapsed_to=1)
+    monkeypatch.setattr(trainer_module, "validate", lambda *args, **kwargs: collapsed)
+    config = tiny_config(epochs=1, steps_per_epoch=2)
+    items = blob_items(2, size=32)
+    events = _run(Trainer(TINY_MODEL, config, items[:1], items[1:], CLASSES, tmp_path / "m.pt"))
+    assert _of(events, EpochEnded)[0].collapsed_to == 1
+    warning = ("epoch 1's model predicts every pixel of the validation images as cell (no background): "
+               "label more of each class or train longer")
+    assert warning in [e.message for e in _of(events, Log)]
+    follow_training(iter(events), config, threading.Event())
+    assert warning in capsys.readouterr().err

@@ -10,10 +10,10 @@ import numpy as np
 
 from unet_studio.cli.output import problem
 from unet_studio.core.errors import StudioError
-from unet_studio.core.images import list_images
+from unet_studio.core.images import file_stem, list_images
 from unet_studio.core.metrics import evaluate_pair
-from unet_studio.export.label_images import read_label_image
 from unet_studio.inference.postprocess import mask_to_instances
+from unet_studio.io.label_files import read_label_image
 
 
 def add_parser(sub) -> None:
@@ -34,10 +34,10 @@ def _as_instances(labels: np.ndarray) -> np.ndarray:
 def evaluate_folders(pred_dir: Path, truth_dir: Path, iou: float = 0.5) -> tuple[dict, list[str]]:
     """Scores per image and their means; problems (missing partners, shape mismatches) as one-liners."""
     problems: list[str] = []
-    truths = {p.stem: p for p in list_images(truth_dir)}
+    truths = {file_stem(p): p for p in list_images(truth_dir)}
     per_image: dict[str, dict] = {}
     for pred_path in list_images(pred_dir):
-        truth_path = truths.get(pred_path.stem)
+        truth_path = truths.get(file_stem(pred_path))
         if truth_path is None:
             problems.append(f"{pred_path}: no truth file with the same name in {truth_dir}")
             continue
@@ -47,7 +47,7 @@ def evaluate_folders(pred_dir: Path, truth_dir: Path, iou: float = 0.5) -> tuple
                 raise StudioError(pred_path, f"shape {pred.shape} differs from the truth's {truth.shape}")
             pred_sem, truth_sem = _semantic(pred), _semantic(truth)
             n_classes = int(max(pred_sem.max(initial=0), truth_sem.max(initial=0))) + 1
-            per_image[pred_path.stem] = evaluate_pair(
+            per_image[file_stem(pred_path)] = evaluate_pair(
                 pred_sem, truth_sem, max(n_classes, 2), _as_instances(pred), _as_instances(truth), iou_thresholds=(iou,)
             )
         except StudioError as exc:
@@ -63,7 +63,7 @@ def _semantic(labels: np.ndarray) -> np.ndarray:
 
 
 def _summary(per_image: dict[str, dict], iou: float) -> dict:
-    keys = ["mean_dice", "mean_iou", "mean_dice_foreground", "mean_iou_foreground", "pixel_error", f"ap@{iou:g}"]
+    keys = ["mean_dice", "mean_iou", "pixel_error", f"ap@{iou:g}"]
     means = {}
     for key in keys:
         values = [r[key] for r in per_image.values() if r.get(key) is not None]
@@ -80,6 +80,9 @@ def _summary(per_image: dict[str, dict], iou: float) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    for folder, what in ((args.pred, "prediction"), (args.truth, "truth")):
+        if not list_images(folder):
+            raise StudioError(folder, f"no {what} files (PNG or TIFF masks) in this folder: nothing to score")
     summary, problems = evaluate_folders(Path(args.pred), Path(args.truth), args.iou)
     for line in problems:
         problem(line)

@@ -1,11 +1,12 @@
-"""`unet-studio info MODEL.pt`: the model card of a checkpoint."""
+"""`unet-studio info MODEL.pt`: a summary of a checkpoint file (the model card of an exported model is
+export/card.model_card)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from unet_studio.training.checkpoint import load_checkpoint
+from unet_studio.models.checkpoint import load_checkpoint
 
 
 def add_parser(sub) -> None:
@@ -15,7 +16,7 @@ def add_parser(sub) -> None:
     p.set_defaults(handler=run)
 
 
-def model_card(path: str) -> dict:
+def checkpoint_summary(path: str) -> dict:
     """The checkpoint's plain-data description, without the weights."""
     ckpt = load_checkpoint(path)
     history = ckpt.history
@@ -78,6 +79,6 @@ def _short(value) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    card = model_card(args.model)
-    print(json.dumps(card, indent=2) if args.json else _text(card))
+    summary = checkpoint_summary(args.model)
+    print(json.dumps(summary, indent=2) if args.json else _text(summary))
     return 0

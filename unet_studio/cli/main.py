@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from unet_studio import __version__
 from unet_studio.cli.output import problem
+from unet_studio.cli.window import run_gui
 from unet_studio.core.errors import StudioError
 
-COMMANDS = ("train", "predict", "evaluate", "info", "export", "export-model", "import-labels", "demo", "gui")
+COMMANDS = ("train", "predict", "evaluate", "info", "export", "export-model", "import-labels", "demo", "doctor", "gui")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"unet-studio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    from unet_studio.cli import demo, evaluate, export, import_labels, info, predict, train
+    from unet_studio.cli import demo, doctor, evaluate, export, import_labels, info, predict, train
 
     train.add_parser(sub)
     predict.add_parser(sub)
@@ -31,34 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_parsers(sub)
     import_labels.add_parser(sub)
     demo.add_parser(sub)
+    doctor.add_parser(sub)
     gui = sub.add_parser("gui", help="open the app (optionally on a project or a folder of images)")
     gui.add_argument("path", nargs="?", help="project folder or folder of images")
     gui.set_defaults(handler=run_gui)
     return parser
-
-
-def display_problem() -> str | None:
-    """Why no window can open here (Linux without X11/Wayland and no Qt platform chosen), else None."""
-    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
-        return None
-    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
-        return None
-    return ("no display found (DISPLAY and WAYLAND_DISPLAY are unset): run the app under `xvfb-run -a`, "
-            "or use the headless commands (`unet-studio demo --headless`, `unet-studio --help`)")
-
-
-def run_gui(args: argparse.Namespace) -> int:
-    """Open the window (on `args.path` if given); one line and exit 2 where no window can open."""
-    reason = display_problem()
-    if reason:
-        problem(reason)
-        return 2
-    try:
-        from unet_studio.gui import run_app
-    except ImportError as exc:  # PySide6 missing or its system libraries absent
-        problem(f"cannot start the window ({exc}); the headless commands still work: unet-studio --help")
-        return 2
-    return run_app(getattr(args, "path", None))
 
 
 def main(argv: list[str] | None = None) -> int:

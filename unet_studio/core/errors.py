@@ -45,5 +45,9 @@ class ModelFileError(StudioError):
     """A checkpoint or exported model file cannot be read or written."""
 
 
+class InputSizeError(StudioError):
+    """An image or tile is too small for the network (a 'valid' U-Net needs at least 2 * margin + 1 pixels)."""
+
+
 class TrainingError(StudioError):
     """Training cannot start or cannot go on."""

@@ -26,6 +26,17 @@ from unet_studio.core.image_headers import DECODER_ERRORS, MAX_PIXELS, Header, T
 
 _FLAT_ERRORS = (*DECODER_ERRORS, cv2.error)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+_DOUBLE_SUFFIXES = (".ome.tif", ".ome.tiff")
+
+
+def file_stem(path: str | os.PathLike) -> str:
+    """The one rule that names an image and pairs it with its label files: the name without its suffix,
+    '.ome.tif' / '.ome.tiff' counting as one ('a.ome.tiff' -> 'a', 'a.tif' -> 'a', 'a.b.png' -> 'a.b')."""
+    path = Path(path)
+    for double in _DOUBLE_SUFFIXES:
+        if path.name.lower().endswith(double):
+            return path.name[: -len(double)]
+    return path.stem
 
 
 @dataclass(frozen=True)
@@ -90,12 +101,6 @@ def image_info(path: str | os.PathLike) -> ImageInfo:
     except MemoryError as exc:
         raise ImageReadError(source, "not enough memory to read this image's header") from exc
     return ImageInfo(header.height, header.width, header.channels, 1, header.dtype, None)
-
-
-def image_shape(path: str | os.PathLike) -> tuple[int, int, int, int]:
-    """(H, W, C, n_planes) from the header: the short form of ``image_info``."""
-    info = image_info(path)
-    return info.height, info.width, info.channels, info.n_planes
 
 
 def read_image(path: str | os.PathLike, plane: int = 0) -> ImageData:

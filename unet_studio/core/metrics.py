@@ -47,11 +47,12 @@ def confusion(pred: np.ndarray, truth: np.ndarray, n_classes: int, ignore: np.nd
 
 
 def dice_iou_per_class(table: np.ndarray) -> dict:
-    """Dice and IoU of every class from a confusion matrix, plus their means.
+    """Dice and IoU of every class from a confusion matrix, plus their means over the object classes.
 
-    Returns ``{"per_class": {k: {"dice", "iou", "support"}}, "mean_dice", "mean_iou",
-    "mean_dice_foreground", "mean_iou_foreground"}``. A class absent from both sides gets ``None`` and is
-    skipped by the means; a mean over no classes is ``None``. "Foreground" means classes 1.. only.
+    Returns ``{"per_class": {k: {"dice", "iou", "support"}}, "mean_dice", "mean_iou"}``. ``mean_dice`` and
+    ``mean_iou`` average the object classes 1.. only (background, class 0, is never in a mean: this is what
+    the two keys mean everywhere: validation, quality check, model card, ``evaluate``). A class absent from
+    both sides gets ``None`` and is skipped by the means; a mean over no classes is ``None``.
     """
     table = np.asarray(table, np.int64)
     tp = np.diag(table)
@@ -70,16 +71,31 @@ def dice_iou_per_class(table: np.ndarray) -> dict:
         }
     return {
         "per_class": per_class,
-        "mean_dice": _mean(v["dice"] for v in per_class.values()),
-        "mean_iou": _mean(v["iou"] for v in per_class.values()),
-        "mean_dice_foreground": _mean(v["dice"] for k, v in per_class.items() if k > 0),
-        "mean_iou_foreground": _mean(v["iou"] for k, v in per_class.items() if k > 0),
+        "mean_dice": _mean(v["dice"] for k, v in per_class.items() if k > 0),
+        "mean_iou": _mean(v["iou"] for k, v in per_class.items() if k > 0),
     }
 
 
 def _mean(values) -> float | None:
     present = [float(v) for v in values if v is not None]
     return float(np.mean(present)) if present else None
+
+
+def single_predicted_class(predicted_counts) -> int | None:
+    """The one class every predicted pixel belongs to (``predicted_counts[k]`` = pixels predicted as class k),
+    or None when two or more classes were predicted or nothing was. 0 = a model that finds nothing; k > 0 = a
+    model that calls everything class k: both are collapsed and get the same warning."""
+    counts = np.asarray(predicted_counts).ravel()
+    present = np.flatnonzero(counts)
+    return int(present[0]) if present.size == 1 else None
+
+
+def collapse_warning(model_name: str, class_name: str, background: bool) -> str:
+    """The one-line warning for a collapsed model (see :func:`single_predicted_class`), worded the same
+    whether it collapsed to background (finds nothing) or to one object class (finds everything)."""
+    found = "no objects" if background else "no background"
+    return (f"{model_name} predicts every pixel of the validation images as {class_name} ({found}): "
+            "label more of each class or train longer")
 
 
 def pixel_error(table: np.ndarray) -> float | None:

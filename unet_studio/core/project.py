@@ -17,16 +17,15 @@ import numpy as np
 
 from unet_studio.core import annotations as ann
 from unet_studio.core.atomic import atomic_writer, remove_stale_temp_files
+from unet_studio.core.colors import BACKGROUND_COLOR, PALETTE
 from unet_studio.core.errors import AnnotationError, ImageReadError, ProjectError
-from unet_studio.core.images import image_info, list_images
+from unet_studio.core.images import file_stem, image_info, list_images
 from unet_studio.core.manifest import (
     COLOR_PATTERN, SPLITS, STATUSES, ClassInfo, ImageRecord, Manifest, ModelRecord, load_manifest, save_manifest,
 )
 
 MANIFEST_NAME = "project.json"
 SUBFOLDERS = ("annotations", "predictions", "models")
-BACKGROUND_COLOR = "#808080"
-PALETTE = ("#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#ffff33", "#a65628", "#f781bf")
 
 
 class Project:
@@ -141,10 +140,6 @@ class Project:
         path = Path(self.image(image_id).path)
         return path if path.is_absolute() else self.folder / path
 
-    def missing_images(self) -> list[str]:
-        """Ids of images whose file is gone (listed, not fatal: the browser shows them greyed out)."""
-        return [r.id for r in self._manifest.images if not self.image_path(r.id).is_file()]
-
     def add_images(self, paths) -> list[ImageRecord]:
         """Reference new image files; ids are file stems made unique. Unreadable files are still listed."""
         taken = {r.id for r in self._manifest.images}
@@ -155,7 +150,7 @@ class Project:
             if path.resolve() in known:
                 continue
             known.add(path.resolve())
-            stem = path.name[: -len(".ome.tif")] if path.name.lower().endswith(".ome.tif") else path.stem
+            stem = file_stem(path)
             image_id, n = stem, 2
             while image_id in taken:
                 image_id, n = f"{stem}_{n}", n + 1

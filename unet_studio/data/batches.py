@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,17 +34,25 @@ def count_labelled(items: Sequence[TrainItem]) -> np.ndarray:
     return counts
 
 
+def labels_problem(present: Iterable[int]) -> str | None:
+    """Why labels holding these network classes (0 = background, k = object class k) cannot train, in one
+    line, or None: no labelled pixel, or only one class. The one rule behind the
+    Train button (gui/training_settings.LabelCensus) and the Trainer (check_trainable)."""
+    classes = sorted(set(int(k) for k in present))
+    if not classes:
+        return "no labelled pixels yet: label some background and objects first"
+    if len(classes) == 1:
+        what = "background" if classes[0] == 0 else f"class {classes[0]}"
+        return f"only {what} is labelled: label background and at least one object class"
+    return None
+
+
 def check_trainable(items: Sequence[TrainItem]) -> np.ndarray:
-    """count_labelled, raising TrainingError when there is nothing to learn from (no labels, one class)."""
+    """count_labelled, raising TrainingError when there is nothing to learn from (labels_problem)."""
     counts = count_labelled(items)
-    present = np.flatnonzero(counts)
-    if present.size == 0:
-        raise TrainingError("training set", f"no labelled pixels in {len(items)} image(s): label some pixels first")
-    if present.size == 1:
-        what = "background" if present[0] == 0 else f"class {present[0]}"
-        raise TrainingError(
-            "training set", f"only {what} is labelled: label background and at least one object class"
-        )
+    problem = labels_problem(np.flatnonzero(counts))
+    if problem:
+        raise TrainingError("training set", problem)
     return counts
 
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from unet_studio.core.errors import TrainingError
-from unet_studio.data.augment import crop_window
 
 # Per item and class at most this many labelled coordinates are kept (a random subset), bounding memory on
 # densely labelled 8k images; scribbles keep every pixel.
@@ -108,17 +107,6 @@ class PatchSampler:
         top = self._window_start(row, item.target.shape[0]) - self.margin
         left = self._window_start(col, item.target.shape[1]) - self.margin
         return item, top, left
-
-    def sample(self) -> tuple[np.ndarray, np.ndarray]:
-        """One un-augmented patch: image (C, P+2m, P+2m) and target (P, P), as new arrays.
-
-        Outside the image, pixels are mirrored and labels are -1.
-        """
-        item, top, left = self.sample_window()
-        side, m = self.patch_size + 2 * self.margin, self.margin
-        image = crop_window(item.image, top, left, (side, side), fill=None)
-        target = crop_window(item.target, top + m, left + m, (self.patch_size, self.patch_size), fill=-1)
-        return np.array(image, np.float32), np.array(target, np.int64)
 
 
 def _normalised(weights: Sequence[int]) -> np.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -10,18 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from unet_studio import __version__
-from unet_studio.training.checkpoint import Checkpoint
-
-CHUNK = 1 << 20
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from unet_studio.models.checkpoint import Checkpoint
 
 
 def card_path(model_path: str | Path) -> Path:

@@ -17,9 +17,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from unet_studio.core.atomic import atomic_write_bytes, atomic_write_json
-from unet_studio.export.card import card_path, file_sha256, min_input_size, model_card
+from unet_studio.core.checksums import file_sha256
+from unet_studio.export.card import card_path, min_input_size, model_card
 from unet_studio.export.errors import ExportError
-from unet_studio.training.checkpoint import Checkpoint, load_checkpoint
+from unet_studio.models.checkpoint import Checkpoint, load_checkpoint
 
 ONNX_OPSET = 17
 TOLERANCE = 1e-4

@@ -10,11 +10,12 @@ import numpy as np
 from skimage.segmentation import find_boundaries
 
 from unet_studio.core.atomic import atomic_write_bytes
+from unet_studio.core.colors import palette_color
 from unet_studio.core.normalize import percentile_range, to_display_uint8
 from unet_studio.export.errors import ExportError
 from unet_studio.export.masks import encode_png
 from unet_studio.export.objects import check_instances, majority_classes
-from unet_studio.export.styles import palette_color, resolve_classes
+from unet_studio.export.styles import resolve_classes
 
 
 def display_rgb(pixels: np.ndarray, low: float = 0.5, high: float = 99.5) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""ImageJ/Fiji ROI sets: one polygon ROI per object out, ROI zips back in as annotation labels."""
+"""ImageJ/Fiji ROI sets: one polygon ROI per object (reading them back is io/imagej_rois.py)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,11 @@ from typing import Any
 import numpy as np
 import roifile
 from roifile import ROI_TYPE
-from skimage.draw import polygon as fill_polygon
 
 from unet_studio.core.atomic import atomic_writer
-from unet_studio.core.errors import AnnotationError
 from unet_studio.export.errors import ExportError
 from unet_studio.export.objects import check_instances, majority_classes, object_polygons
 from unet_studio.export.styles import resolve_classes
-
-AREA_TYPES = (ROI_TYPE.POLYGON, ROI_TYPE.RECT, ROI_TYPE.OVAL, ROI_TYPE.FREEHAND, ROI_TYPE.TRACED)
 
 
 def instance_rois(instances: np.ndarray, classes_mask: np.ndarray | None = None,
@@ -51,49 +47,3 @@ def write_imagej_rois(path: str | Path, instances: np.ndarray, classes_mask: np.
         for roi in rois:
             archive.writestr(f"{roi.name}.roi", roi.tobytes())
     return path
-
-
-def read_imagej_rois(path: str | Path) -> list[roifile.ImagejRoi]:
-    """Every ROI in a .zip set or a single .roi file; a damaged file raises AnnotationError."""
-    path = Path(path)
-    if not path.is_file():
-        raise AnnotationError(path, "ROI file not found")
-    try:
-        rois = roifile.roiread(path)
-    except (ValueError, OSError, zipfile.BadZipFile, IndexError, KeyError) as error:
-        raise AnnotationError(path, f"not a readable ImageJ ROI file ({type(error).__name__})") from error
-    return rois if isinstance(rois, list) else [rois]
-
-
-def _roi_region(roi: roifile.ImagejRoi, shape: tuple[int, int]) -> np.ndarray:
-    """Pixels whose centres lie inside the ROI; composite ROIs combine their paths even-odd (holes)."""
-    region = np.zeros(shape, bool)
-    paths = roi.coordinates(multi=True) if roi.multi_coordinates is not None else [roi.coordinates()]
-    for xy in paths:
-        part = np.zeros(shape, bool)
-        rows, cols = fill_polygon(np.asarray(xy)[:, 1] - 0.5, np.asarray(xy)[:, 0] - 0.5, shape)
-        part[rows, cols] = True
-        region ^= part
-    return region
-
-
-def rois_to_annotation(zip_path: str | Path, shape: tuple[int, int], class_value: int,
-                       background_value: int = 0) -> np.ndarray:
-    """Paint the area ROIs of an ImageJ ROI zip as `class_value` into a new annotation of `shape`.
-
-    Pixels outside every ROI get `background_value` (0 = not labelled, 1 = background in the annotation
-    convention). Line and point ROIs hold no area and are skipped.
-    """
-    zip_path = Path(zip_path)
-    height, width = int(shape[0]), int(shape[1])
-    if class_value < 1 or class_value > np.iinfo(np.uint16).max:
-        raise AnnotationError(zip_path, f"class value {class_value} is outside 1..65535")
-    dtype = np.uint8 if max(class_value, background_value) <= 255 else np.uint16
-    annotation = np.full((height, width), background_value, dtype)
-    area_rois = [roi for roi in read_imagej_rois(zip_path)
-                 if roi.roitype in AREA_TYPES or roi.multi_coordinates is not None]
-    if not area_rois:
-        raise AnnotationError(zip_path, "holds no area ROIs (only lines or points)")
-    for roi in area_rois:
-        annotation[_roi_region(roi, (height, width))] = class_value
-    return annotation

@@ -6,13 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-# Distinct, colour-blind friendly hues (Okabe-Ito, then Tableau) cycled for classes and instances.
-PALETTE: tuple[tuple[int, int, int], ...] = (
-    (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178),
-    (213, 94, 0), (204, 121, 167), (255, 255, 255), (148, 103, 189), (140, 86, 75),
-    (227, 119, 194), (188, 189, 34), (23, 190, 207), (255, 127, 14), (44, 160, 44),
-)
-
+from unet_studio.core.colors import palette_color, parse_color
 
 @dataclass(frozen=True)
 class ClassStyle:
@@ -28,22 +22,6 @@ class ClassStyle:
     @classmethod
     def from_dict(cls, data: dict) -> "ClassStyle":
         return cls(int(data["value"]), str(data["name"]), parse_color(data["color"]))
-
-
-def palette_color(index: int) -> tuple[int, int, int]:
-    """The palette colour for a 1-based class value or instance label."""
-    return PALETTE[(index - 1) % len(PALETTE)]
-
-
-def parse_color(color: Any) -> tuple[int, int, int]:
-    """`"#rrggbb"` or a sequence of three 0..255 numbers -> an (r, g, b) tuple of ints."""
-    if isinstance(color, str):
-        text = color.lstrip("#")
-        if len(text) != 6:
-            raise ValueError(f"colour {color!r} is not #rrggbb")
-        return tuple(int(text[i : i + 2], 16) for i in (0, 2, 4))  # type: ignore[return-value]
-    r, g, b = (int(round(float(c))) for c in list(color)[:3])
-    return (r, g, b)
 
 
 def _field(item: Any, key: str) -> Any:

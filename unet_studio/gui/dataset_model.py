@@ -8,10 +8,9 @@ from pathlib import PurePath
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QImage, QPixmap
 
+from unet_studio.core.manifest import SPLITS, STATUSES
 from unet_studio.gui.thumbnails import ThumbnailLoader
 
-STATUSES = ("unlabelled", "partial", "labelled", "predicted", "reviewed")
-SPLITS = ("train", "val", "test")
 STATUS_COLOURS = {
     "unlabelled": QColor(140, 140, 140),
     "partial": QColor(230, 160, 40),
@@ -96,7 +95,8 @@ class DatasetModel(QAbstractTableModel):
         if role == STATUS_ROLE:
             return self.status(record)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self.loader.errors.get(record.id, str(record.path))
+            size = f"\n{record.width} x {record.height} px" if record.width else ""
+            return self.loader.errors.get(record.id, f"{record.path}{size}")
         if role == Qt.ItemDataRole.DecorationRole and column == NAME:
             return self._thumbnail(record)
         if role == Qt.ItemDataRole.ForegroundRole and column == STATUS:

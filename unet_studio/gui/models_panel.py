@@ -11,9 +11,9 @@ from PySide6.QtWidgets import (
 
 from unet_studio.core.errors import StudioError
 from unet_studio.gui.widgets import named_button
+from unet_studio.models.config import ARCH_TITLES
 
 COLUMNS = ("", "Name", "Created", "Architecture", "Images", "Val Dice")
-ARCH_NAMES = {"unet": "U-Net", "unetpp": "U-Net++", "attention-unet": "Attention U-Net"}
 ACTIVE_MARK = "\u2713"
 
 
@@ -68,7 +68,7 @@ class ModelsPanel(QWidget):
         for row, record in enumerate(models):
             dice = "" if record.val_dice is None else f"{record.val_dice:.3f}"
             texts = (ACTIVE_MARK if record.id == active else "", record.name, record.created.replace("T", " ")[:16],
-                     ARCH_NAMES.get(record.architecture, record.architecture), str(record.n_images), dice)
+                     ARCH_TITLES.get(record.architecture, record.architecture), str(record.n_images), dice)
             for column, text in enumerate(texts):
                 self.table.setItem(row, column, _cell(text, record.id))
             if record.id == selected:
@@ -79,11 +79,6 @@ class ModelsPanel(QWidget):
     def selected_id(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()
         return rows[0].data(Qt.ItemDataRole.UserRole) if rows else None
-
-    def select(self, model_id: str) -> None:
-        for row in range(self.table.rowCount()):
-            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == model_id:
-                self.table.selectRow(row)
 
     def _update_buttons(self) -> None:
         has = self.selected_id() is not None

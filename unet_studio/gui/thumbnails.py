@@ -84,11 +84,6 @@ class ThumbnailLoader(QObject):
         self._pending.add(image_id)
         self._pool.start(ThumbnailJob(self, image_id, Path(path)))
 
-    def forget(self, image_id: str) -> None:
-        """Drop a cached thumbnail or error (the file changed)."""
-        self._cache.pop(image_id, None)
-        self.errors.pop(image_id, None)
-
     def clear(self) -> None:
         """Cancel queued jobs and empty the cache (a new project)."""
         self._pool.clear()

@@ -15,10 +15,10 @@ from typing import Any
 from unet_studio.core.annotations import classes_present, read_annotation
 from unet_studio.core.errors import StudioError, TrainingError
 from unet_studio.data.augment_config import AugmentConfig
+from unet_studio.data.batches import labels_problem
 from unet_studio.models.config import DEFAULT_PRESET, ModelConfig
 from unet_studio.training.config import TrainConfig
 
-ARCH_TITLES = {"unet": "U-Net", "unetpp": "U-Net++", "attention-unet": "Attention U-Net"}
 LIMITS = ("seconds", "epochs")
 
 
@@ -83,9 +83,10 @@ class LabelCensus:
         return cached[1]
 
     def blocker(self, project, current_id: str | None = None, current_labels=None) -> str | None:
-        """Why training cannot start (one line), or None: no labels at all, or fewer than two classes.
+        """Why training cannot start (one line, data.batches.labels_problem), or None: no labels, one class.
 
-        `current_labels` (the unsaved labels of the image shown) replace that image's file."""
+        `current_labels` (the unsaved labels of the image shown, or the label values they hold) replace
+        that image's file."""
         if project is None:
             return "open a project first"
         present: set[int] = set()
@@ -100,9 +101,5 @@ class LabelCensus:
             except (StudioError, OSError):
                 continue
         if use_current and len(present) < 2:  # the shown image's labels are only scanned when they can matter
-            present.update(classes_present(current_labels))
-        if not present:
-            return "no labels yet: paint some background and objects first"
-        if len(present) < 2:
-            return "only one class labelled: label background and at least one object class"
-        return None
+            present.update(current_labels if isinstance(current_labels, tuple) else classes_present(current_labels))
+        return labels_problem({value - 1 for value in present})  # annotation 1.. -> network 0..

@@ -9,6 +9,7 @@ from typing import Any
 from unet_studio.core.errors import ModelFileError
 
 ARCHS = ("unet", "unetpp", "attention-unet")
+ARCH_TITLES = {"unet": "U-Net", "unetpp": "U-Net++", "attention-unet": "Attention U-Net"}
 NORMS = ("batch", "instance", "group", "none")
 UPSAMPLES = ("transpose", "bilinear")
 PADDINGS = ("same", "valid")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from unet_studio.core.errors import ModelFileError
+from unet_studio.core.errors import InputSizeError
 from unet_studio.models.blocks import DoubleConv, UpSample, center_crop, pad_bottom_right, round_up
 from unet_studio.models.config import ModelConfig
 
@@ -86,7 +86,7 @@ class UNet(nn.Module):
         padded_h, padded_w = valid_input_size(height, depth), valid_input_size(width, depth)
         if padded_h is None or padded_w is None:
             minimum = 2 * self.margin + 1
-            raise ModelFileError(
+            raise InputSizeError(
                 "unet (valid padding)",
                 f"input {height}x{width} is too small: depth {depth} needs at least {minimum}x{minimum}",
             )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from unet_studio.core.errors import TrainingError
 from unet_studio.data.augment_config import AugmentConfig
 
-LOSSES = ("ce", "dice", "ce+dice")
+LOSSES = ("ce", "dice", "ce+dice")  # the kinds training/losses.combined_loss knows
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -83,7 +83,24 @@ class TrainConfig:
         except (TypeError, ValueError) as error:
             raise TrainingError("training settings", str(error)) from error
 
-    def with_changes(self, **changes: Any) -> TrainConfig:
-        """A copy with some settings changed (validated again)."""
-        return replace(self, **changes)
+    def step_budget(self) -> int | None:
+        """Steps the run may take: epochs x steps_per_epoch or max_steps, whichever is fewer; None: unbounded."""
+        by_epochs = self.epochs * self.steps_per_epoch if self.epochs is not None else None
+        limits = [n for n in (by_epochs, self.max_steps) if n is not None]
+        return min(limits) if limits else None
+
+    def budget_used(self, step: int, elapsed_s: float) -> float | None:
+        """0..1 of the budget used after `step` steps and `elapsed_s` seconds (by the limit nearest to ending
+        the run), None without a step or time limit: the CLI's and the panel's progress, and the ETA."""
+        return budget_fraction(step, elapsed_s, self.step_budget(), self.max_seconds)
+
+
+def budget_fraction(step: int, elapsed_s: float, total_steps: int | None, total_seconds: float | None) -> float | None:
+    """0..1 of a step and/or time budget used (whichever is further used up); None without either."""
+    used = []
+    if total_steps:
+        used.append(step / total_steps)
+    if total_seconds:
+        used.append(elapsed_s / total_seconds)
+    return min(1.0, max(used)) if used else None
 

@@ -23,8 +23,10 @@ class StepEnded:
 
 @dataclass(frozen=True)
 class EpochEnded:
-    """An epoch finished. `val_metrics` holds per-class dice/iou and their foreground mean; empty without
-    validation images. `best` is True when this epoch's weights became the saved checkpoint."""
+    """An epoch finished. `val_metrics` holds per-class dice/iou and their mean over object classes
+    ("mean_dice", "mean_iou"); empty without validation images. `best` is True when this epoch's weights
+    became the saved checkpoint. `collapsed_to` is the one network class (0 = background: it finds nothing)
+    the model predicted for every validation pixel, else None; a Log with the warning follows the event."""
 
     epoch: int
     train_loss: float
@@ -33,6 +35,7 @@ class EpochEnded:
     lr: float
     elapsed_s: float
     best: bool
+    collapsed_to: int | None = None
 
 
 @dataclass(frozen=True, eq=False)

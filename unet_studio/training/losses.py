@@ -12,7 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-LOSS_KINDS = ("ce", "dice", "ce+dice")
+from unet_studio.training.config import LOSSES
+
 IGNORE = -1
 
 
@@ -84,19 +85,10 @@ def soft_dice_loss(
         return 1.0 - dice.mean()
 
 
-def class_balance_weights(target: torch.Tensor | np.ndarray, num_classes: int) -> torch.Tensor:
-    """Per-class weights proportional to 1/sqrt(frequency) over labelled pixels, mean weight per pixel 1.
-
-    Classes with no labelled pixel get weight 0 (they cannot appear as a target). All zeros when nothing
-    is labelled.
-    """
-    labels = torch.as_tensor(target).reshape(-1).long().cpu()
-    labels = labels[(labels >= 0) & (labels < num_classes)]
-    return class_weights_from_counts(torch.bincount(labels, minlength=num_classes), num_classes)
-
-
 def class_weights_from_counts(counts: torch.Tensor | np.ndarray, num_classes: int) -> torch.Tensor:
-    """class_balance_weights from labelled-pixel counts per class (e.g. data.batches.count_labelled)."""
+    """Per-class weights proportional to 1/sqrt(frequency), from labelled-pixel counts per class (e.g.
+    data.batches.count_labelled), mean weight per labelled pixel 1. Classes with no labelled pixel get weight
+    0 (they cannot appear as a target); all zeros when nothing is labelled."""
     padded = torch.zeros(num_classes, dtype=torch.float64)
     given = torch.as_tensor(counts, dtype=torch.float64).reshape(-1)[:num_classes]
     padded[: given.numel()] = given
@@ -134,8 +126,8 @@ def combined_loss(
 
     The pixel weight map and class weights apply to the cross-entropy term; Dice is unweighted.
     """
-    if kind not in LOSS_KINDS:
-        raise ValueError(f"unknown loss kind {kind!r}; expected one of {', '.join(LOSS_KINDS)}")
+    if kind not in LOSSES:
+        raise ValueError(f"unknown loss kind {kind!r}; expected one of {', '.join(LOSSES)}")
     outputs = [logits] if isinstance(logits, torch.Tensor) else list(logits)
     if not outputs:
         raise ValueError("combined_loss needs at least one logits tensor")

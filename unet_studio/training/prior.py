@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from unet_studio.data.sampling import TrainItem
+from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.tiling import predict_probabilities
 
 MAX_ITEMS = 8
@@ -46,12 +47,13 @@ def threshold_from_priors(image_prior: np.ndarray, train_prior: np.ndarray) -> f
 
 
 def prior_corrected_threshold(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap: int,
-                              device: torch.device, amp: bool, seed: int = 0) -> float | None:
+                              device: torch.device, precision: str, seed: int = 0) -> float | None:
     """The foreground threshold for a two-class model trained on the sparse labels of `items`, or None."""
     rng = np.random.default_rng(seed)
     labelled_sum, n_labelled, samples = np.zeros(2), 0, []
     for item in list(items)[:MAX_ITEMS]:
-        probs = predict_probabilities(model, item.image, tile, overlap, device=device, amp=amp)
+        probs = predict_probabilities(model, item.image, PredictConfig(tile, overlap, precision=precision),
+                                      device=device)
         if probs is None or probs.shape[0] != 2:
             return None
         labelled = item.target >= 0

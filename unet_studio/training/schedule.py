@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from unet_studio.training.config import budget_fraction
+
 WARMUP_FRACTION = 0.05
 MAX_WARMUP_STEPS = 200
 FINAL_FACTOR = 0.02
@@ -30,13 +32,8 @@ class WarmupCosine:
         return cls(base_lr, warmup, total_steps, total_seconds)
 
     def progress(self, step: int, elapsed_s: float) -> float:
-        """Fraction 0..1 of the budget used."""
-        used = [0.0]
-        if self.total_steps:
-            used.append(step / self.total_steps)
-        if self.total_seconds:
-            used.append(elapsed_s / self.total_seconds)
-        return min(1.0, max(used))
+        """Fraction 0..1 of the budget used (0 without a budget)."""
+        return budget_fraction(step, elapsed_s, self.total_steps, self.total_seconds) or 0.0
 
     def lr(self, step: int, elapsed_s: float = 0.0) -> float:
         """Rate for optimiser step number `step` (0-based) taken `elapsed_s` seconds into training."""

@@ -7,7 +7,6 @@ import dataclasses
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +14,17 @@ import numpy as np
 import torch
 
 from unet_studio.core.errors import TrainingError
+from unet_studio.core.metrics import collapse_warning
 from unet_studio.data.batches import BatchSource, check_trainable
 from unet_studio.data.sampling import TrainItem
+from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.tiling import predict_probabilities
+from unet_studio.models.checkpoint import Checkpoint, cpu_state_dict, save_checkpoint, to_plain
 from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model
-from unet_studio.training.checkpoint import Checkpoint, cpu_state_dict, save_checkpoint, to_plain
 from unet_studio.training.config import TrainConfig
-from unet_studio.training.device import select_device
+from unet_studio.runtime.device import select_device
+from unet_studio.runtime.precision import choose_precision
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingEvent, TrainingFinished
 from unet_studio.training.losses import class_weights_from_counts, combined_loss
 from unet_studio.training.schedule import FINAL_FACTOR, WarmupCosine
@@ -41,19 +43,6 @@ class _Best:
     state: dict[str, torch.Tensor]
     metrics: dict[str, float]
     threshold: float | None
-
-
-def _amp_context(device: torch.device, enabled: bool):
-    """The autocast context and, for fp16 on CUDA, a GradScaler; bf16 on CPU only where the CPU has it."""
-    if not enabled:
-        return nullcontext, None
-    if device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
-        return (lambda: torch.autocast("cpu", dtype=torch.bfloat16)), None
-    if device.type == "cuda":
-        if torch.cuda.is_bf16_supported():
-            return (lambda: torch.autocast("cuda", dtype=torch.bfloat16)), None
-        return (lambda: torch.autocast("cuda", dtype=torch.float16)), torch.amp.GradScaler("cuda")
-    return nullcontext, None
 
 
 class Trainer:
@@ -112,16 +101,11 @@ class Trainer:
         layout = torch.channels_last if self.device.type in ("cpu", "cuda") else torch.contiguous_format
         self.layout = layout
         self.model.to(device=self.device, memory_format=layout)
-        self.autocast, self.scaler = _amp_context(self.device, cfg.amp)
-        self.amp = self.autocast is not nullcontext
-        if cfg.amp and self.autocast is nullcontext:
-            yield Log("mixed precision not available on this device: training in float32")
+        self.precision = choose_precision(self.device, "auto" if cfg.amp else "fp32")
+        self.autocast, self.scaler = self.precision.autocast, self.precision.grad_scaler()
+        yield Log(f"precision: {self.precision.describe()}")
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        total_steps = cfg.max_steps
-        if cfg.epochs is not None:
-            by_epochs = cfg.epochs * cfg.steps_per_epoch
-            total_steps = by_epochs if total_steps is None else min(total_steps, by_epochs)
-        self.schedule = WarmupCosine.for_budget(cfg.lr, total_steps, cfg.max_seconds, cfg.steps_per_epoch)
+        self.schedule = WarmupCosine.for_budget(cfg.lr, cfg.step_budget(), cfg.max_seconds, cfg.steps_per_epoch)
         margin = int(getattr(self.model, "margin", 0))
         self.source = BatchSource(self.train_items, cfg.patch_size, cfg.batch_size, cfg.seed, cfg.augment, margin,
                                   BORDER_WEIGHT if cfg.border_weight else None)
@@ -264,13 +248,10 @@ class Trainer:
     def _end_epoch(self, epoch: int, step: int, losses: list[float], patches_per_s: float):
         """Validate, keep/save the best weights, send the preview; returns whether this epoch improved."""
         train_loss = float(np.mean(losses))
-        val_loss, metrics, threshold = None, {}, None
+        val_loss, metrics, threshold, collapsed = None, {}, None, None
         if self.val_items:
-            tile, overlap = self._tiling()
-            result = validate(self.model, self.val_items, tile=tile, overlap=overlap, device=self.device,
-                              amp=self.amp, loss_kind=self.train_config.loss, class_weights=self.class_weights,
-                              class_names=[c["name"] for c in self.classes])
-            val_loss, metrics, threshold = result.loss, result.metrics, result.threshold
+            result = self._validate()
+            val_loss, metrics, threshold, collapsed = result.loss, result.metrics, result.threshold, result.collapsed_to
         score = self._score(train_loss, val_loss, metrics)
         self.plateau.update(score, is_loss="mean_dice" not in metrics)
         if self.plateau.annealing and self.anneal_from is None:
@@ -283,11 +264,24 @@ class Trainer:
         self._record(epoch, step, train_loss, val_loss, metrics, lr, elapsed, patches_per_s)
         if improved:
             self._save(interrupted=False)
-        yield EpochEnded(epoch, train_loss, val_loss, dict(metrics), lr, elapsed, improved)
-        preview = self._preview_event(epoch)
+        yield EpochEnded(epoch, train_loss, val_loss, dict(metrics), lr, elapsed, improved, collapsed)
+        if collapsed is not None:
+            yield Log(collapse_warning(f"epoch {epoch}'s model", self._class_name(collapsed), collapsed == 0))
+        preview = self.preview(epoch)
         if preview is not None:
             yield preview
         return improved
+
+    def _validate(self, threshold: float | None = None):
+        tile, overlap = self._tiling()
+        return validate(self.model, self.val_items, tile=tile, overlap=overlap, device=self.device,
+                        precision=self.precision.name, loss_kind=self.train_config.loss, class_weights=self.class_weights,
+                        class_names=[c["name"] for c in self.classes], threshold=threshold)
+
+    def _class_name(self, value: int) -> str:
+        """Name of network class `value` (0 = background) from the project's classes."""
+        names = [c["name"] for c in self.classes]
+        return names[value] if value < len(names) else f"class {value}"
 
     def _score(self, train_loss: float, val_loss: float | None, metrics: dict[str, float]) -> float:
         """Higher is better: mean foreground val Dice, else minus the val loss, else minus the train loss."""
@@ -300,14 +294,17 @@ class Trainer:
         tile = max(64, self.train_config.patch_size)
         return tile, tile // 8
 
-    def _preview_event(self, epoch: int) -> PreviewReady | None:
+    def preview(self, epoch: int) -> PreviewReady | None:
+        """The preview image predicted with the weights in memory now, or None without one. Call it on the
+        training thread between events (iter_fit is suspended at a yield): the GUI previews mid-epoch."""
         with self._preview_lock:
             preview = self._preview
         if preview is None:
             return None
         index, image = preview
         tile, overlap = self._tiling()
-        probabilities = predict_probabilities(self.model, image, tile, overlap, device=self.device, amp=self.amp)
+        config = PredictConfig(tile, overlap, precision=self.precision.name)
+        probabilities = predict_probabilities(self.model, image, config, device=self.device)
         return PreviewReady(epoch, index, probabilities)
 
     # -- history and checkpoints --------------------------------------------------------------------------

@@ -9,8 +9,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from unet_studio.core.metrics import confusion, dice_iou_per_class
+from unet_studio.core.metrics import confusion, dice_iou_per_class, single_predicted_class
 from unet_studio.data.sampling import TrainItem
+from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.tiling import predict_probabilities
 from unet_studio.training.losses import combined_loss
 
@@ -21,11 +22,14 @@ THRESHOLDS = np.round(np.arange(0.1, 0.91, 0.1), 2)
 class Validation:
     """Mean loss over the images, metrics ("dice/<class>", "iou/<class>", "mean_dice", "mean_iou" over
     object classes; classes absent from truth and prediction are left out) and, for 2-class models, the
-    foreground-probability threshold with the best Dice."""
+    foreground-probability threshold with the best Dice. The metrics score the masks that threshold gives
+    (argmax without one): the masks the Predictor makes from the saved checkpoint. `collapsed_to` is the one
+    class every pixel of the validation images was predicted as (0: nothing found), else None."""
 
     loss: float
     metrics: dict[str, float]
     threshold: float | None
+    collapsed_to: int | None = None
 
 
 def named_metrics(table: np.ndarray, class_names: Sequence[str]) -> dict[str, float]:
@@ -37,21 +41,42 @@ def named_metrics(table: np.ndarray, class_names: Sequence[str]) -> dict[str, fl
         for kind in ("dice", "iou"):
             if values[kind] is not None:
                 metrics[f"{kind}/{name}"] = values[kind]
-    for key, source in (("mean_dice", "mean_dice_foreground"), ("mean_iou", "mean_iou_foreground")):
-        if scores[source] is not None:
-            metrics[key] = scores[source]
+    for key in ("mean_dice", "mean_iou"):
+        if scores[key] is not None:
+            metrics[key] = scores[key]
     return metrics
 
 
-def best_threshold(foreground_counts: np.ndarray, background_counts: np.ndarray) -> tuple[float, float]:
+def table_at_threshold(foreground_counts: np.ndarray, background_counts: np.ndarray, threshold: float) -> np.ndarray:
+    """Confusion matrix [truth, pred] of the 2-class masks ``p1 >= threshold`` (threshold one of THRESHOLDS),
+    from the histograms of `validate`."""
+    cut = _cut(threshold)
+    tp, fn = foreground_counts[cut:].sum(), foreground_counts[:cut].sum()
+    fp, tn = background_counts[cut:].sum(), background_counts[:cut].sum()
+    return np.array([[tn, fp], [fn, tp]], np.int64)
+
+
+def _cut(threshold: float) -> int:
+    """The first histogram bin at or above `threshold` (bins are cut at THRESHOLDS by searchsorted 'right')."""
+    return int(np.searchsorted(THRESHOLDS, threshold, side="right"))
+
+
+def best_threshold(foreground_counts: np.ndarray, background_counts: np.ndarray) -> tuple[float | None, float]:
     """(threshold, dice) maximising foreground Dice, from histograms of the foreground probability of true
-    foreground / true background pixels over the bins cut at THRESHOLDS."""
+    foreground / true background pixels over the bins cut at THRESHOLDS. A threshold that calls every
+    labelled background pixel an object is never chosen (foreground Dice rewards that collapse: a model
+    that cannot tell the classes apart would be saved as one that finds everything); (None, 0.0) when
+    no threshold is left that finds any object (argmax decides then)."""
     at_or_above_fg = np.cumsum(foreground_counts[::-1])[::-1][1:]
     at_or_above_bg = np.cumsum(background_counts[::-1])[::-1][1:]
-    total_fg = foreground_counts.sum()
+    total_fg, total_bg = foreground_counts.sum(), background_counts.sum()
     denominator = total_fg + at_or_above_fg + at_or_above_bg
     dice = np.where(denominator > 0, 2.0 * at_or_above_fg / np.maximum(denominator, 1), 0.0)
+    if total_bg > 0:
+        dice = np.where(at_or_above_bg < total_bg, dice, -1.0)
     best = int(np.argmax(dice))
+    if dice[best] <= 0:
+        return None, 0.0
     return float(THRESHOLDS[best]), float(dice[best])
 
 
@@ -65,35 +90,50 @@ def is_sparse(items: Sequence[TrainItem]) -> bool:
 
 
 def validate(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap: int, device: torch.device,
-             amp: bool, loss_kind: str, class_weights: torch.Tensor | None,
-             class_names: Sequence[str]) -> Validation:
-    """Predict every item whole (overlap-tiling), aggregate the confusion matrix over all of them."""
+             precision: str, loss_kind: str, class_weights: torch.Tensor | None,
+             class_names: Sequence[str], threshold: float | None = None) -> Validation:
+    """Predict every item whole (overlap-tiling), aggregate the confusion matrix over all of them. A given
+    2-class `threshold` is used for the masks as it is (none is searched for)."""
     table, losses, n_labelled, n_pixels = None, [], 0, 0
     fg_counts = np.zeros(THRESHOLDS.size + 1, np.int64)
     bg_counts = np.zeros_like(fg_counts)
+    all_counts = np.zeros_like(fg_counts)  # every pixel, labelled or not: what the masks hold
+    predicted = None  # pixels predicted per class
+    fixed = threshold
     for item in items:
-        probs = predict_probabilities(model, item.image, tile, overlap, device=device, amp=amp)
+        probs = predict_probabilities(model, item.image, PredictConfig(tile, overlap, precision=precision),
+                                      device=device)
         labelled = item.target >= 0
         n_labelled, n_pixels = n_labelled + int(labelled.sum()), n_pixels + labelled.size
         truth = np.where(labelled, item.target, 0)
-        counts = confusion(probs.argmax(0), truth, probs.shape[0], ignore=~labelled)
+        mask = (probs[1] >= fixed).astype(np.int64) if fixed is not None and probs.shape[0] == 2 else probs.argmax(0)
+        counts = confusion(mask, truth, probs.shape[0], ignore=~labelled)
         table = counts if table is None else table + counts
+        per_class = np.bincount(mask.ravel(), minlength=probs.shape[0])
+        predicted = per_class if predicted is None else predicted + per_class
         if labelled.any():
             log_probs = torch.from_numpy(np.log(np.maximum(probs, 1e-7)))[None]
             target = torch.from_numpy(item.target.astype(np.int64))[None]
             weights = None if class_weights is None else class_weights.cpu()
             losses.append(float(combined_loss(log_probs, target, loss_kind, class_weights=weights)))
         if probs.shape[0] == 2:
-            bins = np.searchsorted(THRESHOLDS, probs[1][labelled], side="right")
+            bins = np.searchsorted(THRESHOLDS, probs[1], side="right")
             is_object = truth[labelled] == 1
-            fg_counts += np.bincount(bins[is_object], minlength=fg_counts.size)
-            bg_counts += np.bincount(bins[~is_object], minlength=bg_counts.size)
+            fg_counts += np.bincount(bins[labelled][is_object], minlength=fg_counts.size)
+            bg_counts += np.bincount(bins[labelled][~is_object], minlength=bg_counts.size)
+            all_counts += np.bincount(bins.ravel(), minlength=all_counts.size)
     # The threshold rule. Scribbles label the easy pixels far from boundaries; a threshold tuned on them is
     # biased, so only mostly labelled validation images choose one. Otherwise (scribbles, no validation)
     # the checkpoint keeps None: the argmax of the class-balanced network. Chosen on the dev slices of
     # benchmarks/scribble_styles.py: argmax stayed at or above the peer on every annotator style, while
     # the prior-corrected threshold (prior.py) fell 0.05 below it on one (strokes up to the boundary).
     dense = n_pixels > 0 and n_labelled >= DENSE_FRACTION * n_pixels
-    threshold = best_threshold(fg_counts, bg_counts)[0] if dense and fg_counts.sum() else None
+    if fixed is None and dense and fg_counts.sum():
+        threshold = best_threshold(fg_counts, bg_counts)[0]
+    if fixed is None and threshold is not None:
+        table = table_at_threshold(fg_counts, bg_counts, threshold)
+        cut = _cut(threshold)
+        predicted = np.array([all_counts[:cut].sum(), all_counts[cut:].sum()])
     loss = float(np.mean(losses)) if losses else float("nan")
-    return Validation(loss, named_metrics(table, class_names), threshold)
+    collapsed = None if predicted is None else single_predicted_class(predicted)
+    return Validation(loss, named_metrics(table, class_names), threshold, collapsed)

@@ -8,9 +8,19 @@ import numpy as np
 
 from unet_studio.core.annotations import mask_to_annotation
 from unet_studio.core.errors import AnnotationError
-from unet_studio.core.images import read_image
+from unet_studio.core.images import file_stem, read_image
 
 LABEL_SUFFIXES = (".png", ".tif", ".tiff")
+
+
+def find_label_file(labels_dir: Path, image: str | Path, suffixes: tuple[str, ...] = LABEL_SUFFIXES) -> Path | None:
+    """The file in `labels_dir` named like `image` (by :func:`file_stem`) with one of `suffixes`, if any."""
+    stem = file_stem(image)
+    for suffix in suffixes:
+        candidate = Path(labels_dir) / f"{stem}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def read_label_image(path: str | Path) -> np.ndarray:

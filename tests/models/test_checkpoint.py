@@ -10,7 +10,7 @@ import torch
 from unet_studio.core.errors import ModelFileError
 from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model
-from unet_studio.training.checkpoint import FORMAT, load_checkpoint, save_checkpoint
+from unet_studio.models.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 
 CONFIG = ModelConfig(in_channels=1, num_classes=3, depth=2, base_channels=4)
 CLASSES = [{"value": 1, "name": "background", "color": "#000000"},

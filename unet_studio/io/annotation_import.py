@@ -14,20 +14,11 @@ import numpy as np
 from unet_studio.core.annotations import mask_to_annotation
 from unet_studio.core.errors import AnnotationError, StudioError
 from unet_studio.core.project import Project
-from unet_studio.export.label_images import LABEL_SUFFIXES, import_label_image, read_label_image
-from unet_studio.export.rois import rois_to_annotation
+from unet_studio.io.imagej_rois import rois_to_annotation
+from unet_studio.io.label_files import LABEL_SUFFIXES, find_label_file, import_label_image, read_label_image
 
 KINDS = ("mask", "instances", "annotation", "roi")
-
-
-def find_label_file(labels_dir: Path, stem: str, kind: str) -> Path | None:
-    """The file in `labels_dir` that belongs to the image `stem` for this kind of labels."""
-    suffixes = (".zip", "_rois.zip") if kind == "roi" else LABEL_SUFFIXES
-    for suffix in suffixes:
-        candidate = labels_dir / f"{stem}{suffix}"
-        if candidate.is_file():
-            return candidate
-    return None
+ROI_SUFFIXES = (".zip", "_rois.zip")
 
 
 def read_as_annotation(path: Path, shape: tuple[int, int], kind: str, class_value: int = 2) -> np.ndarray:
@@ -65,7 +56,7 @@ def import_annotations(project: Project, labels_dir: str | Path, kind: str = "ma
         raise AnnotationError(labels_dir, "labels folder not found")
     imported, problems = [], []
     for record in project.images:
-        path = find_label_file(labels_dir, Path(record.path).stem, kind)
+        path = find_label_file(labels_dir, record.path, ROI_SUFFIXES if kind == "roi" else LABEL_SUFFIXES)
         if path is None:
             continue
         try:

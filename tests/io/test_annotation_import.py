@@ -9,7 +9,7 @@ from tests.conftest import make_blobs
 from unet_studio.cli import main
 from unet_studio.core.errors import AnnotationError
 from unet_studio.core.project import Project
-from unet_studio.export.annotation_import import import_annotations, merge
+from unet_studio.io.annotation_import import import_annotations, merge
 from unet_studio.export.rois import write_imagej_rois
 
 

@@ -6,7 +6,7 @@ import pytest
 import tifffile
 
 from unet_studio.core.errors import StudioError
-from unet_studio.export.label_images import import_label_image, read_label_image
+from unet_studio.io.label_files import import_label_image, read_label_image
 
 
 def test_png_mask_maps_to_annotation_convention(tmp_path, scene):
