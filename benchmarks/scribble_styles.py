@@ -55,7 +55,7 @@ def prior_threshold(predictor_model, train, annotations) -> float | None:
     items = [TrainItem(normalize_for_network(image[:, :, None]), annotation.astype(np.int64) - 1, name)
              for (name, image, _), annotation in zip(train, annotations) if annotation.any()]
     return prior_corrected_threshold(predictor_model, items, tile=256, overlap=32, device=torch.device("cpu"),
-                                     amp=True)
+                                     precision="fp32")
 
 
 def mean_dice(foreground: dict[str, np.ndarray], pairs, cut: float) -> float:
