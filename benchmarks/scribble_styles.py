@@ -55,7 +55,7 @@ def prior_threshold(predictor_model, train, annotations) -> float | None:
     items = [TrainItem(normalize_for_network(image[:, :, None]), annotation.astype(np.int64) - 1, name)
              for (name, image, _), annotation in zip(train, annotations) if annotation.any()]
     return prior_corrected_threshold(predictor_model, items, tile=256, overlap=32, device=torch.device("cpu"),
-                                     amp=True)
+                                     precision="fp32")
 
 
 def mean_dice(foreground: dict[str, np.ndarray], pairs, cut: float) -> float:
@@ -118,12 +118,15 @@ def main() -> None:
                         "not depend on the machine's load: 120 s on a CPU at R patches/s is 30 R steps)")
     parser.add_argument("--fraction", type=float, default=0.02)
     parser.add_argument("--preset", default="balanced")
+    parser.add_argument("--threads", type=int, help="torch threads (one is faster on a crowded machine)")
     parser.add_argument("--summarize", nargs="*", help="JSON-line files of earlier runs to combine")
     args = parser.parse_args()
     if args.summarize:
         lines = [json.loads(line) for path in args.summarize for line in Path(path).read_text().splitlines()]
         print(json.dumps(summarize([r for r in lines if "style" in r])))
         return
+    if args.threads:
+        torch.set_num_threads(args.threads)
     styles = [s for s in args.styles.split(",") if s]
     unknown = sorted(set(styles) - set(ALL_STYLES))
     if unknown:

@@ -115,7 +115,8 @@ def test_dense_validation_still_picks_a_threshold(tmp_path):
     from unet_studio.training.trainer import Trainer
 
     items = blob_items(3, size=48)
-    trainer = Trainer(TINY_MODEL, tiny_config(epochs=4), items[:2], items[2:], CLASSES, tmp_path / "m.pt")
+    config = tiny_config(epochs=6, lr=1e-2)  # enough to tell discs from background
+    trainer = Trainer(TINY_MODEL, config, items[:2], items[2:], CLASSES, tmp_path / "m.pt")
     finished = [e for e in trainer.iter_fit() if isinstance(e, TrainingFinished)][0]
     threshold = load_checkpoint(finished.checkpoint_path).threshold
     assert threshold is not None and 0.1 <= threshold <= 0.9

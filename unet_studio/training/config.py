@@ -15,7 +15,8 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train. Limits (epochs, max_steps, max_seconds) combine: whichever comes first ends the run;
-    with none set, early stopping ends it. `num_threads=None` keeps the caller's torch thread count."""
+    before any of them, convergence ends it (training/stopping.py: `early_stopping_patience` epochs without
+    progress, then an anneal). `num_threads=None` keeps the caller's torch thread count."""
 
     loss: str = "ce+dice"
     border_weight: bool = False
