@@ -12,7 +12,9 @@ from unet_studio.cli.output import info
 from unet_studio.cli.train import follow_training
 from unet_studio.cli.window import has_display, run_gui
 from unet_studio.core.project import Project
-from unet_studio.demo import DEFAULT_DEMO_FOLDER, demo_train_config, iter_train_demo, predict_and_score, prepare_demo_project
+from unet_studio.demo import (
+    DEFAULT_DEMO_FOLDER, demo_train_config, iter_train_demo, predict_and_score, prepare_demo_project,
+)
 
 
 def add_parser(sub) -> None:

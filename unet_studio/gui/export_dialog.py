@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QProgressBar, QPushButton, QVBoxLayout, QWidget,
 )
 
-from unet_studio.core.annotations import annotation_file
 from unet_studio.gui.export_worker import IMAGE_FORMATS, MODEL_FORMATS, ExportItem, ExportJob, ExportWorker
 from unet_studio.gui.workers import start_worker, wait_for
 
@@ -91,7 +90,7 @@ class ExportDialog(QDialog):
         items = []
         for image_id in self.image_ids:
             if from_predictions:
-                labels = annotation_file(project.folder / "predictions" / image_id)
+                labels = project.prediction_path(image_id)
             else:
                 labels = project.annotation_path(image_id)
             items.append(ExportItem(image_id, project.image_path(image_id), labels, not from_predictions))

@@ -121,11 +121,9 @@ class ReviewController(QObject):
         if not self.document.save_now():
             return
         try:
-            self.document.project.set_status(image_id, "reviewed")
+            self.document.set_status(image_id, "reviewed")
         except StudioError as error:
             self.document.error_raised.emit(str(error))
-            return
-        self.document.records_changed.emit()
 
 
 class ReviewTool(QObject):
