@@ -1,24 +1,31 @@
 """Training and prediction speed of candidate model configs on this machine; prints JSON.
 
 Candidates run side by side (round-robin over repeats) so a noisy shared machine hurts them alike.
-Training: batch of 4 patches, forward + backward + AdamW step, bf16 autocast + channels_last.
+Training: batch of 4 patches, forward + backward + AdamW step, channels_last, in the precision the runtime
+policy picks (``--cpu no-bf16`` / ``avx2`` force its fp32 branch, see speed_machine.py).
 Prediction: one tile per call in eval mode under no_grad, same precision settings.
-Usage: python benchmarks/model_speed.py [--patch 256] [--steps 4] [--repeats 3] [--fp32]
+Usage: python benchmarks/model_speed.py [--cpu native|no-bf16|avx2] [--patch 256] [--steps 4] [--repeats 3] [--fp32]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
-import torch
-import torch.nn.functional as F
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speed_machine import CPU_MODES, apply_cpu_mode, machine, reexec_for_cpu_mode  # noqa: E402
 
-from unet_studio.models import ModelConfig, build_model
+reexec_for_cpu_mode()
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from unet_studio.models import ModelConfig, build_model  # noqa: E402
+from unet_studio.runtime.precision import Precision, choose_precision  # noqa: E402
 
 CANDIDATES = {  # the first is the "balanced" preset, the reference for the ratios
     "unet d3 b16 batch transpose": dict(depth=3, base_channels=16),
@@ -35,11 +42,15 @@ CANDIDATES = {  # the first is the "balanced" preset, the reference for the rati
 }
 
 
-def _precision(bf16: bool):
-    return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+FP32 = Precision("cpu", "fp32", "baseline")
 
 
-def train_patches_per_s(model, optimizer, patch: int, batch: int, steps: int, bf16: bool) -> tuple[float, float]:
+def _precision(mixed: bool):
+    """The policy's precision for the candidates (``mixed``), plain fp32 for the --fp32 reference run."""
+    return choose_precision("cpu").autocast() if mixed else FP32.autocast()
+
+
+def train_patches_per_s(model, optimizer, patch: int, batch: int, steps: int, mixed: bool) -> tuple[float, float]:
     """(patches per wall second, per CPU second) over `steps` optimisation steps after one warm-up step."""
     images = torch.randn(batch, 1, patch, patch).contiguous(memory_format=torch.channels_last)
     target = torch.randint(0, 2, (batch, patch, patch))
@@ -48,7 +59,7 @@ def train_patches_per_s(model, optimizer, patch: int, batch: int, steps: int, bf
     for step in range(steps + 1):
         if step == 1:
             start, cpu_start = time.perf_counter(), time.process_time()
-        with _precision(bf16):
+        with _precision(mixed):
             loss = F.cross_entropy(model(images).float(), target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -57,11 +68,11 @@ def train_patches_per_s(model, optimizer, patch: int, batch: int, steps: int, bf
 
 
 @torch.no_grad()
-def predict_megapixels_per_s(model, tile: int, calls: int, bf16: bool) -> tuple[float, float]:
+def predict_megapixels_per_s(model, tile: int, calls: int, mixed: bool) -> tuple[float, float]:
     """(megapixels per wall second, per CPU second) predicting single tiles after one warm-up call."""
     image = torch.randn(1, 1, tile, tile).contiguous(memory_format=torch.channels_last)
     model.eval()
-    with _precision(bf16):
+    with _precision(mixed):
         model(image)
         start, cpu_start = time.perf_counter(), time.process_time()
         for _ in range(calls):
@@ -70,11 +81,11 @@ def predict_megapixels_per_s(model, tile: int, calls: int, bf16: bool) -> tuple[
     return megapixels / (time.perf_counter() - start), megapixels / (time.process_time() - cpu_start)
 
 
-def _summary(name: str, bf16: bool, model, train: list, predict: list) -> dict:
+def _summary(name: str, mixed: bool, model, train: list, predict: list) -> dict:
     """Medians over repeats; the 'per_cpu_s' figures count CPU seconds, so they suffer less from other load."""
     return {
         "candidate": name,
-        "bf16": bf16,
+        "policy_precision": mixed,
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_patches_per_s": round(statistics.median(wall for wall, _ in train), 2),
         "train_patches_per_cpu_s": round(statistics.median(cpu for _, cpu in train), 2),
@@ -89,16 +100,18 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--fp32", action="store_true", help="also time the first candidate without bf16")
+    parser.add_argument("--fp32", action="store_true", help="also time the first candidate in plain fp32")
     parser.add_argument("--only", nargs="*", help="subset of candidate names")
+    parser.add_argument("--cpu", choices=CPU_MODES, default="native")
     args = parser.parse_args()
+    apply_cpu_mode(args.cpu)
     names = args.only or list(CANDIDATES)
     runs = [(name, True) for name in names] + ([(names[0], False)] if args.fp32 else [])
     models = {}
-    for name, bf16 in runs:
+    for name, mixed in runs:
         torch.manual_seed(0)
         model = build_model(ModelConfig(**CANDIDATES[name])).to(memory_format=torch.channels_last)
-        models[name, bf16] = (model, torch.optim.AdamW(model.parameters(), lr=1e-3))
+        models[name, mixed] = (model, torch.optim.AdamW(model.parameters(), lr=1e-3))
     train = {run: [] for run in runs}
     predict = {run: [] for run in runs}
     for _ in range(args.repeats):
@@ -106,12 +119,12 @@ def main() -> None:
             model, optimizer = models[run]
             train[run].append(train_patches_per_s(model, optimizer, args.patch, args.batch, args.steps, run[1]))
             predict[run].append(predict_megapixels_per_s(model, args.patch, 2 * args.steps, run[1]))
-    results = [_summary(name, bf16, models[name, bf16][0], train[name, bf16], predict[name, bf16]) for name, bf16 in runs]
+    results = [_summary(name, mixed, models[name, mixed][0], train[name, mixed], predict[name, mixed]) for name, mixed in runs]
     for row in results:
         for key in [key for key in row if "_per_" in key]:
             row[f"{key}_vs_first"] = round(row[key] / results[0][key], 2)
-    setup = {"threads": torch.get_num_threads(), "patch": args.patch, "batch": args.batch, "torch": torch.__version__,
-             "load_average": os.getloadavg()}
+    setup = {"machine": machine(args.cpu), "precision": choose_precision("cpu").describe(), "patch": args.patch,
+             "batch": args.batch}
     print(json.dumps({"setup": setup, "results": results}, indent=1))
 
 

@@ -60,16 +60,23 @@ def random_forest(train, test, annotations) -> dict:
             "per_slice": {k: round(v, 4) for k, v in scores.items()}}
 
 
-def ours(train, test, annotations, seconds: float, preset: str, extra: dict, model_overrides: dict) -> dict:
-    """UNet Studio trained on the scribbles through training.api for `seconds` on the CPU."""
+def train_and_predict(train, annotations, seconds: float, preset: str, extra: dict, model_overrides: dict,
+                      evaluate, keep_model: bool = False):
+    """Train UNet Studio on the scribbles through training.api for `seconds` on the CPU (or `max_steps` steps
+    when `extra` has it, whatever the time: runs that do not depend on what else the machine runs); returns the run's
+    summary (with the checkpoint's threshold) and the foreground probability of each (name, image, mask) in
+    `evaluate` (and the predictor's network with `keep_model`). Slices whose annotation has no labelled pixel
+    are left out, as a user's unlabelled images."""
     with tempfile.TemporaryDirectory() as tmp:
         images, labels = Path(tmp, "images"), Path(tmp, "labels")
         images.mkdir()
         labels.mkdir()
         for (name, image, _), annotation in zip(train, annotations):
-            cv2.imwrite(str(images / f"{name}.png"), image)
-            cv2.imwrite(str(labels / f"{name}.png"), annotation)
-        config = TrainConfig(max_seconds=seconds, device="cpu", **extra)
+            if annotation.any():
+                cv2.imwrite(str(images / f"{name}.png"), image)
+                cv2.imwrite(str(labels / f"{name}.png"), annotation)
+        limits = {"max_steps": int(extra.pop("max_steps"))} if "max_steps" in extra else {"max_seconds": seconds}
+        config = TrainConfig(device="cpu", **limits, **extra)
         model_config = ModelConfig.from_preset(preset, **model_overrides)
         out = Path(tmp, "model.pt")
         epochs, finished = [], None
@@ -79,20 +86,26 @@ def ours(train, test, annotations, seconds: float, preset: str, extra: dict, mod
             elif isinstance(event, TrainingFinished):
                 finished = event
         predictor = Predictor.from_checkpoint(finished.checkpoint_path, device="cpu")
-        scores = {}
-        for name, image, mask in test:
-            pred = predictor.predict(image[:, :, None])
-            scores[name] = dice(pred.mask == 1, mask)
+        foreground = {name: predictor.predict(image[:, :, None]).probabilities[1] for name, image, _ in evaluate}
         history = finished.history
-    return {
-        "membrane_dice": float(np.mean(list(scores.values()))),
+    summary = {
         "threshold": predictor.threshold,
         "epochs": len(epochs),
-        "steps": history.get("steps", [None])[-1] if history.get("steps") else None,
-        "patches_per_s": history.get("patches_per_s", [None])[-1] if history.get("patches_per_s") else None,
+        "steps": history["steps"][-1] if history.get("steps") else None,
+        "seconds": round(history["seconds"][-1], 1) if history.get("seconds") else None,
+        "patches_per_s": history["patches_per_s"][-1] if history.get("patches_per_s") else None,
         "reason": finished.reason,
-        "per_slice": {k: round(v, 4) for k, v in scores.items()},
     }
+    return (summary, foreground, predictor.model) if keep_model else (summary, foreground)
+
+
+def ours(train, test, annotations, seconds: float, preset: str, extra: dict, model_overrides: dict) -> dict:
+    """UNet Studio trained on the scribbles, scored with the checkpoint's own rule (threshold or argmax)."""
+    summary, foreground = train_and_predict(train, annotations, seconds, preset, extra, model_overrides, test)
+    cut = 0.5 if summary["threshold"] is None else summary["threshold"]
+    scores = {name: dice(foreground[name] >= cut, mask) for name, _, mask in test}
+    return {"membrane_dice": float(np.mean(list(scores.values()))), **summary,
+            "per_slice": {k: round(v, 4) for k, v in scores.items()}}
 
 
 def main() -> None:

@@ -1,8 +1,11 @@
 """Shared test set-up. Qt must be told to run offscreen before anything imports it."""
 
 import os
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The precision probe's cache (unet_studio.runtime.cache) goes to a folder of this test run, never the user's.
+os.environ["UNET_STUDIO_CACHE_DIR"] = tempfile.mkdtemp(prefix="unet-studio-test-cache-")
 
 from pathlib import Path  # noqa: E402
 

@@ -157,3 +157,14 @@ def test_dtypes_are_kept(dtype):
     labels = np.zeros((16, 16), dtype)
     patch = paint_disc(labels, (8, 8), 3, 300 if dtype == np.uint16 else 7)
     assert patch.old_values.dtype == dtype and patch.new_values.dtype == dtype
+
+
+def test_flood_fill_enclosed_only_fills_inside_an_outline_and_never_the_open_rest():
+    labels = np.zeros((12, 12), np.uint8)
+    labels[2, 2:9] = labels[8, 2:9] = labels[2:9, 2] = labels[2:9, 8] = 2  # a closed square outline
+    assert flood_fill(labels, (0, 0), 3, enclosed_only=True) is None  # outside: reaches the edge
+    assert labels.max() == 2 and (labels == 0).sum() == 144 - 24
+    patch = flood_fill(labels, (5, 5), 2, enclosed_only=True)
+    assert patch.n_pixels == 25 and (labels[3:8, 3:8] == 2).all() and labels[0, 0] == 0
+    labels[:, 11] = 2  # a region touching only the right edge is open too
+    assert flood_fill(labels, (0, 10), 3, enclosed_only=True) is None

@@ -109,3 +109,17 @@ def test_real_nuclei_export_to_coco_and_csv(shared_data, tmp_path):
     truth = [tifffile.imread(instances / f"{Path(i['file_name']).stem}.tif") for i in data["images"]]
     assert len(data["annotations"]) == sum(len(np.unique(t)) - 1 for t in truth)
     assert data["categories"] == [{"id": 1, "name": "nucleus", "supercategory": "object"}]
+
+
+def test_specks_under_the_minimum_size_are_left_out_of_semantic_masks(folders):
+    images, masks, out = folders
+    mask = cv2.imread(str(masks / "a.png"), cv2.IMREAD_UNCHANGED)
+    blobs = int(tifffile.imread(export_folder(images, masks, out, "instances")[0][0]).max())
+    mask[0, 0], mask[0:3, 60:63] = 1, 1  # a 1 px and a 9 px speck, apart from the blobs
+    cv2.imwrite(str(masks / "a.png"), mask)
+    written, _ = export_folder(images, masks, out, "instances")
+    assert tifffile.imread(written[0]).max() == blobs
+    written, _ = export_folder(images, masks, out, "masks")
+    assert cv2.imread(str(written[0]), cv2.IMREAD_UNCHANGED)[0, 0] == 0
+    written, _ = export_folder(images, masks, out, "instances", min_size=0)
+    assert tifffile.imread(written[0]).max() == blobs + 2

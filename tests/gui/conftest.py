@@ -4,7 +4,17 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from tests.gui.helpers import make_project
+from unet_studio.gui.gui_gc import install_gui_collector
 from unet_studio.gui.main_window import MainWindow
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_the_gui_thread(qapp):
+    """As in the app: no automatic collection during a GUI test (a worker thread could free Qt objects);
+    a GUI-thread timer collects, and what is left is collected here, on the GUI thread, afterwards."""
+    collector = install_gui_collector(qapp)
+    yield
+    collector.stop()
 
 
 @pytest.fixture

@@ -23,7 +23,8 @@ def test_stroke_is_autosaved_after_the_debounce(window, qtbot, project):
     assert _on_disk(project.folder, doc.image_id) is None  # not yet: debounced
     qtbot.waitUntil(lambda: _on_disk(project.folder, doc.image_id) is not None, timeout=3000)
     np.testing.assert_array_equal(_on_disk(project.folder, doc.image_id), doc.labels)
-    assert Project.open(project.folder).image(doc.image_id).status == "partial"
+    # The writer thread reports the write; the GUI thread then records the status in the manifest.
+    qtbot.waitUntil(lambda: Project.open(project.folder).image(doc.image_id).status == "partial", timeout=3000)
 
 
 def test_title_star_follows_unsaved_changes(window, qtbot):

@@ -35,6 +35,7 @@ def test_unreadable_file_is_listed_with_its_reason(broken_window, qtbot):
     row = browser.visible_ids().index("broken")
     qtbot.waitUntil(lambda: _cell(browser, row, STATUS) == "unreadable", timeout=5000)
     problem = _cell(browser, row, PROBLEM)
+    assert not browser.view.isColumnHidden(PROBLEM)
     assert "broken.png" in problem and "not a PNG image" in problem and "\n" not in problem
     browser.view.setCurrentIndex(browser.proxy.index(row, NAME))
     assert "broken.png" in broken_window.last_error  # shown in the status bar, window still usable
@@ -108,3 +109,48 @@ def test_page_keys_walk_the_filtered_list(window, qtbot):
     assert doc.image_id == order[2]
     qtbot.keyClick(window.canvas, Qt.Key.Key_PageUp)
     assert doc.image_id == order[1]
+
+
+def test_clicking_an_unreadable_row_empties_the_canvas_and_says_why(broken_window, qtbot):
+    """Issue 19 item 9: the previous image must not stay on the canvas, or the next stroke goes to it."""
+    from tests.gui.helpers import drag
+
+    window, browser = broken_window, broken_window.browser
+    window.resize(1200, 800)
+    qtbot.waitUntil(lambda: window.document.image_id == "img_00")
+    window.canvas.actual_size()
+    window.canvas.zoom_by(4.0)
+    window.canvas.centerOn(32, 32)
+    drag(window.canvas, [(30, 30), (30, 34)])
+    painted = window.document.labels.copy()
+    rect = browser.view.visualRect(browser.proxy.index(browser.visible_ids().index("broken"), NAME))
+    qtbot.mouseClick(browser.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.document.image_id is None and window.document.labels is None
+    assert window.canvas.image_item.pixels.size == 0 and window.canvas.overlay.buffer.size == 0
+    message = window.canvas.message
+    assert message.isVisible() and "broken.png" in message.text() and "not a PNG image" in message.text()
+    assert window.windowTitle().startswith("broken.png (cannot be read)")
+    drag(window.canvas, [(10, 10), (10, 20)])  # the next stroke changes nothing anywhere
+    assert np.array_equal(Project.open(window.document.project.folder).load_annotation("img_00"), painted)
+    browser.step(-1 if browser.view.currentIndex().row() else 1)
+    assert window.document.image_id == browser.visible_ids()[browser.view.currentIndex().row()] != "broken"
+    assert not message.isVisible() and not window.windowTitle().startswith("broken")
+
+
+def test_file_names_fit_the_image_column_at_the_default_layout(qtbot, tmp_path, settings):
+    """Issue 19 item 13: the Image column showed "..." at the default window size."""
+    from PySide6.QtGui import QFontMetrics
+
+    window = MainWindow(settings=settings, demo_folder=tmp_path / "demo")
+    qtbot.addWidget(window)
+    window.show()
+    assert window.open_demo(), window.last_error
+    view, browser = window.browser.view, window.browser
+    qtbot.waitUntil(lambda: view.columnWidth(NAME) > 0)
+    assert view.isColumnHidden(PROBLEM)  # no unreadable file: no room spent on an empty column
+    free = view.columnWidth(NAME) - view.iconSize().width() - 16  # icon, its gap and the cell margins
+    metrics = QFontMetrics(view.font())
+    for row in range(browser.proxy.rowCount()):
+        name = browser.proxy.index(row, NAME).data()
+        assert metrics.horizontalAdvance(name) <= free, (name, free)
+    assert "256 x 256 px" in browser.proxy.index(0, NAME).data(Qt.ItemDataRole.ToolTipRole)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QListWidget, QSlider, QSpinBox
+from PySide6.QtWidgets import QListWidget, QSlider, QSpinBox, QToolButton
 
 from tests.gui.helpers import click, disc_count, drag, hover
 
@@ -76,10 +76,30 @@ def test_fill_fills_the_connected_region(window, qtbot):
     drag(window.canvas, [(0, 30), (63, 30)])  # a wall splitting the image
     qtbot.keyClick(window.canvas, "3")
     qtbot.keyClick(window.canvas, "f")
+    click(window.canvas, 10, 5)  # the half reaches the image edge: left alone while "enclosed only" is on
+    assert (labels[:, :29] == 0).all() and "reaches the image edge" in window.status.currentMessage()
+    enclosed = next(b for b in window.tool_panel.findChildren(QToolButton)
+                    if b.defaultAction() is window.actions["fillEnclosedAction"])
+    assert enclosed.isChecked()
+    qtbot.mouseClick(enclosed, Qt.MouseButton.LeftButton)
+    assert not window.tools.fill_enclosed
     click(window.canvas, 10, 5)
     assert (labels[:, :29] == 3).all() and (labels[:, 32:] == 0).all()
     window.actions["undoAction"].trigger()
     assert (labels[:, :29] == 0).all()
+
+
+def test_fill_inside_a_painted_outline_stays_inside(window, qtbot):
+    """Issue 19 item 13: a click in an outline fills its inside, a click outside never floods the image."""
+    labels = window.document.labels
+    window.tools.set_brush_size(2)
+    drag(window.canvas, [(10, 10), (10, 40), (40, 40), (40, 10), (10, 10)])  # a closed square outline
+    painted = int((labels > 0).sum())
+    qtbot.keyClick(window.canvas, "f")
+    click(window.canvas, 55, 55)  # outside the outline
+    assert int((labels > 0).sum()) == painted
+    click(window.canvas, 25, 25)  # inside
+    assert (labels[14:37, 14:37] == 2).all() and labels[55, 55] == 0 and labels[2, 2] == 0
 
 
 def test_polygon_closes_with_enter_and_double_click(window, qtbot):
@@ -98,10 +118,14 @@ def test_polygon_closes_with_enter_and_double_click(window, qtbot):
 
 def test_lasso_drag_then_escape_cancels(window, qtbot):
     qtbot.keyClick(window.canvas, "l")
+    hint = window.canvas.hint  # issue 19 item 13: how to close a lasso is on screen while it is the tool
+    assert hint.isVisible() and "Enter or double-click" in hint.text() and "Esc" in hint.text()
     drag(window.canvas, [(5, 5), (5, 25), (25, 25), (25, 5)])
     qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
     qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
     assert window.document.labels.sum() == 0
+    qtbot.keyClick(window.canvas, "p")
+    assert not hint.isVisible()
 
 
 def test_picker_and_class_keys(window, qtbot):

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import tifffile
+from PySide6.QtCore import Qt
 
 from tests.conftest import make_blobs
 from tests.gui.training_helpers import labelled_project, tiny_checkpoint, with_model  # noqa: F401 (fixture)
@@ -73,3 +74,59 @@ def test_nothing_chosen_is_refused(qtbot, project):
     dialog.set_formats([])
     assert not dialog.start() and "at least one format" in dialog.report.toPlainText()
     assert not dialog.checks["onnx"].isEnabled()  # no active model
+
+
+def speckled_mask(seed: int) -> tuple[np.ndarray, int]:
+    """A blob prediction plus five specks of 1-9 px, and how many objects are at least 15 px."""
+    _, mask = make_blobs((64, 64), n=3, radius=6, seed=seed)
+    for n, (row, col) in enumerate([(1, 1), (1, 60), (60, 1), (60, 60), (32, 1)]):
+        mask[row:row + 1 + n % 3, col:col + 1 + n % 3] = 1
+    from unet_studio.export.objects import semantic_to_instances
+    from unet_studio.inference.postprocess import clean_mask
+
+    return mask, int(semantic_to_instances(clean_mask(mask, 15)).max())
+
+
+def test_all_images_from_the_window_leave_out_specks(qtbot, tmp_path, window):
+    """File > Export with one image selected: "All images" covers every predicted image, says how many,
+    and the objects under 15 px in the predictions are left out as `predict --instances` does."""
+    from unet_studio.gui.training_docks import open_export_dialog
+
+    project = window.document.project
+    expected = {}
+    for i, record in enumerate(project.images[:2]):
+        mask, expected[record.id] = speckled_mask(i)
+        project.save_prediction(record.id, mask)
+    dialog = open_export_dialog(window)
+    qtbot.addWidget(dialog)
+    assert dialog.selected_radio.isChecked() and dialog.selected_radio.text() == "Selected images (1)"
+    assert dialog.summary.text() == "1 of 1 image(s) will be exported"
+    dialog.source.setCurrentIndex(dialog.source.findData("annotations"))
+    assert dialog.all_radio.text() == "All images (2)"
+    qtbot.mouseClick(dialog.all_radio, Qt.MouseButton.LeftButton)
+    assert dialog.all_radio.isChecked() and dialog.summary.text() == "2 of 2 image(s) will be exported"
+    dialog.source.setCurrentIndex(dialog.source.findData("predictions"))
+    dialog.folder.setText(str(tmp_path / "out"))
+    dialog.set_formats(["instances", "geojson"])
+    with qtbot.waitSignal(dialog.export_finished, timeout=30000) as done:
+        qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    written, problems = done.args
+    assert problems == [] and len(written) == 4
+    for image_id, count in expected.items():
+        instances = tifffile.imread(tmp_path / "out" / f"{image_id}_instances.tif")
+        sizes = np.bincount(instances.ravel())[1:]
+        assert len(sizes) == count and sizes.min() >= 15
+        features = json.loads((tmp_path / "out" / f"{image_id}.geojson").read_text())["features"]
+        assert len(features) == count
+
+
+def test_minimum_size_zero_keeps_every_speck(qtbot, tmp_path, project):
+    mask, kept = speckled_mask(0)
+    project.save_prediction("img_00", mask)
+    dialog = open_dialog(qtbot, project, ["img_00", "img_01"])
+    assert dialog.summary.text() == "1 of 2 image(s) will be exported (1 without a prediction)"
+    dialog.min_size.setValue(0)
+    dialog.folder.setText(str(tmp_path / "out"))
+    dialog.set_formats(["instances"])
+    run(qtbot, dialog)
+    assert tifffile.imread(tmp_path / "out" / "img_00_instances.tif").max() == kept + 5

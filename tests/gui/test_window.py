@@ -7,7 +7,7 @@ import pytest
 import tifffile
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QAction, QWheelEvent
-from PySide6.QtWidgets import QApplication, QListWidget, QSlider, QTextBrowser
+from PySide6.QtWidgets import QApplication, QDockWidget, QListWidget, QMenu, QSlider, QTextBrowser
 
 from tests.gui.helpers import drag, hover, view_point
 from unet_studio.core.project import Project
@@ -67,6 +67,21 @@ def test_shortcuts_table_drives_actions_and_docs(window):
     window.actions["shortcutsAction"].trigger()
     dialog = next(w for w in QApplication.topLevelWidgets() if w.objectName() == "shortcutsDialog")
     assert "Polygon / lasso" in dialog.findChild(QTextBrowser).toPlainText()
+    assert "Review objects" in dialog.findChild(QTextBrowser).toPlainText()
+
+
+def test_help_has_a_guide_and_about_with_the_version(window):
+    from unet_studio import __version__
+
+    help_menu = next(m for m in window.menuBar().findChildren(QMenu) if m.title() == "&Help")
+    titles = [a.text() for a in help_menu.actions()]
+    assert titles == ["Getting started", "Shortcuts", "About UNet Studio"]
+    for action, name, expected in ((help_menu.actions()[0], "guideDialog", "Train"),
+                                   (help_menu.actions()[2], "aboutDialog", f"UNet Studio {__version__}")):
+        action.trigger()
+        dialog = next(w for w in QApplication.topLevelWidgets() if w.objectName() == name)
+        assert dialog.isVisible() and expected in dialog.findChild(QTextBrowser).toPlainText()
+        dialog.close()
 
 
 def test_status_bar_shows_position_value_label_and_zoom(window):
@@ -182,3 +197,65 @@ def test_run_app_shows_the_window_and_returns_the_exit_code(qtbot):
     QTimer.singleShot(100, QApplication.instance().quit)
     assert run_app() == 0
     assert "mainWindow" in shown
+
+
+def test_a_new_class_is_named_after_the_key_that_picks_it(window, qtbot):
+    """Issue 19 item 13: "class 2" used to be value 3 on key 3."""
+    qtbot.mouseClick(window.class_list.add_button, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)  # accept the proposed name
+    hover(window.canvas, 30, 30)
+    qtbot.keyClick(QApplication.focusWidget(), "4")
+    assert window.tools.class_value == 4
+    assert window.class_list.list.currentItem().text() == "class 4"
+    assert window.class_list.list.currentItem().toolTip() == "Key 4"
+
+
+def test_window_docks_brush_and_last_image_are_remembered(qtbot, tmp_path, settings, project):
+    """Issue 19 item 13: size, docks, brush size and last image per project survive a restart."""
+    first = MainWindow(settings=settings, demo_folder=tmp_path / "demo")
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(1250, 700)
+    assert first.open_path(project.folder)
+    first.browser.step(2)
+    assert first.document.image_id == "img_02"
+    first.tools.set_brush_size(27)
+    first.findChild(QDockWidget, "displayDock").close()
+    size = (first.width(), first.height())
+    first.close()
+    again = MainWindow(settings=settings, demo_folder=tmp_path / "demo")
+    qtbot.addWidget(again)
+    again.show()
+    assert again.height() == size[1] == 700  # the offscreen screen is 800 px wide: Qt keeps windows on it
+    assert not again.findChild(QDockWidget, "displayDock").isVisible()
+    assert again.tools.brush_size == 27 and again.tool_panel.brush_size.value() == 27
+    assert again.open_path(project.folder)
+    assert again.document.image_id == "img_02"
+    assert again.browser.visible_ids()[again.browser.view.currentIndex().row()] == "img_02"
+    again.close()
+
+
+def test_the_quality_warning_does_not_move_the_docks(qtbot, tmp_path, settings):
+    """Issue 19 item 13: the long warning banner used to widen the left dock column by ~100 px."""
+    from unet_studio.gui.qc_worker import ModelScores
+
+    window = MainWindow(settings=settings, demo_folder=tmp_path / "demo")
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    assert window.open_demo(), window.last_error
+    qc = window.training_docks.qc
+    window.training_docks.docks["quality"].raise_()
+    qtbot.wait(50)
+
+    def layout():
+        return {d.objectName(): d.geometry().getRect() for d in window.findChildren(QDockWidget) if d.isVisible()}
+
+    before = layout()
+    qc._note = "1 validation image(s)"  # what compare() notes before the worker scores
+    qc._on_worker_scored(ModelScores("m2", "new model", {0: (0.9, 0.8), 1: (0.0, 0.0)}, 0.0, True),
+                         ModelScores("m1", "old model", {0: (0.9, 0.8), 1: (0.7, 0.6)}, 0.7, False))
+    qc._on_worker_finished()
+    qtbot.wait(50)
+    assert qc.banner.isVisible() and "worse than old model" in qc.banner.text()
+    assert layout() == before

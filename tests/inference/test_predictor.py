@@ -9,6 +9,7 @@ import torch
 from tests.conftest import make_blobs
 from unet_studio.core.errors import StudioError
 from unet_studio.core.normalize import normalize_for_network
+from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.predictor import Prediction, Predictor, fuse_conv_batchnorm
 from unet_studio.inference.tiling import predict_probabilities
 from unet_studio.models import ModelConfig, build_model
@@ -31,13 +32,13 @@ def checkpoint_path(tmp_path):
 
 
 def test_from_checkpoint_predicts_like_the_network(checkpoint_path):
-    predictor = Predictor.from_checkpoint(checkpoint_path, device="cpu", tile=64, overlap=16, amp=False)
+    predictor = Predictor.from_checkpoint(checkpoint_path, device="cpu", config=PredictConfig(64, 16, precision="fp32"))
     assert predictor.threshold == 0.5 and predictor.in_channels == 1 and predictor.classes == CLASSES
     image, _ = make_blobs((70, 90))
     prediction = predictor.predict(image)
     assert isinstance(prediction, Prediction) and prediction.instances is None
     model, _ = tiny()
-    expected = predict_probabilities(model, normalize_for_network(image[:, :, None]), tile=64, overlap=16, amp=False)
+    expected = predict_probabilities(model, normalize_for_network(image[:, :, None]), PredictConfig(64, 16, precision="fp32"))
     np.testing.assert_allclose(prediction.probabilities, expected, atol=1e-5)
     np.testing.assert_array_equal(prediction.mask, expected[1] >= 0.5)
     assert prediction.mask.dtype == np.uint8 and prediction.mask.shape == (70, 90)
@@ -46,8 +47,8 @@ def test_from_checkpoint_predicts_like_the_network(checkpoint_path):
 def test_large_images_stream_without_probabilities():
     model, _ = tiny(num_classes=3)
     image = np.random.default_rng(0).integers(0, 4000, (100, 120, 1), dtype=np.uint16)
-    full = Predictor(model, CLASSES, NORMALIZATION, device="cpu", tile=64, overlap=16, amp=False)
-    streamed = Predictor(model, CLASSES, NORMALIZATION, device="cpu", tile=64, overlap=16, amp=False,
+    full = Predictor(model, CLASSES, NORMALIZATION, device="cpu", config=PredictConfig(64, 16, precision="fp32"))
+    streamed = Predictor(model, CLASSES, NORMALIZATION, device="cpu", config=PredictConfig(64, 16, precision="fp32"),
                          max_probability_bytes=1000)
     full_result, streamed_result = full.predict(image, min_size=3), streamed.predict(image, min_size=3)
     assert full_result.probabilities.shape == (3, 100, 120) and streamed_result.probabilities is None
@@ -73,7 +74,7 @@ def test_unknown_normalization_is_refused():
 
 def test_instances_returned_on_request():
     model, _ = tiny()
-    predictor = Predictor(model, CLASSES, NORMALIZATION, threshold=0.0, device="cpu", tile=64, overlap=16)
+    predictor = Predictor(model, CLASSES, NORMALIZATION, threshold=0.0, device="cpu", config=PredictConfig(64, 16))
     prediction = predictor.predict(np.zeros((40, 40), np.uint8), instances=True)
     assert prediction.mask.all()  # threshold 0: every pixel is an object
     assert prediction.instances.dtype == np.uint16 and prediction.instances.max() >= 1
@@ -83,7 +84,7 @@ def test_instances_returned_on_request():
 @pytest.mark.parametrize("max_bytes", [10**9, 1000])
 def test_stop_returns_none(max_bytes):
     model, _ = tiny()
-    predictor = Predictor(model, CLASSES, NORMALIZATION, device="cpu", tile=64, overlap=16,
+    predictor = Predictor(model, CLASSES, NORMALIZATION, device="cpu", config=PredictConfig(64, 16),
                           max_probability_bytes=max_bytes)
     stop = threading.Event()
     stop.set()
@@ -119,7 +120,7 @@ def test_instances_drop_specks_by_default_and_keep_them_on_request():
     image = np.zeros((64, 64), np.uint8)
     image[(yy - 15) ** 2 + (xx - 15) ** 2 <= 36] = 255  # a round object of about 113 pixels
     image[40:43, 40:43] = 255  # a 9-pixel speck
-    predictor = Predictor(_bright(), CLASSES, NORMALIZATION, device="cpu", tile=64, overlap=16, amp=False)
+    predictor = Predictor(_bright(), CLASSES, NORMALIZATION, device="cpu", config=PredictConfig(64, 16, precision="fp32"))
     assert predictor.predict(image, instances=True).instances.max() == 1
     assert predictor.predict(image, instances=True, min_size=0).instances.max() == 2
     assert predictor.predict(image).mask[41, 41] == 1  # plain masks keep everything

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from unet_studio.core.errors import StudioError
 from unet_studio.core.normalize import normalize_with_range
+from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.tiling import (
     axis_starts,
     blend_window,
@@ -19,6 +20,7 @@ from unet_studio.inference.tiling import (
     window_1d,
 )
 from unet_studio.models import ModelConfig, build_model
+from unet_studio.runtime.precision import hardware_support
 
 
 def tiny_model(num_classes=2, padding="same", in_channels=1):
@@ -79,8 +81,8 @@ def test_bad_tile_settings_raise_one_line_error():
 
 def test_tiled_equals_whole_image_away_from_borders():
     model, image = tiny_model(3), random_image((1, 200, 150))
-    whole = predict_probabilities(model, image, tile=512, overlap=0, amp=False)
-    tiled = predict_probabilities(model, image, tile=64, overlap=32, amp=False)
+    whole = predict_probabilities(model, image, PredictConfig(512, 0, precision="fp32"))
+    tiled = predict_probabilities(model, image, PredictConfig(64, 32, precision="fp32"))
     assert tiled.shape == (3, 200, 150) and tiled.dtype == np.float32
     np.testing.assert_allclose(tiled[:, 24:-24, 24:-24], whole[:, 24:-24, 24:-24], atol=1e-5)
     np.testing.assert_allclose(tiled.sum(axis=0), 1.0, atol=1e-5)
@@ -88,7 +90,7 @@ def test_tiled_equals_whole_image_away_from_borders():
 
 @pytest.mark.parametrize("shape", [(61, 67), (5, 300), (1, 1), (130, 64)])
 def test_output_shape_equals_input_for_odd_sizes(shape):
-    probs = predict_probabilities(tiny_model(), random_image((1, *shape)), tile=64, overlap=16, amp=False)
+    probs = predict_probabilities(tiny_model(), random_image((1, *shape)), PredictConfig(64, 16, precision="fp32"))
     assert probs.shape == (2, *shape)
 
 
@@ -96,32 +98,33 @@ def test_valid_padding_model_gives_full_size_output():
     model = tiny_model(padding="valid")
     assert model.margin > 0
     image = random_image((1, 90, 77))
-    tiled = predict_probabilities(model, image, tile=32, overlap=16, amp=False)
-    whole = predict_probabilities(model, image, tile=128, overlap=0, amp=False)
+    tiled = predict_probabilities(model, image, PredictConfig(32, 16, precision="fp32"))
+    whole = predict_probabilities(model, image, PredictConfig(128, 0, precision="fp32"))
     assert tiled.shape == (2, 90, 77)
     np.testing.assert_allclose(tiled, whole, atol=1e-5)  # no padding artefacts anywhere: overlap-tile
 
 
 def test_tta_is_flip_equivariant():
     model, image = tiny_model(), random_image((1, 64, 64))
-    plain = predict_probabilities(model, image, tile=64, overlap=0, amp=False)
-    tta = predict_probabilities(model, image, tile=64, overlap=0, tta=True, amp=False)
-    flipped = predict_probabilities(model, image[:, :, ::-1].copy(), tile=64, overlap=0, tta=True, amp=False)
+    plain = predict_probabilities(model, image, PredictConfig(64, 0, precision="fp32"))
+    tta = predict_probabilities(model, image, PredictConfig(64, 0, tta=True, precision="fp32"))
+    flipped = predict_probabilities(model, image[:, :, ::-1].copy(), PredictConfig(64, 0, tta=True, precision="fp32"))
     np.testing.assert_allclose(flipped[:, :, ::-1], tta, atol=1e-5)
     assert not np.allclose(plain, tta, atol=1e-6)
 
 
+@pytest.mark.skipif(hardware_support(torch.device("cpu"))["bf16"] is not None, reason="this CPU has no native bf16")
 def test_bf16_autocast_agrees_with_fp32():
     model, image = tiny_model(3), random_image((1, 96, 80))
-    fp32 = predict_probabilities(model, image, tile=64, overlap=16, amp=False)
-    bf16 = predict_probabilities(model, image, tile=64, overlap=16, amp=True)
+    fp32 = predict_probabilities(model, image, PredictConfig(64, 16, precision="fp32"))
+    bf16 = predict_probabilities(model, image, PredictConfig(64, 16, precision="bf16"))
     np.testing.assert_allclose(bf16, fp32, atol=2e-2)
 
 
 def test_progress_reports_every_tile_and_model_mode_is_restored():
     model = tiny_model().train()
     calls = []
-    predict_probabilities(model, random_image((1, 100, 100)), tile=64, overlap=32, amp=False,
+    predict_probabilities(model, random_image((1, 100, 100)), PredictConfig(64, 32, precision="fp32"),
                           progress=lambda done, total: calls.append((done, total)))
     assert calls == [(i, 9) for i in range(1, 10)]
     assert model.training
@@ -136,22 +139,22 @@ def test_stop_event_returns_none():
         stop.set()
 
     image = random_image((1, 100, 100))
-    assert predict_probabilities(tiny_model(), image, tile=64, overlap=32, stop=stop, progress=progress) is None
+    assert predict_probabilities(tiny_model(), image, PredictConfig(64, 32), stop=stop, progress=progress) is None
     assert calls == [1]
     raw = (image[0, :, :, None] * 255).astype(np.uint8)
-    assert predict_mask(tiny_model(), raw, ([0.0], [255.0]), tile=64, overlap=32, stop=stop) is None
+    assert predict_mask(tiny_model(), raw, ([0.0], [255.0]), PredictConfig(64, 32), stop=stop) is None
 
 
 def test_streaming_mask_matches_whole_probabilities():
     model = tiny_model(in_channels=2)
     raw = (np.random.default_rng(1).random((150, 130, 2)) * 4000).astype(np.uint16)
     lo, hi = np.array([100.0, 0.0]), np.array([3900.0, 4000.0])
-    probs = predict_probabilities(model, normalize_with_range(raw, lo, hi), tile=64, overlap=32, amp=False)
-    mask, foreground = predict_mask(model, raw, (lo, hi), tile=64, overlap=32, amp=False, foreground="uint8")
+    probs = predict_probabilities(model, normalize_with_range(raw, lo, hi), PredictConfig(64, 32, precision="fp32"))
+    mask, foreground = predict_mask(model, raw, (lo, hi), PredictConfig(64, 32, precision="fp32"), foreground="uint8")
     assert mask.dtype == np.uint8 and mask.shape == (150, 130)
     np.testing.assert_array_equal(mask, probs.argmax(axis=0))
     expected = np.rint((1 - probs[0]) * 255)
     assert np.abs(foreground.astype(int) - expected).max() <= 1
-    thresholded, none = predict_mask(model, raw, (lo, hi), tile=64, overlap=32, amp=False, threshold=0.2)
+    thresholded, none = predict_mask(model, raw, (lo, hi), PredictConfig(64, 32, precision="fp32"), threshold=0.2)
     np.testing.assert_array_equal(thresholded, probs[1] >= 0.2)
     assert none is None

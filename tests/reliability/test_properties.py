@@ -23,6 +23,7 @@ from unet_studio.core.manifest import SPLITS, STATUSES
 from unet_studio.core.normalize import normalize_for_network
 from unet_studio.core.painting import fill_polygon, flood_fill
 from unet_studio.core.project import Project
+from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.tiling import predict_probabilities
 
 FAST = settings(max_examples=25, deadline=None)
@@ -69,7 +70,7 @@ def test_blended_tiles_reproduce_a_pixelwise_model_exactly(height, width, tile, 
     image = np.random.default_rng(height * 131 + width).random((2, height, width), dtype=np.float32)
     overlap = int(tile * overlap_fraction) // 2 * 2
     overlap = min(overlap, tile // 2)
-    tiled = predict_probabilities(model, image, tile=tile, overlap=overlap, device="cpu", amp=False)
+    tiled = predict_probabilities(model, image, PredictConfig(tile, overlap, precision="fp32"), device="cpu")
     with torch.no_grad():
         whole = torch.softmax(model(torch.from_numpy(image)[None]), 1)[0].numpy()
     assert tiled.shape == whole.shape

@@ -55,7 +55,7 @@ def test_validate_scores_whole_images_and_ignores_unlabelled_pixels():
     target[30:, 10:20] = 1
     target[30:, :] = -1  # unlabelled rows: must not count, whatever was there
     result = validate(_Constant(), [TrainItem(image, target)], tile=32, overlap=8, device=torch.device("cpu"),
-                      amp=False, loss_kind="ce", class_weights=None, class_names=["background", "cell"])
+                      precision="fp32", loss_kind="ce", class_weights=None, class_names=["background", "cell"])
     assert result.metrics["dice/cell"] == pytest.approx(1.0) and result.metrics["mean_dice"] == pytest.approx(1.0)
     assert 0.1 <= result.threshold <= 0.9
     expected = -np.mean(np.log(np.where(target[target >= 0] == 1, 1 / (1 + np.exp(-6)), 1 / (1 + np.exp(-2)))))
@@ -69,7 +69,7 @@ def test_scribble_validation_keeps_the_argmax_instead_of_a_biased_threshold():
     target[14:16, 12:18] = 1  # a scribble inside the object
     target[30:32, 5:35] = 0  # and one in the background: 6% of the pixels labelled
     result = validate(_Constant(), [TrainItem(image, target)], tile=32, overlap=8, device=torch.device("cpu"),
-                      amp=False, loss_kind="ce", class_weights=None, class_names=["background", "cell"])
+                      precision="fp32", loss_kind="ce", class_weights=None, class_names=["background", "cell"])
     assert result.threshold is None and result.metrics["dice/cell"] == pytest.approx(1.0)
 
 

@@ -80,6 +80,9 @@ def _summary(per_image: dict[str, dict], iou: float) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    for folder, what in ((args.pred, "prediction"), (args.truth, "truth")):
+        if not list_images(folder):
+            raise StudioError(folder, f"no {what} files (PNG or TIFF masks) in this folder: nothing to score")
     summary, problems = evaluate_folders(Path(args.pred), Path(args.truth), args.iou)
     for line in problems:
         problem(line)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from unet_studio.cli.output import ProgressLine, bar, info, problem
-from unet_studio.export.api import FORMATS, export_folder
-from unet_studio.export.model_export import export_onnx, export_torchscript
+from unet_studio.cli.paths import output_names, refuse_writing_inputs, unusable_links
+from unet_studio.core.atomic import ensure_writable_folder
+from unet_studio.core.errors import StudioError
+from unet_studio.core.images import file_stem, list_images
+from unet_studio.export.api import COCO_FILE, FORMATS, SUFFIXES, export_folder
+from unet_studio.inference.predictor import MIN_INSTANCE_SIZE
 
 
 def add_parsers(sub) -> None:
@@ -14,11 +19,13 @@ def add_parsers(sub) -> None:
     p.add_argument("--images", required=True, help="folder of the original images")
     p.add_argument("--labels", required=True,
                    help="folder of masks (PNG: 0 background, 1..K) or instance TIFFs with the images' stems")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", required=True, help="output folder (not the images' folder)")
     p.add_argument("--format", required=True, choices=list(FORMATS),
                    help="csv: measurements; roi: ImageJ/Fiji ROI zip; geojson: QuPath; coco: one COCO JSON; "
                         "overlay: contours on the image; instances: uint16 label TIFF; masks: PNG masks")
     p.add_argument("--classes", nargs="*", help="class names for 1..K (default: class 1, class 2...)")
+    p.add_argument("--min-size", type=int, default=MIN_INSTANCE_SIZE, metavar="N",
+                   help=f"leave out mask pieces under N pixels (default {MIN_INSTANCE_SIZE}; 0 keeps all)")
     p.set_defaults(handler=run_export)
 
     m = sub.add_parser("export-model", help="export a trained model to ONNX or TorchScript, with a model card")
@@ -28,15 +35,34 @@ def add_parsers(sub) -> None:
     m.set_defaults(handler=run_export_model)
 
 
+def check_export_paths(images_dir: str, out_dir: str, fmt: str) -> None:
+    """Refuse, before writing anything, an output folder among the originals and images whose stems
+    collide (a.png, a.tif): they would share one label file and one output."""
+    images = list_images(images_dir)
+    _, collisions = output_names(images)
+    if collisions:
+        shown = "; ".join(", ".join(p.name for p in group) for group in collisions[:3])
+        raise StudioError(images_dir, f"images share a name and so would share a label file and an output "
+                                      f"({shown}); rename them apart")
+    out = Path(out_dir)
+    targets = [out / COCO_FILE] if fmt == "coco" else [out / f"{file_stem(p)}{SUFFIXES[fmt]}" for p in images]
+    refuse_writing_inputs(out, images, targets)
+    ensure_writable_folder(out)
+
+
 def run_export(args: argparse.Namespace) -> int:
+    check_export_paths(args.images, args.out, args.format)
+    link_problems = unusable_links(args.images)
     progress = ProgressLine()
 
-    def report(done: int, total: int) -> None:
-        progress.update(f"export {bar(done / max(total, 1))} {done}/{total}")
+    def report(done: int, total: int) -> None:  # the last call always shows, so the bar ends at 100%
+        progress.update(f"export {bar(done / max(total, 1))} {done}/{total}", force=done == total)
 
     written, problems = export_folder(args.images, args.labels, args.out, args.format,
-                                      classes=args.classes or None, progress=report)
+                                      classes=args.classes or None, progress=report,
+                                      min_size=args.min_size)
     progress.finish()
+    problems = link_problems + problems
     for line in problems:
         problem(line)
     info(f"wrote {len(written)} file(s) to {args.out}" + (f"; {len(problems)} problem(s)" if problems else ""))
@@ -44,6 +70,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_export_model(args: argparse.Namespace) -> int:
+    from unet_studio.export.model_export import export_onnx, export_torchscript  # onnx takes seconds to import
+
     exporter = export_onnx if args.format == "onnx" else export_torchscript
     result = exporter(args.model, args.out)
     info(f"wrote {result} (checked against the original model) and its model card")

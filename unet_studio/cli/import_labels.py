@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from unet_studio.cli.output import info, problem
+from unet_studio.core.errors import StudioError
 from unet_studio.core.project import Project
 from unet_studio.io.annotation_import import KINDS, import_annotations
 
@@ -23,6 +25,10 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    labels, own = Path(args.labels).resolve(), (Path(args.project) / "annotations").resolve()  # the project layout
+    if labels == own:
+        raise StudioError(args.labels, "is the project's own annotations folder, which the import writes; "
+                                       "import from a copy or another folder")
     project = Project.open_or_create(args.project)
     imported, problems = import_annotations(project, args.labels, args.kind, args.class_value)
     for line in problems:

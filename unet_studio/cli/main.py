@@ -10,7 +10,7 @@ from unet_studio.cli.output import problem
 from unet_studio.cli.window import run_gui
 from unet_studio.core.errors import StudioError
 
-COMMANDS = ("train", "predict", "evaluate", "info", "export", "export-model", "import-labels", "demo", "gui")
+COMMANDS = ("train", "predict", "evaluate", "info", "export", "export-model", "import-labels", "demo", "doctor", "gui")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"unet-studio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    from unet_studio.cli import demo, evaluate, export, import_labels, info, predict, train
+    from unet_studio.cli import demo, doctor, evaluate, export, import_labels, info, predict, train
 
     train.add_parser(sub)
     predict.add_parser(sub)
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_parsers(sub)
     import_labels.add_parser(sub)
     demo.add_parser(sub)
+    doctor.add_parser(sub)
     gui = sub.add_parser("gui", help="open the app (optionally on a project or a folder of images)")
     gui.add_argument("path", nargs="?", help="project folder or folder of images")
     gui.set_defaults(handler=run_gui)

@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 from unet_studio.cli.output import ProgressLine, bar, info, problem
+from unet_studio.cli.paths import describe_collision, output_names, refuse_writing_inputs, unusable_links
+from unet_studio.core.atomic import ensure_writable_folder
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import file_stem, list_images, read_image
 from unet_studio.export.masks import write_instances, write_semantic_mask
@@ -18,7 +20,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("predict", help="predict masks for every image in a folder")
     p.add_argument("--model", required=True, help="checkpoint (.pt) from `unet-studio train`")
     p.add_argument("--images", required=True, help="folder of images")
-    p.add_argument("--out", required=True, help="output folder: <stem>.png masks (0 background, 1..K classes)")
+    p.add_argument("--out", required=True, help="output folder (not the images' folder): <stem>.png masks "
+                   "(0 background, 1..K classes); images sharing a stem (a.png, a.tif) keep their suffix: "
+                   "a.png.png, a.tif.png")
     p.add_argument("--instances", action="store_true", help="write <stem>.tif uint16 instance labels instead")
     p.add_argument("--tta", action="store_true", help="average the four flips (slower, a little smoother)")
     p.add_argument("--min-size", type=int, default=None,
@@ -47,12 +51,21 @@ def positive_float(text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     predictor = Predictor.from_checkpoint(args.model, device=args.device)
     images = list_images(args.images)
+    link_problems = unusable_links(args.images)
     if not images:
         raise StudioError(args.images, "no images found (PNG, JPEG, BMP or TIFF)")
+    suffix = ".tif" if args.instances else ".png"
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    names, collisions = output_names(images)
+    targets = {path: out / f"{names[path]}{suffix}" for path in images}
+    refuse_writing_inputs(out, images, targets.values())
+    ensure_writable_folder(out)
+    for group in collisions:
+        info(f"note: {describe_collision(group, suffix)}")
+    for line in link_problems:
+        problem(line)
     progress = ProgressLine()
-    failures = 0
+    failures = len(link_problems)
     started = time.monotonic()
     for index, path in enumerate(images):
         progress.update(f"predict {bar(index / len(images))} {index}/{len(images)}  {path.name}")
@@ -62,9 +75,9 @@ def run(args: argparse.Namespace) -> int:
                                        fill_holes=args.fill_holes, source=str(path), seed_height=args.seed_height,
                                        split_touching=not args.no_split)
             if args.instances:
-                write_instances(out / f"{file_stem(path)}.tif", result.instances)
+                write_instances(targets[path], result.instances)
             else:
-                write_semantic_mask(out / f"{file_stem(path)}.png", result.mask)
+                write_semantic_mask(targets[path], result.mask)
         except StudioError as exc:
             failures += 1
             progress.finish()
@@ -74,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             progress.finish()
             problem(f"{path}: out of memory while predicting (try a smaller tile or another machine)")
     progress.finish(f"predict {bar(1.0)} {len(images)}/{len(images)}")
-    done = len(images) - failures
+    done = len(images) + len(link_problems) - failures
     info(f"wrote {done} {'instance label' if args.instances else 'mask'} file(s) to {out} "
          f"in {time.monotonic() - started:.1f} s" + (f"; {failures} failed" if failures else ""))
     return 1 if failures else 0

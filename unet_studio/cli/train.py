@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import argparse
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
-from unet_studio.cli.output import ProgressLine, bar, duration, info
+from unet_studio.cli.output import info, problem
+from unet_studio.cli.paths import unusable_links
+from unet_studio.cli.training_progress import TrainingFollower, follow_training  # noqa: F401 (demo uses it)
 from unet_studio.core.errors import StudioError, TrainingError
+from unet_studio.core.images import list_images
 from unet_studio.core.project import Project
 from unet_studio.data.augment_config import PRESET_NAMES as AUGMENT_PRESETS
 from unet_studio.data.augment_config import AugmentConfig
 from unet_studio.models.config import ARCHS, DEFAULT_PRESET, PRESETS, ModelConfig
-from unet_studio.training.api import iter_train_folders, iter_train_project
+from unet_studio.training.api import MAX_UNCONFIRMED_CLASSES, iter_train_folders, iter_train_project, register_model
+from unet_studio.models.checkpoint import load_checkpoint
 from unet_studio.training.config import DEVICES, LOSSES, TrainConfig
-from unet_studio.training.events import EpochEnded, Log, StepEnded, TrainingFinished
+from unet_studio.training.destination import ModelDestination
 
 DEFAULT_SECONDS = 600.0
 
@@ -27,7 +32,12 @@ def add_parser(sub) -> None:
                    "(0 unlabelled, 1 background, 2.. classes; see --labels-format)")
     p.add_argument("--labels-format", choices=["annotation", "mask"], default="annotation",
                    help="'mask': conventional masks (0 background, 1..K classes), all pixels labelled")
-    p.add_argument("--out", help="checkpoint to write (.pt); with a project, default: inside the project")
+    p.add_argument("--out", help="checkpoint to write (.pt); with a project, default: inside the project. "
+                   "Written when the run ends; the run's checkpoints go beside it as <stem>.run-<pid>.pt")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out when the run ends")
+    p.add_argument("--classes", type=int, metavar="N",
+                   help=f"object classes to train (confirms labels with more than {MAX_UNCONFIRMED_CLASSES}; "
+                        "default: what the labels hold)")
     p.add_argument("--model", choices=ARCHS, default="unet", help="architecture (default unet)")
     p.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET, help="network size")
     p.add_argument("--padding", choices=["same", "valid"], default="same",
@@ -67,71 +77,64 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig | None, Tra
 
 def run(args: argparse.Namespace) -> int:
     model_config, train_config = configs_from_args(args)
+    if args.project and (args.images or args.labels):
+        raise TrainingError(args.project, "give either a project folder or --images/--labels, not both")
+    if not args.project and not (args.images and args.labels and args.out):
+        raise TrainingError("train", "needs a project folder, or --images DIR --labels DIR --out MODEL.pt")
+    project = Project.open(args.project) if args.project else None
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    target = Path(args.out) if args.out else project.folder / "models" / f"model-{stamp}.pt"
+    link_problems = _check_inputs(args, project, target)
     stop = threading.Event()
-    if args.project:
-        if args.images or args.labels:
-            raise TrainingError(args.project, "give either a project folder or --images/--labels, not both")
-        project = Project.open(args.project)
-        events = iter_train_project(project, args.out, model_config, train_config, init=args.init, stop=stop)
+    follower = TrainingFollower(train_config, stop)
+    with ModelDestination(target, overwrite=args.overwrite) as destination:
+        for line in link_problems:
+            problem(line)
+        if project is not None:
+            events = iter_train_project(project, destination.working_path, model_config, train_config,
+                                        init=args.init, stop=stop, register=False)
+        else:
+            events = iter_train_folders(args.images, args.labels, destination.working_path, model_config,
+                                        train_config, labels_format=args.labels_format, init=args.init, stop=stop,
+                                        n_classes=args.classes)
+        try:
+            finished = follower.follow(destination.publish(events))
+        except StudioError as error:
+            raise TrainingError(f"{error}; {_unchanged(target, destination)}") from error
+        except KeyboardInterrupt:  # a second Ctrl+C: no waiting for the save
+            info(f"stopped at once: {_unchanged(target, destination)}")
+            raise
+    if finished is not None and finished.checkpoint_path is not None and project is not None:
+        path = register_model(project, finished.checkpoint_path, f"{_arch(finished)} {stamp}")
+        info(f"model saved in the project as {path.stem} (now the active model)")
+    skipped = follower.skipped + len(link_problems)
+    if skipped:
+        info(f"{skipped} input file(s) skipped (listed above)")
+    if follower.signal is not None:
+        return 128 + follower.signal
+    return 0 if finished is not None and finished.checkpoint_path is not None and not skipped else 1
+
+
+def _check_inputs(args: argparse.Namespace, project: Project | None, target: Path) -> list[str]:
+    """Refuse an --out that is one of the training files; return the input links that lead nowhere."""
+    if project is not None:
+        inputs = [project.image_path(record.id) for record in project.images]
+        folders = []
     else:
-        if not (args.images and args.labels and args.out):
-            raise TrainingError("train", "needs a project folder, or --images DIR --labels DIR --out MODEL.pt")
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        events = iter_train_folders(args.images, args.labels, args.out, model_config, train_config,
-                                    labels_format=args.labels_format, init=args.init, stop=stop)
-    finished = follow_training(events, train_config, stop)
-    return 0 if finished is not None and finished.checkpoint_path is not None else 1
+        folders = [args.images, args.labels]
+        inputs = [path for folder in folders for path in list_images(folder)]
+    resolved = target.resolve()
+    if any(path.resolve() == resolved for path in inputs):
+        raise TrainingError(target, "is one of the training images or labels; give another --out")
+    return [line for folder in folders for line in unusable_links(folder)]
 
 
-def follow_training(events, train_config: TrainConfig, stop: threading.Event) -> TrainingFinished | None:
-    """Print progress for a stream of training events; Ctrl+C stops the run and keeps the checkpoint."""
-    progress = ProgressLine()
-    finished = None
-    try:
-        for event in events:
-            finished = _show(event, train_config, progress) or finished
-    except KeyboardInterrupt:
-        progress.finish()
-        info("stopping: saving the best checkpoint so far...")
-        stop.set()
-        for event in events:
-            finished = _show(event, train_config, progress) or finished
-    except StudioError:
-        progress.finish()
-        raise
-    return finished
+def _unchanged(target: Path, destination: ModelDestination) -> str:
+    """The end of the error line: what became of the target and of the run's own checkpoint."""
+    state = f"{target} is unchanged" if target.exists() else f"{target} was not written"
+    leftover = destination.leftover()
+    return state + (f"; the run's best checkpoint so far is {leftover}" if leftover else "")
 
 
-def _show(event, cfg: TrainConfig, progress: ProgressLine) -> TrainingFinished | None:
-    if isinstance(event, Log):
-        progress.finish()
-        info(event.message)
-    elif isinstance(event, StepEnded):
-        fraction, eta = _fraction(event, cfg)
-        progress.update(f"train {bar(fraction)} step {event.step} loss {event.loss:.4f} "
-                        f"{event.patches_per_s:.1f} patches/s {duration(event.elapsed_s)}"
-                        + (f" ETA {duration(eta)}" if eta is not None else ""))
-    elif isinstance(event, EpochEnded):
-        progress.finish()
-        dice = event.val_metrics.get("mean_dice")
-        val = f" val loss {event.val_loss:.4f}" if event.val_loss is not None else ""
-        val += f" val Dice {dice:.3f}" if dice is not None else ""
-        info(f"epoch {event.epoch}: train loss {event.train_loss:.4f}{val} lr {event.lr:.2e}"
-             f"{'  (best, saved)' if event.best else ''}")
-    elif isinstance(event, TrainingFinished):
-        progress.finish()
-        where = event.checkpoint_path or "nothing saved"
-        info(f"finished: {event.reason}; model: {where}")
-        return event
-    return None
-
-
-def _fraction(event: StepEnded, cfg: TrainConfig) -> tuple[float, float | None]:
-    """Progress through the tightest limit, and the seconds left by it."""
-    fraction = cfg.budget_used(event.step, event.elapsed_s)
-    if fraction is None:
-        return 0.0, None
-    eta = event.elapsed_s * (1 - fraction) / fraction if fraction > 0 else None
-    return fraction, eta
-
-
+def _arch(finished) -> str:
+    return load_checkpoint(finished.checkpoint_path).model_config.arch

@@ -75,6 +75,42 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
     _fsync_folder(target.parent)
 
 
+def ensure_writable_folder(folder: str | os.PathLike) -> Path:
+    """Create ``folder`` (and its parents) if needed and check a file can be written in it; else one
+    ProjectError line saying why (a file in the way, a read-only or full disk, no permission)."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ProjectError(folder, "is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder.parent)
+        raise ProjectError(folder, f"cannot create the folder: {blocker} is a file") from exc
+    except OSError as exc:
+        raise _explain_folder(folder, exc, "cannot create the folder") from exc
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-check-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise _explain_folder(folder, exc, "cannot write in the folder") from exc
+    return folder
+
+
+def _explain_folder(folder: Path, exc: OSError, what: str) -> ProjectError:
+    if isinstance(exc, PermissionError):
+        return ProjectError(folder, f"{what} (permission denied: is {_existing_parent(folder)} read-only?)")
+    if exc.errno == errno.EROFS:
+        return ProjectError(folder, f"{what} (read-only file system)")
+    if exc.errno == errno.ENOSPC:
+        return ProjectError(folder, f"{what} (disk full)")
+    return ProjectError(folder, f"{what} ({exc.strerror or exc})")
+
+
+def _existing_parent(folder: Path) -> Path:
+    return next((p for p in (folder, *folder.parents) if p.exists()), folder)
+
+
 def remove_stale_temp_files(folder: str | os.PathLike, older_than_s: float = 3600.0) -> list[Path]:
     """Delete temp files that a killed writer left in ``folder`` (never the files they were replacing)."""
     removed = []

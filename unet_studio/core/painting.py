@@ -80,9 +80,14 @@ def stroke_segment(
 
 
 def flood_fill(
-    labels: np.ndarray, seed: tuple[int, int], value: int, only_unlabelled: bool = False
+    labels: np.ndarray, seed: tuple[int, int], value: int, only_unlabelled: bool = False,
+    enclosed_only: bool = False,
 ) -> Patch | None:
-    """Set the 4-connected region of equal label under `seed` to `value`."""
+    """Set the 4-connected region of equal label under `seed` to `value`.
+
+    With `enclosed_only` a region that reaches the image edge is left alone (None): a click inside a painted
+    outline fills the inside, and a click outside it cannot flood the whole unlabelled image.
+    """
     y, x = int(seed[0]), int(seed[1])
     if not (0 <= y < labels.shape[0] and 0 <= x < labels.shape[1]):
         return None
@@ -91,6 +96,8 @@ def flood_fill(
     region = flood(labels, (y, x), connectivity=1)
     rows, cols = np.nonzero(region)
     bbox = (int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1)
+    if enclosed_only and (bbox[0] == 0 or bbox[1] == 0 or bbox[2] == labels.shape[0] or bbox[3] == labels.shape[1]):
+        return None
     return patch_from_mask(labels, bbox, region[bbox[0] : bbox[2], bbox[1] : bbox[3]], value)
 
 

@@ -19,11 +19,13 @@ def create_main_window(path: str | Path | None = None):
     a folder of images (made into a project), or "demo" (the bundled sample). Errors show in the window."""
     from PySide6.QtWidgets import QApplication
 
+    from unet_studio.gui.gui_gc import install_gui_collector
     from unet_studio.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("UNet Studio")
     app.setOrganizationName("UNetStudio")
+    install_gui_collector(app)  # Python's cyclic collector runs on the GUI thread only (gui_gc.py)
     window = MainWindow()
     if path is not None and str(path) == DEMO:
         window.open_demo()

@@ -15,12 +15,15 @@ TOOL_NAMES = {
     "pickerAction": "picker",
 }
 CHECKABLE = {"onlyUnlabelledAction": False, "toggleLabelsAction": True, "outlineAction": False}
+TOGGLES = {"fillEnclosedAction": ("Fill only enclosed areas", True)}  # menu toggles without a key
 UNTABLED = {  # menu entries without a key
     "addImagesAction": "Add images...",
     "importLabelsAction": "Import labels...",
     "projectSettingsAction": "Project settings...",
     "demoAction": "Open demo project",
     "clearRecentAction": "Clear recent projects",
+    "guideAction": "Getting started",
+    "aboutAction": "About UNet Studio",
 }
 
 
@@ -63,6 +66,13 @@ def build_actions(window: QMainWindow, undo_group: QUndoGroup) -> dict[str, QAct
         action = QAction(text, window)
         action.setObjectName(name)
         actions[name] = action
+    for name, (text, checked) in TOGGLES.items():
+        action = QAction(text, window)
+        action.setObjectName(name)
+        action.setCheckable(True)
+        action.setChecked(checked)
+        action.setToolTip("Fill only areas closed by labels; an area that reaches the image edge is left alone")
+        actions[name] = action
     window.addActions(list(actions.values()))
     return actions
 
@@ -86,7 +96,8 @@ def build_menus(window: QMainWindow, actions: dict[str, QAction]) -> QMenu:
     tools_menu = bar.addMenu("&Tools")
     tools_menu.addActions([actions[name] for name in TOOL_NAMES])
     tools_menu.addSeparator()
-    tools_menu.addActions([actions["smallerBrushAction"], actions["largerBrushAction"], actions["onlyUnlabelledAction"]])
+    tools_menu.addActions([actions["smallerBrushAction"], actions["largerBrushAction"], actions["onlyUnlabelledAction"],
+                           actions["fillEnclosedAction"]])
     view_menu = bar.addMenu("&View")
     view_menu.setObjectName("viewMenu")
     view_menu.addActions([actions[name] for name in ("toggleLabelsAction", "outlineAction", "fitAction",
@@ -94,5 +105,5 @@ def build_menus(window: QMainWindow, actions: dict[str, QAction]) -> QMenu:
     images_menu = bar.addMenu("&Images")
     images_menu.addActions([actions["nextImageAction"], actions["previousImageAction"]])
     help_menu = bar.addMenu("&Help")
-    help_menu.addAction(actions["shortcutsAction"])
+    help_menu.addActions([actions["guideAction"], actions["shortcutsAction"], actions["aboutAction"]])
     return recent

@@ -11,11 +11,13 @@ import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen, QWheelEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QGraphicsEllipseItem,
     QGraphicsItem,
     QGraphicsPathItem,
     QGraphicsScene,
     QGraphicsView,
+    QLabel,
     QStyleOptionGraphicsItem,
     QWidget,
 )
@@ -102,6 +104,16 @@ class ImageCanvas(QGraphicsView):
         self._pan_from: QPoint | None = None
         self._auto_fit = True  # keep fitting on resize until the user zooms
         self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+        self.message = QLabel(self.viewport())
+        self.message.setObjectName("canvasMessage")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #ddd; font-size: 14px;")
+        self.message.hide()
+        self.hint = QLabel(self.viewport())
+        self.hint.setObjectName("canvasHint")
+        self.hint.setStyleSheet("color: white; background: rgba(0, 0, 0, 160); padding: 3px 6px;")
+        self.hint.hide()
 
     # ----- content
     def set_display(self, pixels: np.ndarray | None) -> None:
@@ -114,6 +126,23 @@ class ImageCanvas(QGraphicsView):
             margin_x, margin_y = rect.width(), rect.height()
             self.setSceneRect(rect.adjusted(-margin_x, -margin_y, margin_x, margin_y))
             self.fit()
+
+    def show_message(self, text: str) -> None:
+        """A line of text in the middle of the view (why there is no image); empty hides it."""
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+        self._place_message()
+
+    def show_hint(self, text: str) -> None:
+        """A short how-to line at the bottom left of the view (e.g. how to close a lasso); empty hides it."""
+        self.hint.setText(text)
+        self.hint.adjustSize()
+        self.hint.setVisible(bool(text))
+        self._place_message()
+
+    def _place_message(self) -> None:
+        self.message.setGeometry(self.viewport().rect().adjusted(20, 20, -20, -20))
+        self.hint.move(8, max(0, self.viewport().height() - self.hint.height() - 8))
 
     def set_ring_diameter(self, diameter: float) -> None:
         """Brush ring size in image pixels (so it scales with the zoom)."""
@@ -168,6 +197,7 @@ class ImageCanvas(QGraphicsView):
     # ----- events
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        self._place_message()
         if self._auto_fit:
             self.fit()
 
@@ -187,7 +217,21 @@ class ImageCanvas(QGraphicsView):
             self.tool_handler.press(self.mapToScene(event.position().toPoint()))
         event.accept()
 
+    def enterEvent(self, event) -> None:
+        self._take_focus()
+        super().enterEvent(event)
+
+    def _take_focus(self) -> None:
+        """Keys go to the canvas whenever the pointer is over it: after typing in a spin box, `]` over the
+        canvas resizes the brush without a click first. Never from an open popup or another window."""
+        if self.hasFocus() or QApplication.activePopupWidget() is not None:
+            return
+        focus = QApplication.focusWidget()
+        if focus is None or focus.window() is self.window():
+            self.setFocus(Qt.FocusReason.MouseFocusReason)
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        self._take_focus()
         view_pos = event.position().toPoint()
         if self._pan_from is not None:
             delta = view_pos - self._pan_from

@@ -71,6 +71,7 @@ class ClassListWidget(QWidget):
         for info in sorted(project.classes, key=lambda c: c.value) if project is not None else []:
             item = QListWidgetItem(_swatch(self.document.class_colours()[info.value]), info.name)
             item.setData(VALUE_ROLE, int(info.value))
+            item.setToolTip(f"Key {info.value}" if info.value <= 9 else "")
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
             self.list.addItem(item)
         self._filling = False
@@ -97,7 +98,7 @@ class ClassListWidget(QWidget):
             self.document.rename_class(item.data(VALUE_ROLE), item.text().strip())
 
     def _on_add_button_clicked(self) -> None:
-        value = self.document.add_class(f"class {len(self.values())}")
+        value = self.document.add_class(f"class {max(self.values(), default=0) + 1}")  # the key that picks it
         if value is not None:
             self.tools.set_class_value(value)
             self.list.editItem(self.list.currentItem())

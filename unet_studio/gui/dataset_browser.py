@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QSize, Signal
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -15,7 +15,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from unet_studio.gui.dataset_model import ID_ROLE, NAME, SPLIT, SPLITS, STATUSES, DatasetFilter, DatasetModel
+from unet_studio.gui.dataset_model import (
+    ID_ROLE, NAME, PROBLEM, SIZE, SPLIT, SPLITS, STATUSES, DatasetFilter, DatasetModel,
+)
 from unet_studio.gui.thumbnails import THUMBNAIL_SIZE, ThumbnailLoader
 
 
@@ -63,6 +65,8 @@ class DatasetBrowser(QWidget):
         self.view.verticalHeader().hide()
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.view.horizontalHeader().setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a long name keeps its start and number
+        self.view.setColumnHidden(SIZE, True)  # in the name's tooltip: the dock is narrow, names come first
         self.view.setItemDelegateForColumn(SPLIT, SplitDelegate(self.view))
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.SelectedClicked)
         filters = QHBoxLayout()
@@ -76,6 +80,9 @@ class DatasetBrowser(QWidget):
         self.status_filter.currentIndexChanged.connect(self._on_status_filter_changed)
         self.view.selectionModel().currentRowChanged.connect(self._on_view_current_row_changed)
         document.image_changed.connect(self.show_image)
+        document.project_changed.connect(self._update_problem_column)
+        self.loader.thumbnail_failed.connect(self._update_problem_column)
+        self._update_problem_column()
 
     def visible_ids(self) -> list[str]:
         """Image ids in the order the filtered view shows them."""
@@ -101,6 +108,10 @@ class DatasetBrowser(QWidget):
             self.view.setCurrentIndex(index)
             self.view.selectionModel().blockSignals(blocked)
             self.view.viewport().update()
+
+    def _update_problem_column(self, *_args) -> None:
+        """The Problem column takes room only while some file cannot be read."""
+        self.view.setColumnHidden(PROBLEM, not self.loader.errors)
 
     def _on_status_filter_changed(self, _index: int) -> None:
         self.proxy.set_status(self.status_filter.currentData())

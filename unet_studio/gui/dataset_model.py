@@ -95,7 +95,8 @@ class DatasetModel(QAbstractTableModel):
         if role == STATUS_ROLE:
             return self.status(record)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self.loader.errors.get(record.id, str(record.path))
+            size = f"\n{record.width} x {record.height} px" if record.width else ""
+            return self.loader.errors.get(record.id, f"{record.path}{size}")
         if role == Qt.ItemDataRole.DecorationRole and column == NAME:
             return self._thumbnail(record)
         if role == Qt.ItemDataRole.ForegroundRole and column == STATUS:

@@ -1,4 +1,5 @@
-"""Small dialogs of the File and Help menus: folders, adding images, project settings, shortcuts."""
+"""Small dialogs of the File and Help menus: folders, adding images, project settings, shortcuts, the
+getting-started guide and About."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from unet_studio import __version__
 from unet_studio.core.images import IMAGE_SUFFIXES
 from unet_studio.gui.shortcuts import shortcuts_html
 
@@ -114,13 +116,52 @@ def project_settings(parent: QWidget, document) -> None:
 
 def show_shortcuts(parent: QWidget) -> QDialog:
     """Help > Shortcuts: the one shortcut table, non-modal."""
+    return _text_dialog(parent, "shortcutsDialog", "Keyboard and mouse shortcuts", shortcuts_html(), (720, 640))
+
+
+GUIDE = """<h3>Getting started</h3>
+<ol>
+<li><b>Open images</b>: File &gt; New project from folder (Ctrl+N) makes a folder of images a project; your
+images are never written. File &gt; Open demo project has four labelled nuclei images.</li>
+<li><b>Label a little</b>: pick a class (key 1 = background, 2 = the first object class...) and paint a few
+strokes of each class with the brush (P); unpainted pixels are ignored by training. Fill (F) and the lasso (L)
+fill areas; the eraser (E) makes pixels unlabelled again. Labels save by themselves.</li>
+<li><b>Train</b> (Ctrl+T, Training panel): runs in the background; Stop keeps the best model.</li>
+<li><b>Predict and review</b> (Ctrl+P, Predictions panel): accept a prediction (Ctrl+Shift+A) or turn on
+Review objects and click objects to accept or reject them; correct with the brush and train again.</li>
+<li><b>Export</b> (Ctrl+E): masks, instance labels, measurements, ImageJ ROIs, QuPath GeoJSON, COCO, the model.</li>
+</ol>
+<p>The canvas: wheel zooms, Space+drag or the middle button pans, [ and ] change the brush size. Help &gt;
+Shortcuts lists every key.</p>"""
+
+
+def _text_dialog(parent: QWidget, name: str, title: str, html: str, size: tuple[int, int]) -> QDialog:
     dialog = QDialog(parent)
-    dialog.setObjectName("shortcutsDialog")
-    dialog.setWindowTitle("Keyboard and mouse shortcuts")
+    dialog.setObjectName(name)
+    dialog.setWindowTitle(title)
     text = QTextBrowser()
-    text.setHtml(shortcuts_html())
+    text.setHtml(html)
     layout = QVBoxLayout(dialog)
     layout.addWidget(text)
-    dialog.resize(720, 640)
+    dialog.resize(*size)
     dialog.show()
     return dialog
+
+
+def show_guide(parent: QWidget) -> QDialog:
+    """Help > Getting started: the loop in five steps, non-modal."""
+    return _text_dialog(parent, "guideDialog", "Getting started", GUIDE, (640, 460))
+
+
+def about_html() -> str:
+    """Version of the app and of the libraries that decide how it runs."""
+    import PySide6
+    import torch
+
+    return (f"<h3>UNet Studio {__version__}</h3><p>Label microscopy images, train a U-Net on them, review and "
+            f"export the masks.</p><p>torch {torch.__version__}, PySide6 {PySide6.__version__}</p>")
+
+
+def show_about(parent: QWidget) -> QDialog:
+    """Help > About: the version."""
+    return _text_dialog(parent, "aboutDialog", "About UNet Studio", about_html(), (420, 220))

@@ -3,8 +3,10 @@
 Panels never talk to each other; they read the document and listen to its signals. History: one
 QUndoStack per image in a QUndoGroup, kept while the project is open. Stacks hold sparse patches
 only; a non-current image's labels are not kept in memory (they were saved when it was left), so
-memory grows with the pixels edited, not with the number of images. Autosave writes the labels
-atomically ~0.6 s after an edit, and always before switching image, closing or quitting.
+memory grows with the pixels edited, not with the number of images. Autosave ~0.6 s after an edit copies
+only the rectangle changed since the last save and hands it to the AnnotationWriter thread, which encodes
+and writes atomically (annotation_writer.py); `save_now()` (image switch, close, quit, before training)
+also waits until the file is on disk, so after a crash at most the last stroke is lost.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoGroup, QUndoStack
 
+from unet_studio.core.annotations import classes_present
 from unet_studio.core.colors import parse_color
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import ImageData, read_image
 from unet_studio.core.undo_patch import Patch
+from unet_studio.gui.annotation_writer import AnnotationWriter, LabelRegion
 from unet_studio.gui.undo_commands import PaintCommand
 from unet_studio.io.annotation_import import import_annotations
 
@@ -43,13 +47,19 @@ class AnnotationDocument(QObject):
         self.image_id: str | None = None
         self.image: ImageData | None = None
         self.labels: np.ndarray | None = None
+        self.unreadable: tuple[str, str] | None = None  # (image id, one-line reason) of the image that failed
         self.undo_group = QUndoGroup(self)
         self._stacks: dict[str, QUndoStack] = {}
         self._dirty = False
+        self._changed: tuple[int, int, int, int] | None = None  # (y0, x0, y1, x1) not yet handed to the writer
+        self._saves = 0  # number of the last save handed to the writer
+        self._values: set[int] = set()  # label values the current labels may hold (see label_values)
+        self.writer = AnnotationWriter(self)
+        self.writer.written.connect(self._collect_writes)
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
         self._autosave.setInterval(AUTOSAVE_DELAY_MS)
-        self._autosave.timeout.connect(self.save_now)
+        self._autosave.timeout.connect(self.save_in_background)
 
     # ----- project
     def set_project(self, project) -> bool:
@@ -60,7 +70,7 @@ class AnnotationDocument(QObject):
             self.undo_group.removeStack(stack)
             stack.deleteLater()
         self._stacks.clear()
-        self.project = project
+        self.project, self.unreadable = project, None
         self.project_changed.emit()
         self.records_changed.emit()
         self.classes_changed.emit()
@@ -142,7 +152,7 @@ class AnnotationDocument(QObject):
             if image_id in self._stacks:
                 self._stacks[image_id].clear()
         if self.image_id in imported:
-            self.labels = self.project.load_annotation(self.image_id)
+            self._set_labels(self.project.load_annotation(self.image_id))
             self.annotation_changed.emit(None)
         self.classes_changed.emit()
         self.records_changed.emit()
@@ -176,7 +186,7 @@ class AnnotationDocument(QObject):
             stack.clear()
         if image_id is not None:
             try:
-                self.labels = self.project.load_annotation(image_id)
+                self._set_labels(self.project.load_annotation(image_id))
             except StudioError as exc:
                 self.error_raised.emit(str(exc))
             self.image_changed.emit(image_id)
@@ -196,11 +206,15 @@ class AnnotationDocument(QObject):
             labels = self.project.load_annotation(image_id) if image_id != self.image_id else self.labels
         except StudioError as exc:
             self.error_raised.emit(str(exc))
+            if image_id != self.image_id:
+                self._show_unreadable(image_id, str(exc))
             return False
+        self.unreadable = None
         if image_id != self.image_id:
             if not self.close_image():
                 return False
-            self.image_id, self.labels = image_id, labels
+            self.image_id = image_id
+            self._set_labels(labels)
             self.undo_group.setActiveStack(self._stack(image_id))
         self.image = image
         self.pixels_changed.emit()
@@ -208,6 +222,13 @@ class AnnotationDocument(QObject):
         self.annotation_changed.emit(None)
         self.dirty_changed.emit(self.is_dirty)
         return True
+
+    def _show_unreadable(self, image_id: str, reason: str) -> None:
+        """The chosen image cannot be read: drop the current one (saved first) so the next stroke cannot go to
+        it, and remember why for the canvas and the title. If saving fails the current image stays."""
+        if self.close_image():
+            self.unreadable = (image_id, reason)
+            self.image_changed.emit("")
 
     def set_plane(self, plane: int) -> bool:
         """Show another plane of a stack (the labels are one 2-D array shared by all planes)."""
@@ -220,6 +241,7 @@ class AnnotationDocument(QObject):
         self.image_about_to_change.emit()
         if not self.save_now():
             return False
+        self.writer.forget(self.image_id)
         self.image_id, self.image, self.labels = None, None, None
         self.undo_group.setActiveStack(None)
         self.image_changed.emit("")
@@ -240,6 +262,7 @@ class AnnotationDocument(QObject):
     # ----- edits
     def labels_edited(self, bbox: tuple[int, int, int, int] | None) -> None:
         """Tools call this after changing labels in place (mid-stroke): repaint, mark unsaved."""
+        self._note_changed(bbox)
         self.annotation_changed.emit(bbox)
         self._set_dirty(True)
 
@@ -247,6 +270,7 @@ class AnnotationDocument(QObject):
         """Record a finished edit (already on the labels) as one undo step and schedule autosave."""
         if patch is None or self.image_id is None:
             return
+        self._note_changed(patch.bbox)
         self._stack(self.image_id).push(PaintCommand(self, self.image_id, patch, text))
         self._set_dirty(True)
         self._autosave.start()
@@ -259,6 +283,7 @@ class AnnotationDocument(QObject):
             self._autosave.start()
             return
         try:
+            self.writer.flush()
             labels = self.project.load_annotation(image_id)
             (patch.apply_new if new else patch.apply_old)(labels)
             self.project.save_annotation(image_id, labels)
@@ -274,20 +299,85 @@ class AnnotationDocument(QObject):
         return self._dirty or (stack is not None and not stack.isClean())
 
     def save_now(self) -> bool:
-        """Write the current labels (atomically, through the project) if they changed."""
+        """Save the current labels if they changed and wait until they are on disk; False (and
+        error_raised) if writing failed."""
+        self._autosave.stop()
+        self.save_in_background()
+        if not self.writer.flush():
+            self.error_raised.emit(f"{self.image_id}: saving the annotation took over a minute")
+            return False
+        return self._collect_writes()
+
+    def save_in_background(self) -> None:
+        """Autosave: copy the rectangle changed since the last save and queue it for the writer thread."""
         self._autosave.stop()
         if self.image_id is None or self.labels is None or not self.is_dirty:
-            return True
-        try:
-            self.project.save_annotation(self.image_id, self.labels)
-        except StudioError as exc:
-            self.error_raised.emit(str(exc))
-            return False
+            return
+        y0, x0, y1, x1 = self._changed or (0, 0, 0, 0)
+        region = self.labels[y0:y1, x0:x1].copy()
+        self._values.update(classes_present(region))
+        self._saves += 1
+        self.writer.submit(self.image_id, [LabelRegion(y0, x0, region)], self._saves)
+        self._changed = None
         self._dirty = False
         self._stack(self.image_id).setClean()
         self._emit_dirty()
-        self.records_changed.emit()
+
+    def _collect_writes(self) -> bool:
+        """Apply finished writes on this (the GUI) thread: record statuses, report failures; False if any failed."""
+        ok, changed = True, False
+        for result in self.writer.results():
+            if result.error is not None:
+                ok = False
+                self.error_raised.emit(result.error)
+                if result.image_id == self.image_id:
+                    self._set_dirty(True)  # the writer's copy already has the edits: any save retries
+                continue
+            changed = self._record_status(result.image_id, result.status) or changed
+            if result.image_id == self.image_id and result.seq == self._saves:
+                self._values = set(result.values)  # exact again: the writer scanned what it wrote
+        if changed:
+            self.records_changed.emit()
+        return ok
+
+    def _record_status(self, image_id: str, status: str) -> bool:
+        """The project's status of a saved image ('reviewed' stays while it is fully labelled)."""
+        record = self.record(image_id)
+        if record is None or record.status == status or (record.status == "reviewed" and status == "labelled"):
+            return False
+        try:
+            self.project.set_status(image_id, status)
+        except StudioError as exc:
+            self.error_raised.emit(str(exc))
+            return False
         return True
+
+    def label_values(self) -> tuple[int, ...]:
+        """The label values (> 0) in the current labels without scanning them all: those found when the image
+        was shown or by the writer in the last save, plus those in the rectangles changed since. A value
+        erased since the last save may still be listed until that save lands."""
+        values = set(self._values)
+        if self._changed is not None and self.labels is not None:
+            y0, x0, y1, x1 = self._changed
+            values.update(classes_present(self.labels[y0:y1, x0:x1]))
+        return tuple(sorted(values))
+
+    def _set_labels(self, labels: np.ndarray) -> None:
+        """The current image's labels as on disk now; the writer gets its own copy to apply changes to."""
+        self.labels, self._changed = labels, None
+        self._values = set(classes_present(labels))
+        stem = self.project.folder / "annotations" / self.image_id
+        self.writer.begin(self.image_id, stem, labels.copy())
+
+    def _note_changed(self, bbox: tuple[int, int, int, int] | None) -> None:
+        if self.labels is None:
+            return
+        h, w = self.labels.shape
+        y0, x0, y1, x1 = bbox if bbox is not None else (0, 0, h, w)
+        if self._changed is not None:
+            cy0, cx0, cy1, cx1 = self._changed
+            y0, x0, y1, x1 = min(y0, cy0), min(x0, cx0), max(y1, cy1), max(x1, cx1)
+        self._changed = (max(0, y0), max(0, x0), min(h, y1), min(w, x1))
 
     def _set_dirty(self, dirty: bool) -> None:
         if dirty != self._dirty:

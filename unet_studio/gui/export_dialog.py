@@ -1,6 +1,6 @@
 """The export dialog: masks, instance labels, overlays, measurements, ImageJ ROIs, QuPath GeoJSON and COCO
-for the chosen images, plus the active model as ONNX / TorchScript. The work runs in an ExportWorker thread;
-problems are listed one line each."""
+for the selected images or all of them, plus the active model as ONNX / TorchScript. The work runs in an
+ExportWorker thread on the same loop as `unet-studio export`; problems are listed one line each."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLineEdit, QPlainTextEdit,
-    QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QButtonGroup, QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
+    QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
-from unet_studio.gui.export_worker import IMAGE_FORMATS, MODEL_FORMATS, ExportItem, ExportJob, ExportWorker
+from unet_studio.export.api import ExportSource
+from unet_studio.gui.export_worker import IMAGE_FORMATS, MIN_INSTANCE_SIZE, MODEL_FORMATS, ExportJob, ExportWorker
 from unet_studio.gui.workers import start_worker, wait_for
 
 FORMAT_TITLES = {"masks": "Masks (PNG)", "instances": "Instance labels (TIFF)", "overlay": "Overlays (PNG)",
@@ -22,33 +23,47 @@ SOURCE_TITLES = {"predictions": "Predictions", "annotations": "Annotations"}
 
 
 class ExportDialog(QDialog):
-    """Exports `image_ids` of the document's project; `export_finished(written, problems)` when done."""
+    """Exports the selected `image_ids`, or every image of the project when "All images" is chosen;
+    `export_finished(written, problems)` when done."""
 
     export_finished = Signal(list, list)
 
     def __init__(self, document, image_ids: list[str], parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("exportDialog")
-        self.setWindowTitle(f"Export {len(image_ids)} image(s)")
-        self.document, self.image_ids = document, list(image_ids)
+        self.document, self.selected_ids = document, list(image_ids)
+        self.all_ids = [record.id for record in document.records]
         self.worker: ExportWorker | None = None
         self.thread: QThread | None = None
         self.source = QComboBox()
         self.source.setObjectName("exportSourceCombo")
         for value, title in SOURCE_TITLES.items():
             self.source.addItem(title, value)
-        self.checks: dict[str, QCheckBox] = {}
+        self.selected_radio = QRadioButton(f"Selected images ({len(self.selected_ids)})")
+        self.selected_radio.setObjectName("exportSelectedRadio")
+        self.all_radio = QRadioButton(f"All images ({len(self.all_ids)})")
+        self.all_radio.setObjectName("exportAllRadio")
+        scope = QButtonGroup(self)
+        scope.addButton(self.selected_radio)
+        scope.addButton(self.all_radio)
+        (self.selected_radio if self.selected_ids else self.all_radio).setChecked(True)
+        scope_row = QHBoxLayout()
+        scope_row.addWidget(self.selected_radio)
+        scope_row.addWidget(self.all_radio)
+        scope_row.addStretch(1)
+        self.summary = QLabel()
+        self.summary.setObjectName("exportSummaryLabel")
+        self.min_size = QSpinBox()
+        self.min_size.setObjectName("exportMinSizeSpin")
+        self.min_size.setRange(0, 100000)
+        self.min_size.setValue(MIN_INSTANCE_SIZE)
+        self.min_size.setSuffix(" px")
+        self.min_size.setToolTip("Objects smaller than this are left out of every format (0 keeps them all), "
+                                 "as `unet-studio predict --instances` does")
+        self.checks = self._format_checks()
         grid = QGridLayout()
-        for n, fmt in enumerate((*IMAGE_FORMATS, *MODEL_FORMATS)):
-            box = QCheckBox(FORMAT_TITLES[fmt])
-            box.setObjectName(f"export_{fmt}")
-            self.checks[fmt] = box
+        for n, box in enumerate(self.checks.values()):
             grid.addWidget(box, n // 2, n % 2)
-        self.checks["masks"].setChecked(True)
-        has_model = document.project is not None and document.project.active_model is not None
-        for fmt in MODEL_FORMATS:
-            self.checks[fmt].setEnabled(has_model)
-            self.checks[fmt].setToolTip("" if has_model else "no active model")
         self.folder = QLineEdit(str(document.project.folder / "exports") if document.project else "")
         self.folder.setObjectName("exportFolderEdit")
         browse = QPushButton("Browse...")
@@ -66,7 +81,10 @@ class ExportDialog(QDialog):
         self.close_button = QPushButton("Close")
         self.close_button.clicked.connect(self.reject)
         form = QFormLayout()
+        form.addRow("Images", scope_row)
         form.addRow("Labels from", self.source)
+        form.addRow("", self.summary)
+        form.addRow("Leave out objects under", self.min_size)
         form.addRow("Output folder", folder_row)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -78,32 +96,62 @@ class ExportDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.report, 1)
         layout.addLayout(buttons)
+        self.source.currentIndexChanged.connect(self._update_summary)
+        self.all_radio.toggled.connect(self._update_summary)
+        self._update_summary()
+
+    def _format_checks(self) -> dict[str, QCheckBox]:
+        checks: dict[str, QCheckBox] = {}
+        for fmt in (*IMAGE_FORMATS, *MODEL_FORMATS):
+            box = QCheckBox(FORMAT_TITLES[fmt])
+            box.setObjectName(f"export_{fmt}")
+            checks[fmt] = box
+        checks["masks"].setChecked(True)
+        project = self.document.project
+        has_model = project is not None and project.active_model is not None
+        for fmt in MODEL_FORMATS:
+            checks[fmt].setEnabled(has_model)
+            checks[fmt].setToolTip("" if has_model else "no active model")
+        return checks
+
+    @property
+    def image_ids(self) -> list[str]:
+        """The images this export covers: the selection, or all of the project's."""
+        return self.all_ids if self.all_radio.isChecked() else self.selected_ids
 
     def set_formats(self, formats: list[str]) -> None:
         for fmt, box in self.checks.items():
             box.setChecked(fmt in formats and box.isEnabled())
 
-    def job(self) -> ExportJob:
-        """What to export, with every path resolved here on the GUI thread."""
+    def sources(self) -> list[ExportSource]:
+        """Each chosen image with its prediction or annotation file (None when it has none)."""
         project = self.document.project
         from_predictions = self.source.currentData() == "predictions"
-        items = []
+        found = []
         for image_id in self.image_ids:
             if from_predictions:
                 labels = project.prediction_path(image_id)
+                found.append(ExportSource(project.image_path(image_id), labels, "semantic",
+                                          "nothing to export: no prediction for this image"))
             else:
-                labels = project.annotation_path(image_id)
-            items.append(ExportItem(image_id, project.image_path(image_id), labels, not from_predictions))
+                found.append(ExportSource(project.image_path(image_id), project.annotation_path(image_id),
+                                          "annotation", "nothing to export: no annotation for this image"))
+        return found
+
+    def job(self) -> ExportJob:
+        """What to export, with every path resolved here on the GUI thread."""
+        project = self.document.project
         chosen = [fmt for fmt, box in self.checks.items() if box.isChecked() and box.isEnabled()]
         model = project.model_path(project.active_model) if project.active_model else None
-        return ExportJob(Path(self.folder.text()).expanduser(), tuple(items),
+        return ExportJob(Path(self.folder.text()).expanduser(), tuple(self.sources()),
                          tuple(f for f in chosen if f in IMAGE_FORMATS), tuple(project.classes), model,
-                         tuple(f for f in chosen if f in MODEL_FORMATS))
+                         tuple(f for f in chosen if f in MODEL_FORMATS), self.min_size.value())
 
     def start(self) -> bool:
         """Export in a worker thread; False when nothing is chosen or a run is going."""
         if self.worker is not None or self.document.project is None:
             return False
+        self.document.save_now()  # the annotations on disk include the last strokes
         job = self.job()
         if not job.formats and not job.model_formats:
             self.report.setPlainText("Choose at least one format.")
@@ -126,6 +174,18 @@ class ExportDialog(QDialog):
             self.worker.stop()
         wait_for(self.thread)
         super().reject()
+
+    def _update_summary(self, *_args) -> None:
+        """Say how many images the export will write, and how many have nothing to export."""
+        if self.document.project is None:
+            return
+        sources = self.sources()
+        ready = sum(source.labels is not None for source in sources)
+        kind = "prediction" if self.source.currentData() == "predictions" else "annotation"
+        missing = len(sources) - ready
+        self.summary.setText(f"{ready} of {len(sources)} image(s) will be exported"
+                             + (f" ({missing} without a {kind})" if missing else ""))
+        self.setWindowTitle(f"Export {ready} image(s)")
 
     def _on_browse_clicked(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export to folder", self.folder.text())

@@ -31,14 +31,18 @@ def _argb(rgb: tuple[int, int, int], alpha: int) -> int:
     return (alpha << 24) | (r << 16) | (g << 8) | b
 
 
-def outline_mask(labels: np.ndarray, bbox: tuple[int, int, int, int]) -> np.ndarray:
-    """Labelled pixels inside bbox that have a 4-neighbour with another value (image edges do not count)."""
+def outline_mask(labels: np.ndarray, bbox: tuple[int, int, int, int], image_edge: bool = False) -> np.ndarray:
+    """Labelled pixels inside bbox that have a 4-neighbour with another value; with `image_edge` the pixels
+    on the image border count too (so a region filling the whole image still has an outline)."""
     y0, x0, y1, x1 = bbox
     h, w = labels.shape
     cy0, cx0, cy1, cx1 = max(0, y0 - 1), max(0, x0 - 1), min(h, y1 + 1), min(w, x1 + 1)
     context = labels[cy0:cy1, cx0:cx1]
     pad = ((int(cy0 == y0), int(cy1 == y1)), (int(cx0 == x0), int(cx1 == x1)))
-    padded = np.pad(context, pad, mode="edge")  # edge copies: the image border is not an outline
+    if image_edge:  # zeros outside the image: every labelled border pixel is an edge
+        padded = np.pad(context, pad, mode="constant", constant_values=0)
+    else:  # edge copies: the image border is not an outline
+        padded = np.pad(context, pad, mode="edge")
     inner = padded[1:-1, 1:-1]  # exactly the bbox
     edge = (
         (inner != padded[:-2, 1:-1])
@@ -60,6 +64,7 @@ class LabelOverlayItem(QGraphicsItem):
         self._buffer = np.zeros((0, 0), np.uint32)
         self._image = QImage()
         self.outline = False
+        self.outline_image_edge = False  # whether the image border is part of a region's outline
 
     @property
     def buffer(self) -> np.ndarray:
@@ -107,9 +112,13 @@ class LabelOverlayItem(QGraphicsItem):
         region = self._labels[y0:y1, x0:x1]
         colours = self._table[region]
         if self.outline:
-            colours[~outline_mask(self._labels, (y0, x0, y1, x1))] = 0
+            colours[~outline_mask(self._labels, (y0, x0, y1, x1), self.outline_image_edge)] = 0
+        self._style(colours, (y0, x0, y1, x1))
         self._buffer[y0:y1, x0:x1] = colours
         self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
+
+    def _style(self, colours: np.ndarray, bbox: tuple[int, int, int, int]) -> None:
+        """Subclasses may change the ARGB colours of bbox in place before they are shown."""
 
     def boundingRect(self) -> QRectF:
         return QRectF(0, 0, self._buffer.shape[1], self._buffer.shape[0])

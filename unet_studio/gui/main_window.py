@@ -29,8 +29,11 @@ from unet_studio.gui.tool_panel import ToolPanel
 from unet_studio.gui.tools import Tool, ToolController
 from unet_studio.gui.training_docks import install_training_docks
 from unet_studio.gui.welcome import WelcomePage
+from unet_studio.gui.wheel_guard import WheelGuard
+from unet_studio.gui.window_memory import WindowMemory
 
 APP_NAME = "UNet Studio"
+TOOL_HINTS = {Tool.POLYGON: "Lasso: click points or drag; Enter or double-click fills, Esc cancels"}
 ERROR_SHOWN_MS = 15000
 
 
@@ -43,7 +46,9 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.document = AnnotationDocument(self)
         self.tools = ToolController(self.document, self)
-        self.recent = RecentProjects(settings if settings is not None else QSettings("UNetStudio", "UNetStudio"))
+        settings = settings if settings is not None else QSettings("UNetStudio", "UNetStudio")
+        self.recent = RecentProjects(settings)
+        self.memory = WindowMemory(settings)
         self.demo_folder = demo_folder or DEFAULT_DEMO_FOLDER
         self.last_error = ""
         self.actions = build_actions(self, self.document.undo_group)
@@ -69,6 +74,10 @@ class MainWindow(QMainWindow):
         self._connect_document()
         self._connect_actions()
         self.training_docks = install_training_docks(self)
+        self.wheel_guard = WheelGuard(self)
+        self.wheel_guard.install(self)
+        self.memory.restore_window(self)
+        self.tools.set_brush_size(self.memory.brush_size(self.tools.brush_size))
         self._refresh_recent()
         self._update_title()
 
@@ -95,6 +104,7 @@ class MainWindow(QMainWindow):
         self.tools.brush_size_changed.connect(self._on_tools_changed)
         self.tools.tool_changed.connect(self._on_tools_changed)
         self.tools.preview_changed.connect(self.canvas.set_preview)
+        self.tools.notice_raised.connect(lambda text: self.status.showMessage(text, ERROR_SHOWN_MS))
         self.canvas.cursor_moved.connect(self.status.show_cursor)
         self.canvas.cursor_left.connect(self.status.clear_cursor)
         self.canvas.zoom_changed.connect(self.status.show_zoom)
@@ -116,6 +126,7 @@ class MainWindow(QMainWindow):
         for n in range(1, 10):
             a[f"class{n}Action"].triggered.connect(lambda _=False, row=n - 1: self.class_list.select_row(row))
         a["onlyUnlabelledAction"].toggled.connect(lambda on: setattr(tools, "only_unlabelled", on))
+        a["fillEnclosedAction"].toggled.connect(lambda on: setattr(tools, "fill_enclosed", on))
         a["toggleLabelsAction"].toggled.connect(self.canvas.overlay.setVisible)
         a["outlineAction"].toggled.connect(self.canvas.overlay.set_outline)
         a["fitAction"].triggered.connect(self.canvas.fit)
@@ -131,6 +142,8 @@ class MainWindow(QMainWindow):
         a["projectSettingsAction"].triggered.connect(lambda: dialogs.project_settings(self, self.document))
         a["clearRecentAction"].triggered.connect(lambda: (self.recent.clear(), self._refresh_recent()))
         a["shortcutsAction"].triggered.connect(lambda: dialogs.show_shortcuts(self))
+        a["guideAction"].triggered.connect(lambda: dialogs.show_guide(self))
+        a["aboutAction"].triggered.connect(lambda: dialogs.show_about(self))
         a["quitAction"].triggered.connect(self.close)
 
     # ----- opening projects
@@ -167,8 +180,10 @@ class MainWindow(QMainWindow):
             return False
         self.recent.add(project.folder)
         self._refresh_recent()
-        records = self.document.records
-        if records:
+        last = self.memory.last_image(project.folder)  # the image shown when this project was last open
+        if last is not None and self.document.record(last) is not None and self.document.set_image(last):
+            return True
+        if self.document.records:
             self.browser.step(1)
         return True
 
@@ -199,24 +214,33 @@ class MainWindow(QMainWindow):
         self.canvas.set_display(render(image.pixels, settings))
         self.contrast.set_range_hint(*channel_range(image.pixels[:, :, settings.channel or 0], settings))
 
-    def _on_document_image_changed(self, _image_id: str) -> None:
-        self.canvas.overlay.set_labels(self.document.labels, self.document.class_colours())
-        if self.document.image is None:
+    def _on_document_image_changed(self, image_id: str) -> None:
+        doc = self.document
+        if image_id and doc.project is not None:
+            self.memory.remember_image(doc.project.folder, image_id)
+        self.canvas.overlay.set_labels(doc.labels, doc.class_colours())
+        if doc.image is None:
             self.canvas.set_display(None)
+        unreadable = doc.unreadable if doc.image is None else None
+        self.canvas.show_message(f"Cannot show this image:\n{unreadable[1]}" if unreadable else "")
         self._update_title()
 
     def _on_tools_changed(self, *_args) -> None:
         brush_like = self.tools.tool in (Tool.BRUSH, Tool.ERASER)
         self.canvas.set_ring_diameter(self.tools.brush_size if brush_like else 0)
         self.actions[f"{self.tools.tool.value}Action"].setChecked(True)
+        self.canvas.show_hint(TOOL_HINTS.get(self.tools.tool, ""))
 
     def _update_title(self, *_args) -> None:
         parts = [APP_NAME]
         if self.document.project is not None:
             parts.insert(0, Path(self.document.project.folder).name)
         record = self.document.record(self.document.image_id)
+        unreadable = self.document.record(self.document.unreadable[0]) if self.document.unreadable else None
         if record is not None:
             parts.insert(0, Path(record.path).name + ("*" if self.document.is_dirty else ""))
+        elif unreadable is not None:
+            parts.insert(0, f"{Path(unreadable.path).name} (cannot be read)")
         self.setWindowTitle(" - ".join(parts))
 
     def show_error(self, message: str) -> None:
@@ -225,12 +249,16 @@ class MainWindow(QMainWindow):
         self.status.showMessage(message, ERROR_SHOWN_MS)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.training_docks.confirm_quit():  # "Training is running: stop and quit?"
+            event.ignore()
+            return
         if not self.document.close_image():
             answer = QMessageBox.question(self, APP_NAME, f"{self.last_error}\nQuit without saving these labels?")
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-        self.training_docks.shutdown()  # a running training stops after its batch, keeping the best model
+        self.memory.save_window(self, self.tools.brush_size)
+        self.training_docks.shutdown()  # stop and join every job; a stopped training keeps its best model
         self.browser.loader.clear()
         self.browser.loader.wait()
         event.accept()

@@ -1,5 +1,6 @@
 """The predictions dock: predict current / selected / all images in the background, threshold, display,
-accept the prediction, and the review mode (click objects to accept or reject them).
+accept the prediction (into the unlabelled pixels) or replace the labels with it, and the review mode
+(click objects to accept or reject them).
 
 The panel emits what the canvas should do (`opacity_changed`, `outline_changed`, `review_mode_changed`);
 the main window connects those to the prediction overlay and the canvas' input handler.
@@ -16,7 +17,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from unet_studio.gui.prediction_worker import PredictionWorker
+from unet_studio.gui.prediction_overlay import LEGEND
+from unet_studio.gui.prediction_worker import PredictionJob, PredictionWorker
 from unet_studio.gui.shortcuts import shortcut
 from unet_studio.gui.workers import start_worker, wait_for
 
@@ -43,12 +45,19 @@ class PredictionPanel(QWidget):
         self.accept_action = QAction("Accept prediction", self)
         self.accept_action.setObjectName("acceptPredictionAction")
         self.accept_action.setShortcut(shortcut("acceptPredictionAction").keys[0])
-        self.accept_action.setToolTip("Copy the prediction into the annotation (one undo step)")
+        self.accept_action.setToolTip("Fill the unlabelled pixels from the prediction; painted labels stay "
+                                      "(one undo step)")
         self.accept_action.triggered.connect(self.review.accept_all)
+        self.replace_action = QAction("Replace labels with prediction", self)
+        self.replace_action.setObjectName("replacePredictionAction")
+        self.replace_action.setToolTip("Make the labels the prediction alone, painted pixels included "
+                                       "(one undo step)")
+        self.replace_action.triggered.connect(self.review.replace_all)
         self._build_widgets()
         self._layout()
-        state.prediction_changed.connect(self.update_controls)
+        state.prediction_changed.connect(self._on_state_prediction_changed)
         state.error_raised.connect(self.message.setText)
+        review.notice.connect(self.message.setText)
         document.project_changed.connect(self.update_controls)
         document.records_changed.connect(self.update_controls)
         self.update_controls()
@@ -69,6 +78,12 @@ class PredictionPanel(QWidget):
         self.message = QLabel()
         self.message.setObjectName("predictMessageLabel")
         self.message.setWordWrap(True)
+        self.note = QLabel()
+        self.note.setObjectName("predictNoteLabel")
+        self.note.setWordWrap(True)
+        self.legend = QLabel(LEGEND)
+        self.legend.setObjectName("reviewLegendLabel")
+        self.legend.setWordWrap(True)
         self.threshold = QSlider(Qt.Orientation.Horizontal)
         self.threshold.setObjectName("thresholdSlider")
         self.threshold.setRange(1, 99)
@@ -84,7 +99,13 @@ class PredictionPanel(QWidget):
         self.outline.setChecked(True)
         self.outline.toggled.connect(self.outline_changed)
         self.accept_button = QPushButton("Accept prediction")
+        self.accept_button.setObjectName("acceptPredictionButton")
+        self.accept_button.setToolTip(self.accept_action.toolTip())
         self.accept_button.clicked.connect(self.accept_action.trigger)
+        self.replace_button = QPushButton("Replace labels")
+        self.replace_button.setObjectName("replacePredictionButton")
+        self.replace_button.setToolTip(self.replace_action.toolTip())
+        self.replace_button.clicked.connect(self.replace_action.trigger)
         self.review_button = QPushButton("Review objects")
         self.review_button.setObjectName("reviewModeButton")
         self.review_button.setCheckable(True)
@@ -116,9 +137,14 @@ class PredictionPanel(QWidget):
         layout.addLayout(run)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
+        layout.addWidget(self.note)
         layout.addLayout(form)
-        layout.addWidget(self.accept_button)
+        accept = QHBoxLayout()
+        accept.addWidget(self.accept_button, 1)
+        accept.addWidget(self.replace_button)
+        layout.addLayout(accept)
         layout.addLayout(review)
+        layout.addWidget(self.legend)
         layout.addStretch(1)
 
     # ----- state
@@ -134,9 +160,24 @@ class PredictionPanel(QWidget):
         self.predict_button.setToolTip(reason or "Predict with the active model")
         self.cancel_button.setEnabled(self.running)
         has_prediction = self.state.mask is not None and self.state.image_id == self.document.image_id
-        self.accept_action.setEnabled(has_prediction)
-        self.accept_button.setEnabled(has_prediction)
+        for control in (self.accept_action, self.accept_button, self.replace_action, self.replace_button):
+            control.setEnabled(has_prediction)
         self.threshold.setEnabled(self.state.can_rethreshold)
+
+    def _on_state_prediction_changed(self, *_args) -> None:
+        self.note.setText(self._whole_image_note())
+        self.update_controls()
+
+    def _whole_image_note(self) -> str:
+        """Says so when the prediction is one class everywhere (no edge inside the image to outline)."""
+        mask = self.state.mask
+        if mask is None or mask.size == 0 or mask.min() != mask.max():
+            return ""
+        value = int(mask.flat[0])
+        if value == 0:
+            return "The prediction found no object in this image."
+        return (f"The prediction is \u201c{self.document.class_name(value + 1)}\u201d everywhere: its outline "
+                "is the image border.")
 
     def image_ids(self) -> list[str]:
         """The images the chosen scope covers."""
@@ -154,9 +195,9 @@ class PredictionPanel(QWidget):
         ids = self.image_ids()
         if self.running or project is None or project.active_model is None or not ids:
             return False
-        images = [(image_id, project.image_path(image_id)) for image_id in ids]
+        images = tuple((image_id, project.image_path(image_id)) for image_id in ids)
         self.problems, self.predicted = [], 0
-        self.worker = PredictionWorker(project.model_path(project.active_model), images)
+        self.worker = PredictionWorker(PredictionJob(project.model_path(project.active_model), images))
         self.worker.model_loaded.connect(self._on_worker_model_loaded)
         self.worker.image_predicted.connect(self._on_worker_image_predicted)
         self.worker.progress_changed.connect(self._on_worker_progress_changed)

@@ -1,15 +1,20 @@
 """The quality-control dock: after each training run, the new model's per-class Dice/IoU on the validation
 images it was validated on in training next to the previous model's, with a visible warning banner when the
 new model is worse or predicts one class everywhere (nothing, or everything). The scoring runs in a QcWorker
-thread."""
+thread.
+
+After a run it also decides which model is active (core.model_choice on these same scores): a new model
+worse than the active one, or from an interrupted run, is kept but not made active; the panel says so and
+offers the other model as a one-click switch."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QThread, Signal
-from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from unet_studio.core.errors import StudioError
-from unet_studio.gui.qc_worker import QcWorker
+from unet_studio.core.model_choice import ActiveChoice, ModelCandidate, choose_active_model
+from unet_studio.gui.qc_worker import QcJob, QcWorker
 from unet_studio.gui.workers import start_worker, wait_for
 from unet_studio.inference.scoring import ModelScores, QcImage, warnings_for
 from unet_studio.models.checkpoint import load_checkpoint
@@ -26,6 +31,7 @@ class QcPanel(QWidget):
     """Compares models on the project's validation images; `qc_finished(warnings)` when done."""
 
     qc_finished = Signal(list)
+    active_model_changed = Signal(str)  # one line saying which model is active now and why
 
     def __init__(self, document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -34,6 +40,9 @@ class QcPanel(QWidget):
         self.worker: QcWorker | None = None
         self.thread: QThread | None = None
         self.warnings: list[str] = []
+        self.choice: ActiveChoice | None = None
+        self._deciding: tuple[str, bool, str | None] | None = None  # new model, interrupted, previous model
+        self._note = "the validation images"
         self.banner = QLabel()
         self.banner.setObjectName("qcBanner")
         self.banner.setWordWrap(True)
@@ -46,8 +55,17 @@ class QcPanel(QWidget):
         self.table.setObjectName("qcTable")
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
+        self.choice_label = QLabel()
+        self.choice_label.setObjectName("qcChoiceLabel")
+        self.choice_label.setWordWrap(True)
+        self.switch_button = QPushButton()
+        self.switch_button.setObjectName("switchActiveModelButton")
+        self.switch_button.clicked.connect(self.switch_active)
+        self.switch_button.hide()
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
+        layout.addWidget(self.choice_label)
+        layout.addWidget(self.switch_button)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
 
@@ -58,12 +76,20 @@ class QcPanel(QWidget):
         self.previous_model = project.active_model if project is not None else None
 
     def on_training_finished(self, event) -> bool:
-        """Training ended: check the new active model against the remembered one."""
+        """Training ended: score the new model against the remembered one, then choose the active model."""
         project = self.document.project
-        if event is None or event.checkpoint_path is None or project is None or project.active_model is None:
+        if event is None or event.checkpoint_path is None or project is None:
             return False
-        previous = self.previous_model if self.previous_model != project.active_model else None
-        return self.compare(project.active_model, previous)
+        new_model = next((m.id for m in project.models if project.model_path(m.id) == event.checkpoint_path), None)
+        if new_model is None:
+            return False
+        known = {m.id for m in project.models}
+        previous = self.previous_model if self.previous_model in known - {new_model} else None
+        self._deciding = (new_model, bool(event.interrupted), previous)
+        if self.compare(new_model, previous):
+            return True
+        self._decide(None, None)  # nothing to score on: decided without scores
+        return False
 
     # ----- checking
     def validation_images(self, validated_on: list[str] | None = None) -> tuple[list[QcImage], str]:
@@ -99,7 +125,7 @@ class QcPanel(QWidget):
         if not images:
             self.summary.setText("No labelled images to check the model on.")
             return False
-        self.worker = QcWorker(models, images)
+        self.worker = QcWorker(QcJob(tuple(models), tuple(images)))
         self.worker.scored.connect(self._on_worker_scored)
         self.worker.failed.connect(self._on_worker_failed)
         self.worker.finished.connect(self._on_worker_finished)
@@ -116,6 +142,7 @@ class QcPanel(QWidget):
     # ----- results
     def _on_worker_scored(self, new: ModelScores, previous: ModelScores | None) -> None:
         self.warnings = warnings_for(new, previous)
+        self._decide(new, previous)
         self.banner.setText("\n".join(self.warnings))
         self.banner.setVisible(bool(self.warnings))
         names = {c.value - 1: c.name for c in self.document.project.classes}
@@ -135,8 +162,56 @@ class QcPanel(QWidget):
     def _on_worker_failed(self, message: str) -> None:
         self.warnings = []
         self.summary.setText(message)
+        self._decide(None, None)
 
     def _on_worker_finished(self) -> None:
         wait_for(self.thread)
         self.worker, self.thread = None, None
+        self._deciding = None  # stopped before scoring (window closing): the active model stays
         self.qc_finished.emit(list(self.warnings))
+
+    # ----- the active model
+    def _decide(self, new: ModelScores | None, previous: ModelScores | None) -> None:
+        """Apply choose_active_model to the run being checked (scores None when they could not be made)."""
+        if self._deciding is None:
+            return
+        new_id, interrupted, previous_id = self._deciding
+        self._deciding = None
+        project = self.document.project
+        try:
+            candidate = ModelCandidate(new_id, project.model(new_id).name, new.mean_dice if new else None)
+            active = None if previous_id is None else ModelCandidate(
+                previous_id, project.model(previous_id).name, previous.mean_dice if previous else None)
+        except StudioError as error:  # a model was deleted meanwhile
+            self.choice_label.setText(str(error))
+            return
+        choice = choose_active_model(candidate, active, interrupted, self._note)
+        if choice.active != new_id and not self.warnings:
+            self.warnings.append(choice.message)  # kept the active model: worth raising the dock for
+        self._apply(choice)
+
+    def _apply(self, choice: ActiveChoice) -> None:
+        try:
+            self.document.project.set_active_model(choice.active)
+            other = self.document.project.model(choice.alternative).name if choice.alternative else None
+        except StudioError as error:
+            self.choice_label.setText(str(error))
+            return
+        self.choice = choice
+        self.choice_label.setText(choice.message)
+        self.switch_button.setText(f"Use {other} instead" if other else "")
+        self.switch_button.setVisible(other is not None)
+        self.active_model_changed.emit(choice.message)
+
+    def switch_active(self) -> bool:
+        """The one-click switch: make the other model of the last choice active (and offer the way back)."""
+        if self.choice is None or self.choice.alternative is None:
+            return False
+        try:
+            name = self.document.project.model(self.choice.alternative).name
+        except StudioError as error:  # deleted in the Models panel since
+            self.choice_label.setText(str(error))
+            self.switch_button.hide()
+            return False
+        self._apply(ActiveChoice(self.choice.alternative, self.choice.active, f"{name} is now the active model"))
+        return self.choice.active == self.document.project.active_model

@@ -1,46 +1,25 @@
-"""Guard against the reference-count bugs of PySide6 6.12.0 (imported by `unet_studio.gui` first).
+"""Refuse PySide6 6.12.0 with one line instead of crashing later (imported by `unet_studio.gui` first).
 
-PySide6 6.12.0 drops one reference to True on every Python `Signal.emit()`, and references to None each
-time C++ calls a Python override or slot that returns nothing (`paint`, `QRunnable.run`, timer slots).
-After a few thousand of these, CPython 3.11 frees the singleton and aborts ("bool_dealloc" /
-"none_dealloc"): a minute of painting is enough. CPython 3.12 made these singletons immortal (PEP 683);
-where the bug is present on an older Python we do the same, once, by giving None, True and False 2**40
-extra references, so their counts can never reach zero. PySide6 6.11.3 is free of the bug; the real fix
-is to keep 6.12.0 out of the environment.
+PySide6 6.12.0 drops one reference to True on every Python `Signal.emit()` and to None on every slot that
+C++ calls; after a minute of painting CPython 3.11 frees the singleton and aborts. `pyproject.toml` excludes
+that version; this check covers an environment that installed it anyway. Allowed versions need no patch:
+tests/gui/test_qt_compat.py emits thousands of signals and checks that the reference counts hold.
 """
 
 from __future__ import annotations
 
-import ctypes
-import sys
+import PySide6
 
-from PySide6.QtCore import QObject, Signal
+from unet_studio.core.errors import StudioError
 
-EXTRA_REFERENCES = 1 << 40
-_PROBES = 8
+BROKEN_VERSIONS = frozenset({"6.12.0"})
 
 
-class _Probe(QObject):
-    fired = Signal()
+def check_pyside_version(version: str = PySide6.__version__) -> None:
+    """Raise a one-line StudioError for a PySide6 version known to crash the app."""
+    if version in BROKEN_VERSIONS:
+        raise StudioError(f"PySide6 {version}", "this version loses references on every signal and crashes; "
+                                                "install another one: pip install 'PySide6-Essentials!=6.12.0'")
 
 
-def emit_loses_references() -> bool:
-    """Whether `Signal.emit()` takes a reference from True (the PySide6 6.12.0 bug)."""
-    probe = _Probe()
-    before = sys.getrefcount(True)
-    for _ in range(_PROBES):
-        probe.fired.emit()
-    return sys.getrefcount(True) < before
-
-
-def protect_singletons() -> bool:
-    """Make None, True and False effectively immortal if this PySide6 loses references to them."""
-    if sys.version_info >= (3, 12) or not emit_loses_references():
-        return False
-    for singleton in (None, True, False):
-        count = ctypes.c_ssize_t.from_address(id(singleton))  # ob_refcnt: the first field of a PyObject
-        count.value += EXTRA_REFERENCES
-    return True
-
-
-PROTECTED = protect_singletons()
+check_pyside_version()

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QFormLayout, QGridLayout, QSizePolicy, QSlider, QS
 from unet_studio.gui.tools import MAX_BRUSH, MIN_BRUSH, ToolController
 
 TOOL_ACTIONS = ("brushAction", "eraserAction", "fillAction", "polygonAction", "pickerAction")
-TOGGLE_ACTIONS = ("onlyUnlabelledAction", "toggleLabelsAction", "outlineAction")
+TOGGLE_ACTIONS = ("onlyUnlabelledAction", "fillEnclosedAction", "toggleLabelsAction", "outlineAction")
 
 
 class ToolPanel(QWidget):

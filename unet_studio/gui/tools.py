@@ -44,6 +44,7 @@ class ToolController(QObject):
     brush_size_changed = Signal(int)
     class_changed = Signal(int)
     preview_changed = Signal(list, bool)  # scene points, closed
+    notice_raised = Signal(str)  # a one-line hint for the status bar (why a click did nothing)
 
     def __init__(self, document, parent: QObject | None = None):
         super().__init__(parent)
@@ -52,6 +53,7 @@ class ToolController(QObject):
         self.brush_size = 10
         self.class_value = 2
         self.only_unlabelled = False
+        self.fill_enclosed = True  # Fill leaves regions that reach the image edge alone
         self._stroke: list[Patch | None] | None = None
         self._last: tuple[float, float] | None = None
         self._polygon: list[QPointF] = []
@@ -100,9 +102,7 @@ class ToolController(QObject):
             self._stroke = [patch]
             self._show(patch)
         elif self.tool is Tool.FILL:
-            patch = flood_fill(labels, _pixel(point), self.paint_value, self.only_unlabelled)
-            self._show(patch)
-            self.document.push_edit(patch, "Fill")
+            self._fill(labels, _pixel(point))
         elif self.tool is Tool.PICKER:
             value = label_at(labels, _pixel(point))
             if value:
@@ -162,6 +162,16 @@ class ToolController(QObject):
         patch = fill_polygon(labels, [_centre(p) for p in points], self.paint_value, self.only_unlabelled)
         self._show(patch)
         self.document.push_edit(patch, "Polygon")
+
+    def _fill(self, labels, pixel: tuple[int, int]) -> None:
+        patch = flood_fill(labels, pixel, self.paint_value, self.only_unlabelled, self.fill_enclosed)
+        if patch is None and self.fill_enclosed and flood_fill(labels.copy(), pixel, self.paint_value,
+                                                                self.only_unlabelled) is not None:
+            self.notice_raised.emit("Fill: this area reaches the image edge; close its outline first, or turn "
+                                    "off Tools > Fill only enclosed areas")
+            return
+        self._show(patch)
+        self.document.push_edit(patch, "Fill")
 
     def cancel_polygon(self) -> None:
         self._polygon = []

@@ -7,10 +7,11 @@ four docks and the Model menu, and connects their signals; each piece lives in i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QMessageBox, QScrollArea, QWidget
 
 from unet_studio.gui.dataset_model import ID_ROLE
 from unet_studio.gui.export_dialog import ExportDialog
@@ -22,7 +23,9 @@ from unet_studio.gui.qc import QcPanel
 from unet_studio.gui.review_tools import ReviewController, ReviewTool
 from unet_studio.gui.shortcuts import shortcut
 from unet_studio.gui.training_panel import TrainingPanel
+from unet_studio.gui.workers import wait_for
 
+STATUS_SHOWN_MS = 15000
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
 LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
 
@@ -41,11 +44,37 @@ class TrainingDocks:
     qc: QcPanel
     docks: dict[str, QDockWidget]
     actions: dict[str, QAction]
+    window: Any = None
+
+    def export_dialogs(self) -> list[ExportDialog]:
+        return self.window.findChildren(ExportDialog) if self.window is not None else []
+
+    def running_jobs(self) -> list[str]:
+        """What runs in the background now: 'training', 'prediction', 'quality check', 'export'."""
+        jobs = [name for name, panel in (("training", self.training), ("prediction", self.prediction),
+                                         ("quality check", self.qc)) if panel.worker is not None]
+        return jobs + (["export"] if any(d.worker is not None for d in self.export_dialogs()) else [])
+
+    def confirm_quit(self) -> bool:
+        """With jobs running, ask "Training is running: stop and quit?"; True to go on closing."""
+        jobs = self.running_jobs()
+        if not jobs:
+            return True
+        names = " and ".join(", ".join(jobs).rsplit(", ", 1)).capitalize()
+        question = f"{names} is running: stop and quit?" if len(jobs) == 1 else \
+            f"{names} are running: stop them and quit?"
+        answer = QMessageBox.question(self.window, "UNet Studio", question)
+        return answer == QMessageBox.StandardButton.Yes
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
-        """Stop every background job and wait for its thread (the window is closing)."""
+        """Stop every background job, join its thread, then deliver the signals the jobs sent last (the
+        stopped training registers its model, never as the active one) before the window goes."""
+        for dialog in self.export_dialogs():
+            if dialog.worker is not None:
+                dialog.worker.stop()
         results = [self.training.shutdown(timeout_ms), self.prediction.shutdown(timeout_ms),
-                   self.qc.shutdown(timeout_ms)]
+                   self.qc.shutdown(timeout_ms)] + [wait_for(d.thread, timeout_ms) for d in self.export_dialogs()]
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.MetaCall.value)
         self.state.save_now()
         return all(results)
 
@@ -83,12 +112,12 @@ def install_training_docks(window) -> TrainingDocks:
     docks = {"training": window.add_panel("Training", scrollable(training), RIGHT),
              "predictions": window.add_panel("Predictions", scrollable(prediction), RIGHT),
              "models": window.add_panel("Models", models, LEFT),
-             "quality": window.add_panel("Quality", qc, LEFT)}
+             "quality": window.add_panel("Quality", scrollable(qc), LEFT)}
     window.tabifyDockWidget(docks["training"], docks["predictions"])
     docks["training"].raise_()
     window.tabifyDockWidget(docks["models"], docks["quality"])
     docks["models"].raise_()
-    parts = TrainingDocks(state, overlay, review, review_tool, training, prediction, models, qc, docks, {})
+    parts = TrainingDocks(state, overlay, review, review_tool, training, prediction, models, qc, docks, {}, window)
     _connect(window, parts)
     parts.actions = _build_menu(window, parts)
     return parts
@@ -101,19 +130,32 @@ def _connect(window, parts: TrainingDocks) -> None:
     training.training_finished.connect(qc.on_training_finished)
     training.training_finished.connect(lambda _event: prediction.update_controls())
     qc.qc_finished.connect(lambda warnings: warnings and parts.docks["quality"].raise_())
+    qc.active_model_changed.connect(lambda message: window.status.showMessage(message, STATUS_SHOWN_MS))
+    for panel_update in (models.refresh, prediction.update_controls, training.update_buttons):
+        qc.active_model_changed.connect(lambda _message, update=panel_update: update())
     models.models_changed.connect(prediction.update_controls)
     models.models_changed.connect(training.update_buttons)
     prediction.opacity_changed.connect(parts.overlay.setOpacity)
     prediction.outline_changed.connect(parts.overlay.set_outline)
     prediction.review_mode_changed.connect(lambda on: _set_review_mode(window, parts, on))
+    for signal in (window.tools.tool_changed, window.tools.brush_size_changed):  # picking a tool (P E F L I)
+        signal.connect(lambda *_: prediction.review_button.setChecked(False))
     parts.state.error_raised.connect(window.show_error)
 
 
 def _set_review_mode(window, parts: TrainingDocks, on: bool) -> None:
-    """Clicks on the canvas review predicted objects instead of painting."""
+    """Clicks on the canvas review predicted objects instead of painting; no tool shows as selected
+    meanwhile, and picking one (button or key) leaves review mode."""
     window.tools.finish()
     window.canvas.tool_handler = parts.review_tool if on else window.tools
-    window.canvas.set_ring_diameter(0 if on else window.tools.brush_size)
+    group = window.actions["brushAction"].actionGroup()
+    group.setExclusive(not on)
+    if on:
+        for action in group.actions():
+            action.setChecked(False)
+        window.canvas.set_ring_diameter(0)
+    else:
+        window._on_tools_changed()  # the current tool checked again, its brush ring back
 
 
 def _action(parent: QObject, name: str, text: str, slot, shortcut: str | None = None) -> QAction:
@@ -135,6 +177,7 @@ def _build_menu(window, parts: TrainingDocks) -> dict[str, QAction]:
         "predictAction": _action(window, "predictAction", "Predict", parts.prediction.predict,
                                    shortcut("predictAction").keys[0]),
         "acceptPredictionAction": parts.prediction.accept_action,
+        "replacePredictionAction": parts.prediction.replace_action,
         "exportAction": _action(window, "exportAction", "Export...", lambda: open_export_dialog(window),
                                 shortcut("exportAction").keys[0]),
     }
@@ -142,7 +185,7 @@ def _build_menu(window, parts: TrainingDocks) -> dict[str, QAction]:
     menu.setObjectName("modelMenu")
     for name, action in actions.items():
         menu.addAction(action)
-        if name in ("stopTrainingAction", "acceptPredictionAction"):
+        if name in ("stopTrainingAction", "replacePredictionAction"):
             menu.addSeparator()
     window.addActions(list(actions.values()))
     return actions

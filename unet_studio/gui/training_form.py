@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QSpin
 from unet_studio.data.augment_config import PRESET_NAMES
 from unet_studio.models.config import PRESETS
 from unet_studio.training.config import LOSSES
-from unet_studio.training.device import describe_devices, select_device
+from unet_studio.runtime.device import describe_devices, select_device
 from unet_studio.gui.training_settings import TrainingSettings
 from unet_studio.models.config import ARCH_TITLES
 

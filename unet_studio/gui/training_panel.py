@@ -1,7 +1,10 @@
 """The training dock: settings, Train / Fine-tune / Stop, progress and live curves.
 
-The run itself happens in a TrainingWorker in its own QThread; this panel only starts it, forwards the
-viewed image for the live preview, stores the events' numbers and redraws the curves from a 100 ms timer.
+The run itself happens in a TrainingWorker in its own QThread; this panel only starts it (with a frozen
+snapshot of the project), forwards the viewed image for the live preview, stores the events' numbers and
+redraws the curves from a 100 ms timer. Under the form it says what the budget buys, from the speed the
+last run with the same settings measured (stored in the project). A finished model is registered here on
+the GUI thread; an interrupted run (Stop, quit) never replaces the active model.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QW
 from unet_studio.core.errors import StudioError
 from unet_studio.gui.loss_plot import DicePlot, LearningRatePlot, LossPlot, TrainingCurves
 from unet_studio.gui.training_form import TrainingForm
-from unet_studio.gui.training_progress import RunProgress
+from unet_studio.gui.training_progress import SPEED_KEY, RunProgress, budget_summary, measured_rate, speed_key
 from unet_studio.gui.training_settings import LabelCensus, TrainingSettings
 from unet_studio.gui.training_worker import TrainingJob, TrainingWorker
 from unet_studio.gui.widgets import named_button
 from unet_studio.gui.workers import start_worker, wait_for
 from unet_studio.training.api import register_model
+from unet_studio.training.project_source import snapshot_project
 
 REDRAW_MS = 100
 BLOCKER_DELAY_MS = 400
@@ -43,11 +47,13 @@ class TrainingPanel(QWidget):
         self.worker: TrainingWorker | None = None
         self.thread: QThread | None = None
         self.last_finished = None
+        self._speed_key: str | None = None
         self.form = TrainingForm()
         self.train_button = named_button("trainButton", "Train", lambda: self.start(fine_tune=False))
         self.fine_tune_button = named_button("fineTuneButton", "Fine-tune current model",
                                              lambda: self.start(fine_tune=True))
         self.stop_button = named_button("stopButton", "Stop", self.stop)
+        self.budget_label = self._label("trainBudgetLabel")
         self.reason_label = self._label("trainReasonLabel")
         self.message_label = self._label("trainMessageLabel")
         self.stats_label = self._label("trainStatsLabel")
@@ -86,6 +92,7 @@ class TrainingPanel(QWidget):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.form)
+        layout.addWidget(self.budget_label)
         layout.addLayout(buttons)
         layout.addWidget(self.reason_label)
         layout.addWidget(self.progress_bar)
@@ -103,7 +110,8 @@ class TrainingPanel(QWidget):
     def blocker(self) -> str | None:
         """Why Train is unavailable now (one line), or None."""
         doc = self.document
-        return self.census.blocker(doc.project, doc.image_id, doc.labels)
+        values = doc.label_values() if doc.labels is not None else None  # no scan of a big image per pause
+        return self.census.blocker(doc.project, doc.image_id, values)
 
     def update_buttons(self) -> None:
         """Enable Train/Fine-tune only when possible, showing the reason (label + tooltip) otherwise."""
@@ -136,7 +144,8 @@ class TrainingPanel(QWidget):
         self.curves.clear()
         self.last_finished = None
         self.progress = RunProgress(job.train_config)
-        self.worker = TrainingWorker(self.document.project, job)
+        self._speed_key = self.current_speed_key()
+        self.worker = TrainingWorker(job)
         self._connect(self.worker)
         if self.document.image is not None:
             self.worker.set_preview_image(self.document.image_id, self.document.image.pixels)
@@ -153,11 +162,12 @@ class TrainingPanel(QWidget):
         project.update_settings(**{SETTINGS_KEY: settings.to_dict()})
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         out_path = project.folder / "models" / f"model-{stamp}.pt"
+        snapshot = snapshot_project(project)
         if fine_tune:
             active = project.active_model
             name = f"{project.model(active).name} fine-tuned"
-            return TrainingJob(None, settings.train_config(), out_path, project.model_path(active), name)
-        return TrainingJob(settings.model_config(), settings.train_config(), out_path, None, None)
+            return TrainingJob(snapshot, None, settings.train_config(), out_path, project.model_path(active), name)
+        return TrainingJob(snapshot, settings.model_config(), settings.train_config(), out_path, None, None)
 
     def _connect(self, worker: TrainingWorker) -> None:
         worker.step_ended.connect(self._on_worker_step_ended)
@@ -201,10 +211,15 @@ class TrainingPanel(QWidget):
         self.progress.on_epoch(event)
 
     def _on_worker_training_finished(self, event) -> None:
+        project = self.document.project
+        self._remember_speed(event.history)
+        kept = project.active_model if event.interrupted else None
         if event.checkpoint_path is not None:
             # Registered here, on the GUI thread that owns the project, so no manifest update can race.
+            # With an active model already, the quality check decides which one stays active (gui/qc.py).
             try:
-                path = register_model(self.document.project, event.checkpoint_path, self.worker.job.name())
+                path = register_model(project, event.checkpoint_path, self.worker.job.name(),
+                                      activate=project.active_model is None)
                 event = dataclasses.replace(event, checkpoint_path=path)
             except StudioError as error:
                 self.last_finished = event
@@ -213,6 +228,8 @@ class TrainingPanel(QWidget):
                 return
         self.last_finished = event
         saved = "model saved" if event.checkpoint_path is not None else "no model could be saved"
+        if kept is not None and event.checkpoint_path is not None:
+            saved = f"model saved in Models; {project.model(kept).name} stays the active model"
         self.message_label.setText(f"Training ended: {event.reason} ({saved})")
 
     def _on_worker_failed(self, message: str) -> None:
@@ -240,6 +257,7 @@ class TrainingPanel(QWidget):
             except (StudioError, TypeError):
                 self.message_label.setText("project.json: stored training settings ignored (invalid)")
         self.update_buttons()
+        self.update_budget()
 
     def _on_document_image_changed(self, image_id: str) -> None:
         if self.worker is not None and image_id and self.document.image is not None:
@@ -248,3 +266,29 @@ class TrainingPanel(QWidget):
 
     def _on_form_settings_changed(self) -> None:
         self.message_label.setText("")
+        self.update_budget()
+
+    # ----- what the budget buys
+    def current_speed_key(self) -> str | None:
+        try:
+            settings = self.form.settings()
+            return speed_key(settings.model_config(), settings.train_config())
+        except StudioError:
+            return None
+
+    def update_budget(self) -> None:
+        """'120 s buys about N steps on this machine' from the speed the last such run measured."""
+        project, key = self.document.project, self.current_speed_key()
+        if project is None or key is None:
+            self.budget_label.setText("")
+            return
+        rate = (project.settings.get(SPEED_KEY) or {}).get(key)
+        self.budget_label.setText(budget_summary(self.form.settings().train_config(), rate))
+
+    def _remember_speed(self, history: dict) -> None:
+        rate, project = measured_rate(history), self.document.project
+        if rate is None or self._speed_key is None or project is None:
+            return
+        speeds = {**(project.settings.get(SPEED_KEY) or {}), self._speed_key: round(rate, 4)}
+        self.document.update_settings(**{SPEED_KEY: speeds})
+        self.update_budget()

@@ -1,9 +1,10 @@
-"""Progress of a training run for the panel: fraction done, ETA and a one-line summary."""
+"""Progress of a training run for the panel: fraction done, ETA, a one-line summary, and what a budget buys."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from unet_studio.models.config import ModelConfig
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.events import EpochEnded, StepEnded
 
@@ -61,3 +62,38 @@ class RunProgress:
         if self.dice is not None:
             parts.append(f"val Dice {self.dice:.3f}")
         return " | ".join(parts)
+
+
+SPEED_KEY = "measured_training_speed"  # project setting: {speed key: steps per second of the last run}
+
+
+def speed_key(model_config: ModelConfig, config: TrainConfig) -> str:
+    """What a measured training speed depends on: the model, patch and batch size, device and precision."""
+    m = model_config
+    return (f"{m.arch}/d{m.depth}/c{m.base_channels}/{m.norm}/p{config.patch_size}/b{config.batch_size}/"
+            f"{config.device}/amp{int(config.amp)}")
+
+
+def measured_rate(history: dict) -> float | None:
+    """Steps per second over a finished run (validation and previews included), or None if too short."""
+    steps, seconds = (history.get("steps") or [0])[-1], (history.get("seconds") or [0.0])[-1]
+    return steps / seconds if steps >= 3 and seconds > 0 else None
+
+
+def budget_summary(config: TrainConfig, steps_per_s: float | None) -> str:
+    """What the budget buys on this machine, from the speed measured in an earlier run with these settings."""
+    if not steps_per_s:
+        return "Speed on this machine not measured yet: the first run measures it."
+    per_epoch = config.steps_per_epoch
+    if config.max_seconds:
+        steps = int(config.max_seconds * steps_per_s)
+        if config.max_steps is not None:
+            steps = min(steps, config.max_steps)
+        epochs = steps / per_epoch
+        return (f"{format_seconds(config.max_seconds)} buys about {steps} steps ({epochs:.1f} epochs of "
+                f"{per_epoch}) on this machine, at the speed measured last time ({steps_per_s:.2f} steps/s).")
+    total = config.step_budget()
+    if total is None:
+        return f"Measured speed on this machine: {steps_per_s:.2f} steps/s."
+    return (f"{total} steps take about {format_seconds(total / steps_per_s)} on this machine, at the speed "
+            f"measured last time ({steps_per_s:.2f} steps/s).")

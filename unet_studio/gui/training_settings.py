@@ -85,7 +85,8 @@ class LabelCensus:
     def blocker(self, project, current_id: str | None = None, current_labels=None) -> str | None:
         """Why training cannot start (one line, data.batches.labels_problem), or None: no labels, one class.
 
-        `current_labels` (the unsaved labels of the image shown) replace that image's file."""
+        `current_labels` (the unsaved labels of the image shown, or the label values they hold) replace
+        that image's file."""
         if project is None:
             return "open a project first"
         present: set[int] = set()
@@ -100,5 +101,5 @@ class LabelCensus:
             except (StudioError, OSError):
                 continue
         if use_current and len(present) < 2:  # the shown image's labels are only scanned when they can matter
-            present.update(classes_present(current_labels))
+            present.update(current_labels if isinstance(current_labels, tuple) else classes_present(current_labels))
         return labels_problem({value - 1 for value in present})  # annotation 1.. -> network 0..

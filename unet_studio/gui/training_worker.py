@@ -1,53 +1,47 @@
-"""TrainingWorker: runs `iter_train_project` in a QThread and re-emits its events as Qt signals.
+"""TrainingWorker: runs a frozen TrainingJob in a QThread and re-emits the Trainer's events as Qt signals.
 
-Images are read and normalised inside the worker thread (by the training API), never on the GUI thread.
-Only frozen events and numpy copies cross threads; the worker never touches widgets or the document.
-`stop()` is a direct call from the GUI thread that sets a threading.Event: a queued slot would never run
-while `run()` is busy. The trainer checks it between batches, so a stop takes effect within one batch.
+The job holds a ProjectSnapshot taken on the GUI thread; images are read and normalised in the worker
+thread, which never reads the live Project. Only frozen events and numpy arrays cross threads.
 
-Live preview: the training API gives no handle on its Trainer, so after every epoch that saved better
-weights (or when the viewed image changed) the worker predicts the preview image with the freshly saved
-checkpoint and emits `preview_ready(image_id, probabilities)`.
+Live preview: the Trainer predicts the viewed image with the weights in memory, on the training thread.
+It does so after each epoch, and this worker asks it between steps too: every `preview_every_s` seconds
+(longer when one preview costs more than a fifth of that) and as soon as the viewed image changes, so
+previews arrive within the first epoch of a run, not only at its end.
 """
 
 from __future__ import annotations
 
-import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 import torch._dynamo  # noqa: F401  (see below)
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import Signal
 
-from unet_studio.core.errors import StudioError
-from unet_studio.inference.predictor import Predictor
+from unet_studio.core.normalize import normalize_for_network
+from unet_studio.gui.workers import JobWorker
 from unet_studio.models.config import ModelConfig
-from unet_studio.training.api import iter_train_project
+from unet_studio.training.api import iter_train_snapshot
+from unet_studio.models.checkpoint import DEFAULT_NORMALIZATION
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingFinished
+from unet_studio.training.project_source import ProjectSnapshot
+from unet_studio.training.trainer import Trainer
 
-# torch._dynamo (with sympy, ~1 s of module code) is imported lazily by the optimiser's first step. Importing
-# it with this module, when the window is built, keeps that import work off the training thread, where it
-# would hold the import lock and the GIL in long stretches while the GUI is live.
-TRAINING_NICENESS = 5  # the training thread yields to the GUI thread when both want the same core
-
-
-def lower_thread_priority(niceness: int = TRAINING_NICENESS) -> None:
-    """Raise the calling thread's nice value (Linux threads are scheduled on their own; elsewhere a no-op)."""
-    if hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
-        except OSError:
-            return
+# torch._dynamo (with sympy, ~1 s of module code, far more under load at the worker's lower priority) is
+# imported by the optimiser's constructor. Importing it with this module, when the window is built, keeps
+# that work off the training thread, where it would hold the import lock and the GIL in long stretches.
+PREVIEW_EVERY_S = 5.0
+PREVIEW_COST_SHARE = 0.2  # at most this share of the run goes into mid-epoch previews
 
 
 @dataclass(frozen=True)
 class TrainingJob:
     """Everything a run needs, fixed when Train is pressed. `model_config` None = the init checkpoint's."""
 
+    snapshot: ProjectSnapshot
     model_config: ModelConfig | None
     train_config: TrainConfig
     out_path: Path
@@ -60,17 +54,7 @@ class TrainingJob:
         return self.model_name or f"{arch} {self.out_path.stem.removeprefix('model-')}"
 
 
-def one_line_failure(error: BaseException, what: str = "training") -> str:
-    """A StudioError's own line, or what failed with the exception type and its message on one line."""
-    if isinstance(error, StudioError):
-        return str(error)
-    if isinstance(error, torch.OutOfMemoryError):
-        return f"{what}: out of memory; use a smaller model, batch, patch or tile size"
-    text = " ".join(str(error).split()) or "no message"
-    return f"{what} failed: {type(error).__name__}: {text}"
-
-
-class TrainingWorker(QObject):
+class TrainingWorker(JobWorker):
     """Iterates the training generator off the GUI thread; `finished` is always the last signal."""
 
     step_ended = Signal(object)  # StepEnded
@@ -78,70 +62,74 @@ class TrainingWorker(QObject):
     preview_ready = Signal(str, object)  # image id, float32 (K, H, W) probabilities
     log_emitted = Signal(str)
     training_finished = Signal(object)  # TrainingFinished
-    failed = Signal(str)
-    finished = Signal()
+    what = "training"
 
-    def __init__(self, project, job: TrainingJob):
+    def __init__(self, job: TrainingJob, preview_every_s: float | None = None):
         super().__init__()
-        self.project = project
         self.job = job
-        self._stop = threading.Event()
-        self._preview_lock = threading.Lock()
-        self._preview: tuple[str, np.ndarray] | None = None
-        self._previewed_id: str | None = None
-
-    def stop(self) -> None:
-        """Ask the run to end after the current batch (thread-safe, called directly)."""
-        self._stop.set()
+        self.preview_every_s = PREVIEW_EVERY_S if preview_every_s is None else preview_every_s
+        self._lock = threading.Lock()
+        self._wanted: tuple[str, np.ndarray] | None = None  # set by the GUI thread
+        self._trainer: Trainer | None = None  # the rest: training thread only
+        self._given_id: str | None = None
+        self._next_preview = 0.0
 
     def set_preview_image(self, image_id: str, pixels: np.ndarray) -> None:
-        """The raw image (H, W, C) to preview after each epoch; a private copy is kept (thread-safe)."""
-        copied = np.array(pixels, copy=True)
-        with self._preview_lock:
-            self._preview = (image_id, copied)
+        """The raw image (H, W, C) to preview (thread-safe). Not copied: the document replaces its image
+        array when the image changes and never edits it in place."""
+        with self._lock:
+            self._wanted = (image_id, pixels)
 
-    @Slot()
-    def run(self) -> None:
-        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
-        lower_thread_priority()
-        try:
-            self._iterate()
-        except Exception as error:  # every failure ends the run with one line, never a traceback
-            self.failed.emit(one_line_failure(error))
-        finally:
-            self.finished.emit()
-
-    def _iterate(self) -> None:
+    def work(self) -> None:
         job = self.job
-        events = iter_train_project(self.project, job.out_path, job.model_config, job.train_config,
-                                    init=job.init_checkpoint, stop=self._stop, model_name=job.model_name,
-                                    register=False)
+        events = iter_train_snapshot(job.snapshot, job.out_path, job.model_config, job.train_config,
+                                     init=job.init_checkpoint, stop=self.stop_event, on_trainer=self._on_trainer)
         for event in events:
             if isinstance(event, StepEnded):
                 self.step_ended.emit(event)
+                self._preview_between_steps(event.epoch)
             elif isinstance(event, EpochEnded):
                 self.epoch_ended.emit(event)
-                self._send_preview(event.best)
+            elif isinstance(event, PreviewReady):  # the Trainer's own, after an epoch
+                self._next_preview = max(self._next_preview, time.perf_counter() + self.preview_every_s)
+                self._emit_preview(event)
             elif isinstance(event, Log):
                 self.log_emitted.emit(event.message)
             elif isinstance(event, TrainingFinished):
                 self.training_finished.emit(event)
-            elif isinstance(event, PreviewReady):
-                with self._preview_lock:
-                    image_id = self._preview[0] if self._preview else ""
-                self.preview_ready.emit(image_id, event.probabilities)
 
-    def _send_preview(self, improved: bool) -> None:
-        """Predict the preview image with the checkpoint saved so far (skipped when nothing changed)."""
-        with self._preview_lock:
-            preview = self._preview
-        if preview is None or not self.job.out_path.is_file() or self._stop.is_set():
+    def _on_trainer(self, trainer: Trainer) -> None:
+        self._trainer = trainer
+        self._give_preview_image()
+
+    def _give_preview_image(self) -> bool:
+        """Hand the Trainer the wanted image, normalised as its training images; True if it changed."""
+        with self._lock:
+            wanted = self._wanted
+        if self._trainer is None or wanted is None or wanted[0] == self._given_id:
+            return False
+        image_id, pixels = wanted
+        if pixels.ndim != 3 or pixels.shape[2] != self._trainer.model_config.in_channels:
+            return False  # another kind of image than the model's: no preview
+        norm = {**DEFAULT_NORMALIZATION, **(self._trainer.normalization or {})}
+        image = normalize_for_network(pixels, norm["low"], norm["high"])
+        self._trainer.set_preview_image(image)
+        self._given_id = image_id
+        return True
+
+    def _preview_between_steps(self, epoch: int) -> None:
+        if self.stopping or self._trainer is None:
             return
-        image_id, pixels = preview
-        if not improved and image_id == self._previewed_id:
+        changed = self._give_preview_image()
+        if self._given_id is None or not (changed or time.perf_counter() >= self._next_preview):
             return
-        predictor = Predictor.from_checkpoint(self.job.out_path, device=self.job.train_config.device)
-        result = predictor.predict(pixels, stop=self._stop, source=image_id)
-        if result is not None and result.probabilities is not None:
-            self._previewed_id = image_id
-            self.preview_ready.emit(image_id, result.probabilities)
+        started = time.perf_counter()
+        event = self._trainer.preview(epoch)
+        cost = time.perf_counter() - started
+        self._next_preview = time.perf_counter() + max(self.preview_every_s, cost / PREVIEW_COST_SHARE)
+        if event is not None:
+            self._emit_preview(event)
+
+    def _emit_preview(self, event: PreviewReady) -> None:
+        if self._given_id is not None:
+            self.preview_ready.emit(self._given_id, event.probabilities)

@@ -2,14 +2,16 @@
 
 What the CLI's ``predict`` and the GUI call. Small images get full probability maps; images whose
 probabilities would exceed ``max_probability_bytes`` go through the row-band streaming path, which keeps
-memory bounded and returns no probability map.
+memory bounded and returns no probability map. How the network runs (tiles, flips, precision, engine) is one
+``PredictConfig``; the precision comes from the runtime policy, and on a CPU where that is fp32 the network
+runs in ONNX Runtime (``backend="auto"``), which was faster there than torch.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +22,13 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from unet_studio.core.errors import ModelFileError, StudioError
 from unet_studio.core.normalize import normalize_with_range, percentile_range
+from unet_studio.inference.config import PredictConfig
+from unet_studio.inference.onnx_tiles import OnnxTiles, onnx_problem
 from unet_studio.inference.postprocess import SEED_HEIGHT, clean_mask, mask_to_instances, probabilities_to_mask
-from unet_studio.inference.tiling import Progress, predict_mask, predict_probabilities
+from unet_studio.inference.tiling import Network, Progress, predict_mask, predict_probabilities
+from unet_studio.runtime.device import select_device
+from unet_studio.runtime.precision import choose_precision
 from unet_studio.models.checkpoint import load_checkpoint
-from unet_studio.training.device import select_device
 
 DEFAULT_MAX_PROBABILITY_BYTES = 256 * 2**20
 MIN_INSTANCE_SIZE = 15  # pixels; on DSB nuclei this raised AP@0.5 by 0.03-0.05 (speck false positives)
@@ -58,7 +63,8 @@ class Prediction:
 class Predictor:
     """Runs one network over whole images with overlap-tile blending and post-processing.
 
-    It works on its own copy of ``model`` with batch norms folded into the convolutions.
+    It works on its own copy of ``model`` with batch norms folded into the convolutions. ``engine`` says
+    what runs it ("torch" or "onnxruntime") and ``engine_reason`` why.
 
     ``normalization`` is the checkpoint's dict, ``{"method": "percentile", "low": 0.5, "high": 99.5}``:
     each image is scaled by its own per-channel percentiles, as in training. ``threshold`` (two-class
@@ -72,9 +78,7 @@ class Predictor:
         normalization: dict[str, Any],
         threshold: float | None = None,
         device: str | torch.device = "auto",
-        tile: int = 512,
-        overlap: int = 64,
-        amp: bool = True,
+        config: PredictConfig = PredictConfig(),
         max_probability_bytes: int = DEFAULT_MAX_PROBABILITY_BYTES,
         source: str = "model",
     ):
@@ -86,15 +90,43 @@ class Predictor:
         self.model = fuse_conv_batchnorm(model).to(self.device)
         self.classes = list(classes)
         self.threshold = threshold
-        self.tile, self.overlap, self.amp = tile, overlap, amp
+        self.precision = choose_precision(self.device, config.precision)
+        self.config = replace(config, precision=self.precision.name)
+        self.engine, self.engine_reason = self._pick_engine()
         self.max_probability_bytes = max_probability_bytes
+        self._onnx: OnnxTiles | None = None
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str = "auto", **options: Any) -> Predictor:
+    def from_checkpoint(cls, path: str | Path, device: str = "auto", config: PredictConfig | None = None,
+                        **options: Any) -> Predictor:
         """Load a checkpoint (``models.checkpoint.load_checkpoint``) and wrap its network."""
         checkpoint = load_checkpoint(path)
         return cls(checkpoint.build_model(), checkpoint.classes, checkpoint.normalization, checkpoint.threshold,
-                   device, source=str(path), **options)
+                   device, config or PredictConfig(), source=str(path), **options)
+
+    def _pick_engine(self) -> tuple[str, str]:
+        """("torch" | "onnxruntime", why) for ``config.backend`` on this device and precision."""
+        backend = self.config.backend
+        if backend == "torch":
+            return "torch", "torch requested"
+        problem = onnx_problem(self.model) or (None if self.device.type == "cpu" else "ONNX Runtime: CPU only here")
+        if backend == "onnxruntime":
+            if problem:
+                raise StudioError(self.source, problem)
+            return "onnxruntime", "ONNX Runtime requested"
+        if problem:
+            return "torch", problem
+        if self.precision.mixed:
+            return "torch", f"torch runs {self.precision.name} on this CPU"
+        return "onnxruntime", "fp32 on CPU: ONNX Runtime was faster than torch"
+
+    def network(self) -> Network:
+        """What the tiler runs: the fused torch model, or its ONNX Runtime session (made on first use)."""
+        if self.engine == "torch":
+            return self.model
+        if self._onnx is None:
+            self._onnx = OnnxTiles(self.model)
+        return self._onnx
 
     @property
     def in_channels(self) -> int:
@@ -108,7 +140,7 @@ class Predictor:
     def predict(
         self,
         pixels: np.ndarray,
-        tta: bool = False,
+        tta: bool | None = None,
         instances: bool = False,
         min_size: int | None = None,
         fill_holes: bool = False,
@@ -124,7 +156,8 @@ class Predictor:
         MIN_INSTANCE_SIZE with ``instances`` (specks of a few pixels are never cells, and each one would count
         as a false object).
 
-        ``source`` names the image in error messages (pass the file name). ``seed_height`` and
+        ``tta`` (None: ``config.tta``) averages the four flips. ``source`` names the image in error messages
+        (pass the file name). ``seed_height`` and
         ``split_touching`` go to :func:`mask_to_instances` (how touching objects are split).
         """
         pixels = self._checked(pixels, source)
@@ -133,16 +166,16 @@ class Predictor:
         lo, hi = percentile_range(pixels, self.normalization.get("low", 0.5), self.normalization.get("high", 99.5))
         n_outputs = int(getattr(getattr(self.model, "config", None), "num_classes", 2))
         streamed = n_outputs * pixels.shape[0] * pixels.shape[1] * 4 > self.max_probability_bytes
-        run = {"tile": self.tile, "overlap": self.overlap, "tta": tta, "amp": self.amp, "stop": stop,
-               "progress": progress}
+        config = self.config if tta is None else replace(self.config, tta=tta)
+        run = {"config": config, "stop": stop, "progress": progress}
         if streamed:
-            result = predict_mask(self.model, pixels, (lo, hi), threshold=self.threshold, **run)
+            result = predict_mask(self.network(), pixels, (lo, hi), threshold=self.threshold, **run)
             if result is None:
                 return None
             probabilities = None
             mask = clean_mask(result[0], min_size, fill_holes) if min_size > 0 or fill_holes else result[0]
         else:
-            probabilities = predict_probabilities(self.model, normalize_with_range(pixels, lo, hi), **run)
+            probabilities = predict_probabilities(self.network(), normalize_with_range(pixels, lo, hi), **run)
             if probabilities is None:
                 return None
             mask = probabilities_to_mask(probabilities, self.threshold, min_size, fill_holes)

@@ -14,9 +14,9 @@ from unet_studio.core.annotations import read_annotation
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import read_image
 from unet_studio.core.metrics import collapse_warning, confusion, dice_iou_per_class, single_predicted_class
+from unet_studio.core.model_choice import is_worse
 from unet_studio.inference.predictor import Predictor
 
-WORSE_MARGIN = 0.01  # mean Dice lower by more than this counts as worse
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,7 @@ def warnings_for(new: ModelScores, previous: ModelScores | None) -> list[str]:
     lines = []
     if new.collapsed_to is not None:
         lines.append(collapse_warning(new.name, new.collapsed_name, new.collapsed_to == 0))
-    if previous is not None and new.mean_dice is not None and previous.mean_dice is not None \
-            and new.mean_dice < previous.mean_dice - WORSE_MARGIN:
+    if previous is not None and is_worse(new.mean_dice, previous.mean_dice):
         lines.append(f"{new.name} is worse than {previous.name} (mean Dice {new.mean_dice:.3f} vs "
-                     f"{previous.mean_dice:.3f}): set {previous.name} active again in Models if you prefer it")
+                     f"{previous.mean_dice:.3f})")
     return lines

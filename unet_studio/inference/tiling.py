@@ -7,16 +7,19 @@ weights, so seams vanish. For 'valid' networks (``model.margin = m`` pixels lost
 input is ``tile + 2m`` pixels, taken from the reflect-padded image: the U-Net paper's overlap-tile. Images
 smaller than a tile, and the last tiles, are reflect-padded past the image edge and cropped back.
 
-Tiles are run one per call (batching them was slower on CPU) and accumulated in a band of tile rows;
-a band is finished as soon as no later tile can touch it. A ``stop`` Event is checked between tiles: when
-it is set the functions return ``None``.
+The network is any tile function (:mod:`unet_studio.inference.tile_functions`: an ``nn.Module`` is run
+through ``TorchTiles`` in the runtime precision policy's choice; ONNX Runtime through ``OnnxTiles``); how
+it is run comes in one :class:`~unet_studio.inference.config.PredictConfig`. Tiles are run one per call
+(batching them was slower on CPU) and accumulated in a band of tile rows; a band is finished as soon as no
+later tile can touch it. A ``stop`` Event is checked between tiles: when it is set the functions return
+``None``.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -24,10 +27,15 @@ from torch import nn
 
 from unet_studio.core.errors import StudioError
 from unet_studio.core.normalize import normalize_with_range
+from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.postprocess import classify_pixels, mask_dtype
+from unet_studio.inference.tile_functions import FlipAveraged, TileFunction, TorchTiles, tile_geometry
+from unet_studio.runtime.precision import choose_precision
 
 Progress = Callable[[int, int], None]
 TileReader = Callable[[np.ndarray, np.ndarray], np.ndarray]
+Network = nn.Module | Callable[[np.ndarray], np.ndarray]
+DEFAULT_CONFIG = PredictConfig()
 
 WINDOW_FLOOR = 1e-4
 
@@ -65,12 +73,6 @@ def tile_grid(height: int, width: int, tile: int, overlap: int, align: int = 1) 
     tile_h, tile_w = fitted_tile(height, tile, overlap, align), fitted_tile(width, tile, overlap, align)
     ys, xs = axis_starts(height, tile_h, overlap, align), axis_starts(width, tile_w, overlap, align)
     return [(y, x, tile_h, tile_w) for y in ys for x in xs]
-
-
-def pooling_alignment(model: nn.Module) -> int:
-    """2**depth for our U-Nets (from ``model.config.depth``), else 1."""
-    depth = getattr(getattr(model, "config", None), "depth", 0)
-    return 2 ** int(depth)
 
 
 def check_tiling(tile: int, overlap: int) -> None:
@@ -115,61 +117,40 @@ def reflect_indices(start: int, stop: int, size: int) -> np.ndarray:
     return np.where(index >= size, period - index, index)
 
 
-def _autocast(device: torch.device, amp: bool):
-    """bf16 autocast on CPU, fp16 on GPUs, nothing when amp is off."""
-    if not amp:
-        return nullcontext()
-    dtype = torch.bfloat16 if device.type == "cpu" else torch.float16
-    return torch.autocast(device.type, dtype=dtype)
-
-
-def _tile_probabilities(model: nn.Module, tile_input: np.ndarray, device: torch.device, amp: bool, tta: bool) -> np.ndarray:
-    """Class probabilities (K, h, w) of one input tile (C, h + 2m, w + 2m); TTA averages the four flips."""
-    x = torch.from_numpy(np.ascontiguousarray(tile_input))[None].to(device)
-    flips = [(), (-1,), (-2,), (-2, -1)] if tta else [()]
-    total = None
-    for dims in flips:
-        batch = torch.flip(x, dims) if dims else x
-        with _autocast(device, amp):
-            logits = model(batch.contiguous(memory_format=torch.channels_last))
-        if isinstance(logits, (list, tuple)):
-            logits = logits[-1]
-        logits = logits.float()
-        if logits.shape[1] == 1:
-            foreground = torch.sigmoid(logits)
-            probs = torch.cat([1 - foreground, foreground], dim=1)
-        else:
-            probs = torch.softmax(logits, dim=1)
-        probs = torch.flip(probs, dims) if dims else probs
-        total = probs if total is None else total + probs
-    return (total[0] / len(flips)).cpu().numpy()
+@contextmanager
+def tile_function(network: Network, config: PredictConfig, device: torch.device | str | None) -> Iterator[TileFunction]:
+    """``network`` as a tile function for the duration: an ``nn.Module`` runs through ``TorchTiles`` on
+    ``device`` (None: where its weights are) in ``config.precision`` as the runtime policy resolves it, in
+    eval mode (its mode given back after); any other callable is used as it is. ``config.tta`` adds flips."""
+    if isinstance(network, nn.Module):
+        device = next(network.parameters()).device if device is None else torch.device(device)
+        runner = TorchTiles(network, device, choose_precision(device, config.precision))
+        with runner.evaluating():
+            yield FlipAveraged(runner) if config.tta else runner
+    else:
+        yield FlipAveraged(network) if config.tta else network
 
 
 def iter_probability_bands(
-    model: nn.Module,
+    predict_tile: Callable[[np.ndarray], np.ndarray],
     read_tile: TileReader,
     height: int,
     width: int,
-    tile: int = 256,
-    overlap: int = 64,
-    tta: bool = False,
-    device: torch.device | str | None = None,
-    amp: bool = True,
+    tile: int = DEFAULT_CONFIG.tile,
+    overlap: int = DEFAULT_CONFIG.overlap,
     stop: threading.Event | None = None,
     progress: Progress | None = None,
 ) -> Iterator[tuple[int, int, np.ndarray]]:
     """Yield finished row bands ``(y0, y1, probabilities (K, y1 - y0, width))`` from top to bottom.
 
-    ``read_tile(rows, cols)`` returns the network input ``float32 (C, len(rows), len(cols))`` for index
-    arrays already mirrored into the image. ``tile`` is the largest tile side; each axis uses
-    :func:`fitted_tile` with the model's pooling factor (:func:`pooling_alignment`). The iteration simply ends early when ``stop`` is set; callers
-    detect that by the last band not reaching ``height``. The model is put in eval mode (and channels_last
-    layout) for the duration and given back in its former mode.
+    ``predict_tile`` is a tile function (its ``margin`` and ``align`` read by
+    :func:`~unet_studio.inference.tile_functions.tile_geometry`). ``read_tile(rows, cols)`` returns its input
+    ``float32 (C, len(rows), len(cols))`` for index arrays already mirrored into the image. ``tile`` is the
+    largest tile side; each axis uses :func:`fitted_tile` with the function's alignment. The iteration
+    simply ends early when ``stop`` is set; callers detect that by the last band not reaching ``height``.
     """
     check_tiling(tile, overlap)
-    device = next(model.parameters()).device if device is None else torch.device(device)
-    margin = int(getattr(model, "margin", 0))
-    align = pooling_alignment(model)
+    margin, align = tile_geometry(predict_tile)
     tile_h, tile_w = fitted_tile(height, tile, overlap, align), fitted_tile(width, tile, overlap, align)
     ys, xs = axis_starts(height, tile_h, overlap, align), axis_starts(width, tile_w, overlap, align)
     canvas_h, canvas_w = ys[-1] + tile_h, xs[-1] + tile_w
@@ -179,55 +160,47 @@ def iter_probability_bands(
         row_weights[:, x : x + tile_w] += window
     weight_band = np.zeros_like(row_weights)
     total, done = len(ys) * len(xs), 0
-    was_training = model.training
-    model.to(device=device, memory_format=torch.channels_last).eval()
-    try:
-        with torch.inference_mode():
-            band = None
-            for row, y in enumerate(ys):
-                rows = reflect_indices(y - margin, y + tile_h + margin, height)
-                for x in xs:
-                    if stop is not None and stop.is_set():
-                        return
-                    cols = reflect_indices(x - margin, x + tile_w + margin, width)
-                    probs = _tile_probabilities(model, read_tile(rows, cols), device, amp, tta)
-                    if probs.shape[1:] != (tile_h, tile_w):
-                        raise StudioError(
-                            f"model output {probs.shape[1]}x{probs.shape[2]}",
-                            f"expected {tile_h}x{tile_w} for a {len(rows)}x{len(cols)} input (margin {margin})",
-                        )
-                    if band is None:
-                        band = np.zeros((probs.shape[0], tile_h, canvas_w), np.float32)
-                    band[:, :, x : x + tile_w] += probs * window
-                    done += 1
-                    if progress is not None:
-                        progress(done, total)
-                weight_band += row_weights
-                finished = (ys[row + 1] if row + 1 < len(ys) else canvas_h) - y
-                keep = min(finished, height - y)
-                if keep > 0:
-                    yield y, y + keep, band[:, :keep, :width] / weight_band[:keep, :width]
-                for buffer in (band, weight_band):
-                    buffer[..., : tile_h - finished, :] = buffer[..., finished:, :]
-                    buffer[..., tile_h - finished :, :] = 0.0
-    finally:
-        model.train(was_training)
+    band = None
+    for row, y in enumerate(ys):
+        rows = reflect_indices(y - margin, y + tile_h + margin, height)
+        for x in xs:
+            if stop is not None and stop.is_set():
+                return
+            cols = reflect_indices(x - margin, x + tile_w + margin, width)
+            probs = predict_tile(read_tile(rows, cols))
+            if probs.shape[1:] != (tile_h, tile_w):
+                raise StudioError(
+                    f"model output {probs.shape[1]}x{probs.shape[2]}",
+                    f"expected {tile_h}x{tile_w} for a {len(rows)}x{len(cols)} input (margin {margin})",
+                )
+            if band is None:
+                band = np.zeros((probs.shape[0], tile_h, canvas_w), np.float32)
+            band[:, :, x : x + tile_w] += probs * window
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        weight_band += row_weights
+        finished = (ys[row + 1] if row + 1 < len(ys) else canvas_h) - y
+        keep = min(finished, height - y)
+        if keep > 0:
+            yield y, y + keep, band[:, :keep, :width] / weight_band[:keep, :width]
+        for buffer in (band, weight_band):
+            buffer[..., : tile_h - finished, :] = buffer[..., finished:, :]
+            buffer[..., tile_h - finished :, :] = 0.0
 
 
 def predict_probabilities(
-    model: nn.Module,
+    network: Network,
     image: np.ndarray,
-    tile: int = 256,
-    overlap: int = 64,
-    tta: bool = False,
+    config: PredictConfig = DEFAULT_CONFIG,
     device: torch.device | str | None = None,
-    amp: bool = True,
     stop: threading.Event | None = None,
     progress: Progress | None = None,
 ) -> np.ndarray | None:
     """Softmax probabilities float32 ``(K, H, W)`` of a normalised image float32 ``(C, H, W)``.
 
-    ``device=None`` keeps the model where it is. Returns ``None`` when ``stop`` was set before the end.
+    ``network`` is an ``nn.Module`` or any tile function (see :func:`tile_function`); ``device=None``
+    keeps a module where it is. Returns ``None`` when ``stop`` was set before the end.
     """
     image = np.asarray(image, np.float32)
     _, height, width = image.shape
@@ -236,26 +209,23 @@ def predict_probabilities(
         return image[:, rows[:, None], cols[None, :]]
 
     output = None
-    for y0, y1, probs in iter_probability_bands(
-        model, read_tile, height, width, tile, overlap, tta, device, amp, stop, progress
-    ):
-        if output is None:
-            output = np.empty((probs.shape[0], height, width), np.float32)
-        output[:, y0:y1] = probs
-        if y1 == height:
-            return output
+    with tile_function(network, config, device) as predict_tile:
+        for y0, y1, probs in iter_probability_bands(predict_tile, read_tile, height, width, config.tile,
+                                                    config.overlap, stop, progress):
+            if output is None:
+                output = np.empty((probs.shape[0], height, width), np.float32)
+            output[:, y0:y1] = probs
+            if y1 == height:
+                return output
     return None
 
 
 def predict_mask(
-    model: nn.Module,
+    network: Network,
     pixels: np.ndarray,
     lo_hi: tuple[np.ndarray, np.ndarray],
-    tile: int = 256,
-    overlap: int = 64,
-    tta: bool = False,
+    config: PredictConfig = DEFAULT_CONFIG,
     device: torch.device | str | None = None,
-    amp: bool = True,
     threshold: float | None = None,
     foreground: str | None = None,
     stop: threading.Event | None = None,
@@ -278,17 +248,17 @@ def predict_mask(
         return normalize_with_range(pixels[rows[:, None], cols[None, :]], lo, hi)
 
     mask = kept = None
-    for y0, y1, probs in iter_probability_bands(
-        model, read_tile, height, width, tile, overlap, tta, device, amp, stop, progress
-    ):
-        if mask is None:
-            mask = np.empty((height, width), mask_dtype(probs.shape[0] - 1))
-            kept = None if foreground is None else np.empty((height, width), np.dtype(foreground))
-        mask[y0:y1] = classify_pixels(probs, threshold)
-        if foreground == "uint8":
-            kept[y0:y1] = np.rint((1.0 - probs[0]) * 255.0).clip(0, 255).astype(np.uint8)
-        elif foreground == "float16":
-            kept[y0:y1] = (1.0 - probs[0]).astype(np.float16)
-        if y1 == height:
-            return mask, kept
+    with tile_function(network, config, device) as predict_tile:
+        for y0, y1, probs in iter_probability_bands(predict_tile, read_tile, height, width, config.tile,
+                                                    config.overlap, stop, progress):
+            if mask is None:
+                mask = np.empty((height, width), mask_dtype(probs.shape[0] - 1))
+                kept = None if foreground is None else np.empty((height, width), np.dtype(foreground))
+            mask[y0:y1] = classify_pixels(probs, threshold)
+            if foreground == "uint8":
+                kept[y0:y1] = np.rint((1.0 - probs[0]) * 255.0).clip(0, 255).astype(np.uint8)
+            elif foreground == "float16":
+                kept[y0:y1] = (1.0 - probs[0]).astype(np.float16)
+            if y1 == height:
+                return mask, kept
     return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import pickle
 import re
 import struct
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from unet_studio.core.atomic import atomic_writer
+from unet_studio.core.atomic import atomic_write_bytes
 from unet_studio.core.errors import ModelFileError
 from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model
@@ -89,8 +90,9 @@ def save_checkpoint(path: str | Path, model: nn.Module, model_config: ModelConfi
         "extra": to_plain(extra or {}),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_writer(path) as handle:
-        torch.save(payload, handle)
+    buffer = io.BytesIO()  # serialised first: torch.save reports a full disk as a bare RuntimeError
+    torch.save(payload, buffer)
+    atomic_write_bytes(path, buffer.getbuffer())
     return path
 
 

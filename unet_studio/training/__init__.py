@@ -2,7 +2,7 @@
 
 from unet_studio.training.api import iter_train_folders, iter_train_project, load_training_items
 from unet_studio.training.config import TrainConfig
-from unet_studio.training.device import DeviceChoice, describe_devices, select_device
+from unet_studio.runtime.device import DeviceChoice, describe_devices, select_device
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingEvent, TrainingFinished
 from unet_studio.training.trainer import Trainer
 

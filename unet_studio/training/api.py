@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,10 +21,13 @@ from unet_studio.models.checkpoint import DEFAULT_NORMALIZATION, Checkpoint, loa
 from unet_studio.models.config import ModelConfig
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.events import Log, TrainingEvent, TrainingFinished
+from unet_studio.training.project_source import ProjectSnapshot, snapshot_items, snapshot_project
 from unet_studio.training.trainer import Trainer
 from unet_studio.training.validation import is_sparse
 
 LABEL_FORMATS = ("annotation", "mask")
+SKIPPED = "skipped "  # how a Log line about an unusable input file starts (the CLI counts them)
+MAX_UNCONFIRMED_CLASSES = 20  # more object classes than this in the labels must be confirmed (n_classes)
 
 
 def _target(labels: np.ndarray, labels_format: str) -> np.ndarray:
@@ -102,8 +105,11 @@ def _sources(paths: Sequence[Path]) -> list[dict]:
 def iter_train_folders(images_dir: str | Path, labels_dir: str | Path, out_path: str | Path,
                        model_config: ModelConfig | None = None, train_config: TrainConfig | None = None,
                        labels_format: str = "annotation", init: Checkpoint | str | Path | None = None,
-                       stop: threading.Event | None = None) -> Iterator[TrainingEvent]:
-    """Train on images_dir/<stem>.* with labels_dir/<stem>.png|tif; ~val_fraction of the pairs validate."""
+                       stop: threading.Event | None = None,
+                       n_classes: int | None = None) -> Iterator[TrainingEvent]:
+    """Train on images_dir/<stem>.* with labels_dir/<stem>.png|tif; ~val_fraction of the pairs validate.
+    `n_classes` (object classes) confirms labels with more than MAX_UNCONFIRMED_CLASSES classes, or asks
+    for more outputs than the labels hold."""
     train_config = train_config or TrainConfig()
     images, labels = list_images(images_dir), list_images(labels_dir)
     paired_stems = {file_stem(p) for p in images} & {file_stem(p) for p in labels}
@@ -113,10 +119,10 @@ def iter_train_folders(images_dir: str | Path, labels_dir: str | Path, out_path:
     normalization = init.normalization if init else DEFAULT_NORMALIZATION
     items, problems = load_training_items(images, labels, labels_format, normalization)
     for problem in problems:
-        yield Log(f"skipped {problem}")
+        yield Log(f"{SKIPPED}{problem}")
     if not items:
         raise TrainingError(labels_dir, f"none of the {len(paired_stems)} image/label pairs could be read")
-    num_classes = max(2, max(int(item.target.max()) for item in items) + 1)
+    num_classes = _checked_class_count(items, labels_dir, n_classes) + 1
     config = _resolve_model(model_config, init, _channels(items), num_classes)
     classes = init.classes if init and len(init.classes) == config.num_classes else _generic_classes(config)
     train_items, val_items = _split_off(items, train_config.val_fraction, train_config.seed)
@@ -128,34 +134,23 @@ def iter_train_folders(images_dir: str | Path, labels_dir: str | Path, out_path:
     yield from trainer.iter_fit(stop)
 
 
+def _checked_class_count(items: Sequence[TrainItem], labels_dir: str | Path, n_classes: int | None) -> int:
+    """Object classes to train: what the labels hold (at least 1), or `n_classes` where that confirms or
+    exceeds it. Many classes are usually instance labels given by mistake, so they must be confirmed."""
+    top = max(items, key=lambda item: int(item.target.max(initial=0)))
+    found = max(1, int(top.target.max(initial=0)))
+    if n_classes is not None and n_classes < found:
+        raise TrainingError(top.name, f"labels hold object class {found}, beyond the {n_classes} class(es) asked for")
+    if n_classes is None and found > MAX_UNCONFIRMED_CLASSES:
+        raise TrainingError(labels_dir, f"labels hold {found} object classes (largest in {Path(top.name).name}): "
+                                        "instance labels rather than class masks? Give --classes "
+                                        f"{found} to train that many classes")
+    return max(found, n_classes or 0)
+
+
 def _generic_classes(config: ModelConfig) -> list[dict]:
     names = ["background"] + [f"class {k}" for k in range(1, config.num_classes)]
     return [{"value": k + 1, "name": name, "color": None} for k, name in enumerate(names)]
-
-
-def _project_items(project: Project, normalization: dict) -> tuple[dict[str, list[TrainItem]], list[str], list[Path]]:
-    """Labelled images of the project by split ('train', 'val'), problems, and the image files used."""
-    by_split: dict[str, list[TrainItem]] = {"train": [], "val": []}
-    problems, used = [], []
-    for record in project.images:
-        if record.split not in by_split or project.annotation_path(record.id) is None:
-            continue
-        path = project.image_path(record.id)
-        try:
-            annotation = project.load_annotation(record.id)
-            if not annotation.any():
-                continue
-            pixels = read_image(path).pixels
-            if pixels.shape[:2] != annotation.shape:
-                raise TrainingError(path, f"image is {pixels.shape[0]} x {pixels.shape[1]} but its annotation "
-                                          f"{annotation.shape[0]} x {annotation.shape[1]}")
-            image = normalize_for_network(pixels, normalization["low"], normalization["high"])
-        except StudioError as error:
-            problems.append(str(error))
-            continue
-        by_split[record.split].append(TrainItem(image, _target(annotation, "annotation"), name=str(path)))
-        used.append(path)
-    return by_split, problems, used
 
 
 def iter_train_project(project: Project, out_path: str | Path | None = None,
@@ -165,15 +160,34 @@ def iter_train_project(project: Project, out_path: str | Path | None = None,
     """Train on the project's labelled 'train' images, validate on its 'val' ones (or on ~val_fraction of
     the train images when none is marked), then register the model in the project and make it active
     (`register=False` leaves that to the caller: see register_model)."""
+    snapshot = snapshot_project(project)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    out_path = Path(out_path) if out_path else project.folder / "models" / f"model-{stamp}.pt"
+    trainers: list[Trainer] = []
+    for event in iter_train_snapshot(snapshot, out_path, model_config, train_config, init, stop, trainers.append):
+        if register and isinstance(event, TrainingFinished) and event.checkpoint_path is not None:
+            arch = trainers[0].model_config.arch
+            path = register_model(project, event.checkpoint_path, model_name or f"{arch} {stamp}")
+            yield Log(f"model saved in the project as {path.stem} (now the active model)")
+            event = dataclasses.replace(event, checkpoint_path=path)
+        yield event
+
+
+def iter_train_snapshot(snapshot: ProjectSnapshot, out_path: str | Path,
+                        model_config: ModelConfig | None = None, train_config: TrainConfig | None = None,
+                        init: Checkpoint | str | Path | None = None, stop: threading.Event | None = None,
+                        on_trainer: Callable[[Trainer], None] | None = None) -> Iterator[TrainingEvent]:
+    """iter_train_project's run on a frozen ProjectSnapshot; reads only the files it names, so it may run on
+    any thread. `on_trainer(trainer)` is called once the Trainer exists (the GUI sets its preview image)."""
     train_config = train_config or TrainConfig()
     init = _as_checkpoint(init)
     normalization = init.normalization if init else DEFAULT_NORMALIZATION
-    by_split, problems, used = _project_items(project, normalization)
+    by_split, problems, used = snapshot_items(snapshot, normalization)
     for problem in problems:
-        yield Log(f"skipped {problem}")
+        yield Log(f"{SKIPPED}{problem}")
     train_items, val_items = by_split["train"], by_split["val"]
     if not train_items:
-        raise TrainingError(project.manifest_path, "no labelled training image: label some pixels first")
+        raise TrainingError(snapshot.manifest_path, "no labelled training image: label some pixels first")
     if not val_items:
         train_items, val_items = _split_off(train_items, train_config.val_fraction, train_config.seed)
         if val_items:
@@ -182,29 +196,22 @@ def iter_train_project(project: Project, out_path: str | Path | None = None,
         else:
             yield Log("no validation image (mark images 'val' to get one): every labelled image trains, "
                       "tracking the training loss")
-    classes = [dataclasses.asdict(c) for c in project.classes]
-    num_classes = max(c.value for c in project.classes)
-    config = _resolve_model(model_config, init, _channels(train_items + val_items), num_classes)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    out_path = Path(out_path) if out_path else project.folder / "models" / f"model-{stamp}.pt"
-    trainer = Trainer(config, train_config, train_items, val_items, classes, out_path, init_checkpoint=init,
-                      image_sources=_sources(used), normalization=normalization)
-    for event in trainer.iter_fit(stop):
-        if register and isinstance(event, TrainingFinished) and event.checkpoint_path is not None:
-            path = register_model(project, event.checkpoint_path, model_name or f"{config.arch} {stamp}")
-            yield Log(f"model saved in the project as {path.stem} (now the active model)")
-            event = dataclasses.replace(event, checkpoint_path=path)
-        yield event
+    config = _resolve_model(model_config, init, _channels(train_items + val_items), snapshot.num_classes)
+    trainer = Trainer(config, train_config, train_items, val_items, list(snapshot.classes), out_path,
+                      init_checkpoint=init, image_sources=_sources(used), normalization=normalization)
+    if on_trainer is not None:
+        on_trainer(trainer)
+    yield from trainer.iter_fit(stop)
 
 
-def register_model(project: Project, checkpoint_path: str | Path, name: str) -> Path:
-    """Record a finished checkpoint in the project and make it the active model; returns its path there.
-
-    Call it on the thread that owns the project (the GUI thread in the app).
+def register_model(project: Project, checkpoint_path: str | Path, name: str, activate: bool = True) -> Path:
+    """Record a finished checkpoint in the project and (unless `activate` is False) make it the active model;
+    returns its path there. Call it on the thread that owns the project (the GUI thread in the app).
     """
     checkpoint = load_checkpoint(checkpoint_path)
     n_images = len(checkpoint.history.get("images") or [])
     record = project.add_model(checkpoint_path, name, checkpoint.model_config.arch, n_images,
                                checkpoint.metrics.get("mean_dice"), checkpoint.metrics)
-    project.set_active_model(record.id)
+    if activate:
+        project.set_active_model(record.id)
     return project.model_path(record.id)

@@ -1,12 +1,14 @@
-"""Label-shift correction for sparse labels: the threshold a two-class network needs on whole images.
+"""Label-shift correction for sparse labels (Saerens, Latinne and Decaestecker 2002): NOT the product rule.
 
 Scribbles label the classes in about equal amounts, while in the image one class may be far rarer (ISBI
-membranes are about a fifth of the pixels). A network trained on scribbles learns the scribbles' class
-prior and over-predicts the rare class in the unlabelled zones between strokes. Following Saerens, Latinne
-and Decaestecker (2002, "Adjusting the outputs of a classifier to new a priori probabilities"), we estimate
-the image prior by expectation-maximisation on the network's own posteriors over whole training images and
-turn the prior ratio into a decision threshold. Dense labels need none of this (their threshold comes from
-validation).
+membranes are about a fifth of the pixels). The correction estimates the image prior by expectation-
+maximisation on the network's posteriors over whole training images and turns the prior ratio into a
+decision threshold. It assumes posteriors that are calibrated on the unlabelled pixels too, and scribbles
+break that: the network is sure on the easy stroke pixels and unsure between them, so the EM estimate
+drifts (a stored threshold of 0.77 where 0.45 was best, 0.95 for a model early in training) and the masks
+lose half their membrane. It did not hold on every annotator style, so the Trainer no longer uses it: a
+two-class model trained on scribbles keeps the argmax of its class-balanced output (validation.py).
+benchmarks/scribble_styles.py still computes it beside argmax on every style, to show that choice.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch
 from torch import nn
 
 from unet_studio.data.sampling import TrainItem
+from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.tiling import predict_probabilities
 
 MAX_ITEMS = 8
@@ -44,12 +47,13 @@ def threshold_from_priors(image_prior: np.ndarray, train_prior: np.ndarray) -> f
 
 
 def prior_corrected_threshold(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap: int,
-                              device: torch.device, amp: bool, seed: int = 0) -> float | None:
+                              device: torch.device, precision: str, seed: int = 0) -> float | None:
     """The foreground threshold for a two-class model trained on the sparse labels of `items`, or None."""
     rng = np.random.default_rng(seed)
     labelled_sum, n_labelled, samples = np.zeros(2), 0, []
     for item in list(items)[:MAX_ITEMS]:
-        probs = predict_probabilities(model, item.image, tile, overlap, device=device, amp=amp)
+        probs = predict_probabilities(model, item.image, PredictConfig(tile, overlap, precision=precision),
+                                      device=device)
         if probs is None or probs.shape[0] != 2:
             return None
         labelled = item.target >= 0

@@ -7,7 +7,6 @@ import dataclasses
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +17,19 @@ from unet_studio.core.errors import TrainingError
 from unet_studio.core.metrics import collapse_warning
 from unet_studio.data.batches import BatchSource, check_trainable
 from unet_studio.data.sampling import TrainItem
+from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.tiling import predict_probabilities
 from unet_studio.models.checkpoint import Checkpoint, cpu_state_dict, save_checkpoint, to_plain
 from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model
 from unet_studio.training.config import TrainConfig
-from unet_studio.training.device import select_device
+from unet_studio.runtime.device import select_device
+from unet_studio.runtime.precision import choose_precision
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingEvent, TrainingFinished
 from unet_studio.training.losses import class_weights_from_counts, combined_loss
-from unet_studio.training.schedule import WarmupCosine
-from unet_studio.training.prior import prior_corrected_threshold
-from unet_studio.training.validation import is_sparse, validate
+from unet_studio.training.schedule import FINAL_FACTOR, WarmupCosine
+from unet_studio.training.stopping import PlateauRule, anneal_lr
+from unet_studio.training.validation import validate
 
 BORDER_WEIGHT = (10.0, 5.0)  # w0, sigma of the U-Net paper's weight map
 
@@ -42,19 +43,6 @@ class _Best:
     state: dict[str, torch.Tensor]
     metrics: dict[str, float]
     threshold: float | None
-
-
-def _amp_context(device: torch.device, enabled: bool):
-    """The autocast context and, for fp16 on CUDA, a GradScaler; bf16 on CPU only where the CPU has it."""
-    if not enabled:
-        return nullcontext, None
-    if device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
-        return (lambda: torch.autocast("cpu", dtype=torch.bfloat16)), None
-    if device.type == "cuda":
-        if torch.cuda.is_bf16_supported():
-            return (lambda: torch.autocast("cuda", dtype=torch.bfloat16)), None
-        return (lambda: torch.autocast("cuda", dtype=torch.float16)), torch.amp.GradScaler("cuda")
-    return nullcontext, None
 
 
 class Trainer:
@@ -113,10 +101,9 @@ class Trainer:
         layout = torch.channels_last if self.device.type in ("cpu", "cuda") else torch.contiguous_format
         self.layout = layout
         self.model.to(device=self.device, memory_format=layout)
-        self.autocast, self.scaler = _amp_context(self.device, cfg.amp)
-        self.amp = self.autocast is not nullcontext
-        if cfg.amp and self.autocast is nullcontext:
-            yield Log("mixed precision not available on this device: training in float32")
+        self.precision = choose_precision(self.device, "auto" if cfg.amp else "fp32")
+        self.autocast, self.scaler = self.precision.autocast, self.precision.grad_scaler()
+        yield Log(f"precision: {self.precision.describe()}")
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.schedule = WarmupCosine.for_budget(cfg.lr, cfg.step_budget(), cfg.max_seconds, cfg.steps_per_epoch)
         margin = int(getattr(self.model, "margin", 0))
@@ -198,7 +185,8 @@ class Trainer:
         self.history = self._new_history()
         self.best: _Best | None = None
         self.start = time.perf_counter()
-        step, epoch, stale = 0, 0, 0
+        self.plateau, self.anneal_from = PlateauRule(cfg.early_stopping_patience), None
+        step, epoch = 0, 0
         while True:
             epoch += 1
             losses, epoch_start, patches = [], time.perf_counter(), 0
@@ -210,7 +198,7 @@ class Trainer:
                 reason = self._limit_reached(step)
                 if reason:
                     break
-                lr = self.schedule.lr(step, time.perf_counter() - self.start)
+                lr = self._lr(step)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
                 batch_start, batch = time.perf_counter(), self.source.next_batch()
@@ -230,15 +218,24 @@ class Trainer:
                 now = time.perf_counter()
                 yield StepEnded(step, epoch, loss, lr, len(batch.targets) / max(now - batch_start, 1e-9), now - self.start)
             if losses:
-                improved = yield from self._end_epoch(epoch, step, losses, patches / (time.perf_counter() - epoch_start))
-                stale = 0 if improved else stale + 1
+                yield from self._end_epoch(epoch, step, losses, patches / (time.perf_counter() - epoch_start))
             if reason is None and cfg.epochs is not None and epoch >= cfg.epochs:
                 reason = f"finished {cfg.epochs} epoch(s)"
-            if reason is None and stale >= cfg.early_stopping_patience:
-                reason = f"no improvement for {stale} epochs (early stopping)"
+            if reason is None and self.plateau.finished:
+                reason = self.plateau.reason()
             if reason is not None:
                 yield self._finish(reason, interrupted=False)
                 return
+
+    def _lr(self, step: int) -> float:
+        """The schedule's rate, or lower while annealing after a plateau (stopping.py)."""
+        lr = self.schedule.lr(step, time.perf_counter() - self.start)
+        if self.anneal_from is None:
+            return lr
+        start_step, start_lr = self.anneal_from
+        tail = anneal_lr(start_lr, FINAL_FACTOR * self.train_config.lr, step - start_step,
+                         self.plateau.anneal_epochs * self.train_config.steps_per_epoch)
+        return min(lr, tail)
 
     def _limit_reached(self, step: int) -> str | None:
         cfg = self.train_config
@@ -256,14 +253,10 @@ class Trainer:
             result = self._validate()
             val_loss, metrics, threshold, collapsed = result.loss, result.metrics, result.threshold, result.collapsed_to
         score = self._score(train_loss, val_loss, metrics)
+        self.plateau.update(score, is_loss="mean_dice" not in metrics)
+        if self.plateau.annealing and self.anneal_from is None:
+            self.anneal_from = (step, self.optimizer.param_groups[0]["lr"])
         improved = self.best is None or score > self.best.score
-        if improved and threshold is None and self._sparse_two_class():
-            tile, overlap = self._tiling()
-            threshold = prior_corrected_threshold(self.model, self.train_items, tile=tile, overlap=overlap,
-                                                  device=self.device, amp=self.amp, seed=self.train_config.seed)
-            if threshold is not None and self.val_items:  # report the masks this threshold gives, as saved
-                result = self._validate(threshold)
-                metrics, collapsed = result.metrics, result.collapsed_to
         if improved:
             self.best = _Best(score, epoch, cpu_state_dict(self.model), metrics, threshold)
         lr = self.optimizer.param_groups[0]["lr"]
@@ -274,25 +267,21 @@ class Trainer:
         yield EpochEnded(epoch, train_loss, val_loss, dict(metrics), lr, elapsed, improved, collapsed)
         if collapsed is not None:
             yield Log(collapse_warning(f"epoch {epoch}'s model", self._class_name(collapsed), collapsed == 0))
-        preview = self._preview_event(epoch)
+        preview = self.preview(epoch)
         if preview is not None:
             yield preview
         return improved
 
     def _validate(self, threshold: float | None = None):
         tile, overlap = self._tiling()
-        return validate(self.model, self.val_items, tile=tile, overlap=overlap, device=self.device, amp=self.amp,
-                        loss_kind=self.train_config.loss, class_weights=self.class_weights,
+        return validate(self.model, self.val_items, tile=tile, overlap=overlap, device=self.device,
+                        precision=self.precision.name, loss_kind=self.train_config.loss, class_weights=self.class_weights,
                         class_names=[c["name"] for c in self.classes], threshold=threshold)
 
     def _class_name(self, value: int) -> str:
         """Name of network class `value` (0 = background) from the project's classes."""
         names = [c["name"] for c in self.classes]
         return names[value] if value < len(names) else f"class {value}"
-
-    def _sparse_two_class(self) -> bool:
-        """Two classes and mostly unlabelled training images: scribbles, whose class prior is not the image's."""
-        return self.model_config.num_classes == 2 and is_sparse(self.train_items)
 
     def _score(self, train_loss: float, val_loss: float | None, metrics: dict[str, float]) -> float:
         """Higher is better: mean foreground val Dice, else minus the val loss, else minus the train loss."""
@@ -305,14 +294,17 @@ class Trainer:
         tile = max(64, self.train_config.patch_size)
         return tile, tile // 8
 
-    def _preview_event(self, epoch: int) -> PreviewReady | None:
+    def preview(self, epoch: int) -> PreviewReady | None:
+        """The preview image predicted with the weights in memory now, or None without one. Call it on the
+        training thread between events (iter_fit is suspended at a yield): the GUI previews mid-epoch."""
         with self._preview_lock:
             preview = self._preview
         if preview is None:
             return None
         index, image = preview
         tile, overlap = self._tiling()
-        probabilities = predict_probabilities(self.model, image, tile, overlap, device=self.device, amp=self.amp)
+        config = PredictConfig(tile, overlap, precision=self.precision.name)
+        probabilities = predict_probabilities(self.model, image, config, device=self.device)
         return PreviewReady(epoch, index, probabilities)
 
     # -- history and checkpoints --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from torch import nn
 
 from unet_studio.core.metrics import confusion, dice_iou_per_class, single_predicted_class
 from unet_studio.data.sampling import TrainItem
+from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.tiling import predict_probabilities
 from unet_studio.training.losses import combined_loss
 
@@ -89,7 +90,7 @@ def is_sparse(items: Sequence[TrainItem]) -> bool:
 
 
 def validate(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap: int, device: torch.device,
-             amp: bool, loss_kind: str, class_weights: torch.Tensor | None,
+             precision: str, loss_kind: str, class_weights: torch.Tensor | None,
              class_names: Sequence[str], threshold: float | None = None) -> Validation:
     """Predict every item whole (overlap-tiling), aggregate the confusion matrix over all of them. A given
     2-class `threshold` is used for the masks as it is (none is searched for)."""
@@ -100,7 +101,8 @@ def validate(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap
     predicted = None  # pixels predicted per class
     fixed = threshold
     for item in items:
-        probs = predict_probabilities(model, item.image, tile, overlap, device=device, amp=amp)
+        probs = predict_probabilities(model, item.image, PredictConfig(tile, overlap, precision=precision),
+                                      device=device)
         labelled = item.target >= 0
         n_labelled, n_pixels = n_labelled + int(labelled.sum()), n_pixels + labelled.size
         truth = np.where(labelled, item.target, 0)
@@ -120,8 +122,10 @@ def validate(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap
             fg_counts += np.bincount(bins[labelled][is_object], minlength=fg_counts.size)
             bg_counts += np.bincount(bins[labelled][~is_object], minlength=bg_counts.size)
             all_counts += np.bincount(bins.ravel(), minlength=all_counts.size)
-    # Scribbles label the easy pixels far from boundaries; a threshold tuned on them is biased, so only
-    # mostly labelled validation images choose one (else the argmax of the class-balanced network is used).
+    # The threshold rule. Scribbles label the easy pixels far from boundaries; a threshold tuned on them is
+    # biased, so only mostly labelled validation images choose one. Otherwise (scribbles, no validation)
+    # the checkpoint keeps None: the argmax of the class-balanced network, which held on every annotator
+    # style of benchmarks/scribble_styles.py where a prior-corrected threshold (prior.py) did not.
     dense = n_pixels > 0 and n_labelled >= DENSE_FRACTION * n_pixels
     if fixed is None and dense and fg_counts.sum():
         threshold = best_threshold(fg_counts, bg_counts)[0]

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from unet_studio.core.errors import TrainingError
-from unet_studio.training import device as device_module
-from unet_studio.training.device import describe_devices, select_device
+from unet_studio.runtime import device as device_module
+from unet_studio.runtime.device import describe_devices, select_device
 
 
 def test_auto_on_cpu_build_names_the_reason(monkeypatch):

@@ -1,0 +1,84 @@
+"""What a training run reads from a project, fixed in a frozen snapshot on the thread that owns the project.
+
+The GUI takes the snapshot on its own thread when Train is pressed; the training thread then reads only
+the files it names (image files and annotation files, which are replaced atomically), never the live
+`Project` that the GUI thread keeps saving into.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from unet_studio.core.annotations import read_annotation
+from unet_studio.core.errors import StudioError, TrainingError
+from unet_studio.core.images import read_image
+from unet_studio.core.normalize import normalize_for_network
+from unet_studio.core.project import Project
+from unet_studio.data.sampling import TrainItem
+
+SPLITS = ("train", "val")
+
+
+@dataclass(frozen=True)
+class LabelledFile:
+    """One image with saved labels: its file, its annotation file (1 = background) and its split."""
+
+    image_path: Path
+    annotation_path: Path
+    split: str
+
+
+@dataclass(frozen=True)
+class ProjectSnapshot:
+    """The project's folder and manifest, its labelled train/val images and its classes (plain dicts)."""
+
+    folder: Path
+    manifest_path: Path
+    images: tuple[LabelledFile, ...]
+    classes: tuple[dict, ...]
+
+    @property
+    def num_classes(self) -> int:
+        """Network outputs the classes need (class value v is output v - 1)."""
+        return max(int(c["value"]) for c in self.classes)
+
+
+def snapshot_project(project: Project) -> ProjectSnapshot:
+    """Read the project once (call on the thread that owns it)."""
+    images = []
+    for record in project.images:
+        path = project.annotation_path(record.id) if record.split in SPLITS else None
+        if path is not None:
+            images.append(LabelledFile(project.image_path(record.id), path, record.split))
+    classes = tuple(dataclasses.asdict(c) for c in project.classes)
+    return ProjectSnapshot(project.folder, project.manifest_path, tuple(images), classes)
+
+
+def snapshot_items(snapshot: ProjectSnapshot,
+                   normalization: dict) -> tuple[dict[str, list[TrainItem]], list[str], list[Path]]:
+    """Training items by split ('train', 'val'), one line per unusable image, and the image files used.
+    Images whose annotation is all unlabelled are left out."""
+    by_split: dict[str, list[TrainItem]] = {split: [] for split in SPLITS}
+    problems, used = [], []
+    for item in snapshot.images:
+        try:
+            annotation = read_annotation(item.annotation_path)
+            if not annotation.any():
+                continue
+            pixels = read_image(item.image_path).pixels
+            if pixels.shape[:2] != annotation.shape:
+                raise TrainingError(item.image_path, f"image is {pixels.shape[0]} x {pixels.shape[1]} but its "
+                                    f"annotation {annotation.shape[0]} x {annotation.shape[1]}")
+            image = normalize_for_network(pixels, normalization["low"], normalization["high"])
+        except StudioError as error:
+            problems.append(str(error))
+            continue
+        target = annotation.astype(np.int64) - 1
+        by_split[item.split].append(TrainItem(image, target, name=str(item.image_path)))
+        used.append(item.image_path)
+    return by_split, problems, used
+
