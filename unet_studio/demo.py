@@ -96,7 +96,8 @@ def predict_and_score(project: Project, checkpoint_path: Path) -> dict:
         truth_instances = read_image(project.folder / "truth_instances" / f"{record.id}.tif").pixels[:, :, 0]
         scores = evaluate_pair(prediction.mask, truth, 2, prediction.instances, truth_instances, iou_thresholds=(0.5,))
         results[record.id] = {"dice": scores["per_class"]["1"]["dice"], "ap@0.5": scores["ap@0.5"],
-                              "nuclei_found": int(prediction.instances.max()), "nuclei_true": int(truth_instances.max())}
+                              "nuclei_found": int(prediction.instances.max()),
+                              "nuclei_true": int(truth_instances.max())}
     return {
         "test_images": results,
         "mean_dice": float(np.mean([r["dice"] for r in results.values()])) if results else None,

@@ -108,7 +108,7 @@ def test_relative_paths_survive_moving_the_project_with_its_images(tmp_path):
     shutil.move(tmp_path / "old", tmp_path / "new")
     moved = Project.open(tmp_path / "new")
     assert moved.image_path("img0") == tmp_path / "new" / "raw" / "img0.png"
-    assert [r.id for r in moved.images if not moved.image_path(r.id).is_file()] == [] and moved.load_annotation("img0").all()
+    assert all(moved.image_path(r.id).is_file() for r in moved.images) and moved.load_annotation("img0").all()
 
 
 def test_missing_image_file_is_flagged_not_fatal(tmp_path):

@@ -10,7 +10,7 @@ import torch
 from unet_studio.core.errors import ModelFileError
 from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model
-from unet_studio.models.checkpoint import FORMAT, load_checkpoint, save_checkpoint
+from unet_studio.models.checkpoint import FORMAT, FORMAT_VERSION, load_checkpoint, save_checkpoint
 
 CONFIG = ModelConfig(in_channels=1, num_classes=3, depth=2, base_channels=4)
 CLASSES = [{"value": 1, "name": "background", "color": "#000000"},
@@ -45,7 +45,8 @@ def test_round_trip_gives_identical_outputs(tmp_path):
 def test_saved_file_is_plain_data_with_cpu_float32_weights(tmp_path):
     model, path = _saved(tmp_path, interrupted=True)
     payload = torch.load(path, map_location="cpu", weights_only=True)
-    assert payload["format"] == FORMAT and payload["format_version"] == 1 and payload["interrupted"] is True
+    assert payload["format"] == FORMAT and payload["format_version"] == FORMAT_VERSION
+    assert payload["interrupted"] is True
     assert all(t.device.type == "cpu" and t.is_contiguous() for t in payload["state_dict"].values())
     assert all(t.dtype == torch.float32 for t in payload["state_dict"].values() if t.is_floating_point())
     assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]
@@ -97,7 +98,7 @@ def _torch_file(path, obj):
     (lambda p: (p.write_bytes(b""), p)[1], "not a readable checkpoint"),
     (lambda p: _torch_file(p, {"weights": torch.zeros(2)}), "not a UNet Studio checkpoint"),
     (lambda p: _torch_file(p, [1, 2]), "not a UNet Studio checkpoint"),
-    (lambda p: _torch_file(p, {"format": FORMAT, "format_version": 2}), "newer than this app"),
+    (lambda p: _torch_file(p, {"format": FORMAT, "format_version": FORMAT_VERSION + 1}), "newer than this app"),
     (lambda p: _torch_file(p, {"format": FORMAT, "format_version": 1}), "incomplete or damaged"),
     (lambda p: _torch_file(p, {"format": FORMAT, "format_version": 1, "model_config": {"arch": "vit"},
                                "classes": [], "state_dict": {}}), "unknown arch"),
@@ -133,3 +134,33 @@ def test_damaged_files_are_one_line_model_file_errors(tmp_path, content):
     with pytest.raises(ModelFileError, match="damaged.pt") as caught:
         load_checkpoint(path)
     assert "\n" not in str(caught.value)
+
+
+def _version_1_name(key: str) -> str:
+    """The name format version 1 gave a U-Net weight (flat encoders/upsamplers/gates/decoders lists)."""
+    parts = key.split(".")
+    if parts[0] == "inc":
+        return ".".join(["encoders", "0", *parts[1:]])
+    if parts[0] == "downs":
+        return ".".join(["encoders", str(int(parts[1]) + 1), *parts[3:]])
+    if parts[0] == "ups":
+        flat = {"up": "upsamplers", "gate": "gates", "conv": "decoders"}[parts[2]]
+        return ".".join([flat, parts[1], *parts[3:]])
+    return key
+
+
+@pytest.mark.parametrize("arch", ["unet", "attention-unet"])
+def test_a_version_1_checkpoint_loads_with_identical_outputs(tmp_path, arch):
+    config = ModelConfig(arch=arch, in_channels=1, num_classes=2, depth=2, base_channels=4)
+    torch.manual_seed(1)
+    model = build_model(config).eval()
+    old_state = {_version_1_name(k): v for k, v in model.state_dict().items()}
+    assert "encoders.1.0.0.weight" in old_state and ("gates.0.coefficients.weight" in old_state) == (arch != "unet")
+    path = save_checkpoint(tmp_path / "v2.pt", model, config, CLASSES[:2], None, {}, {})
+    payload = torch.load(path, weights_only=True)
+    payload.update(format_version=1, state_dict=old_state)
+    torch.save(payload, tmp_path / "v1.pt")
+    loaded = load_checkpoint(tmp_path / "v1.pt").build_model()
+    x = torch.randn(1, 1, 40, 36)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)

@@ -79,7 +79,8 @@ def test_missing_images_are_flagged_and_annotations_kept(tmp_path, how):
     else:
         shutil.move(image.parent, tmp_path / "elsewhere")
     reopened = Project.open(project.folder)
-    assert [r.id for r in reopened.images if not reopened.image_path(r.id).is_file()] == (["im0"] if how == "deleted" else ["im0", "im1"])
+    missing = [r.id for r in reopened.images if not reopened.image_path(r.id).is_file()]
+    assert missing == (["im0"] if how == "deleted" else ["im0", "im1"])
     np.testing.assert_array_equal(reopened.load_annotation("im0"), saved)
     reopened.save_annotation("im0", saved + 1)
     assert (project.folder / "annotations" / "im0.png").is_file()

@@ -236,10 +236,14 @@ class Project:
             self._replace_image(replace(record, status="predicted"))
         return written
 
+    def prediction_path(self, image_id: str) -> Path | None:
+        """The stored predicted mask's file, or None."""
+        self.image(image_id)
+        return ann.annotation_file(self.folder / "predictions" / image_id)
+
     def load_prediction(self, image_id: str) -> np.ndarray | None:
         """The stored predicted mask, or None."""
-        self.image(image_id)
-        path = ann.annotation_file(self.folder / "predictions" / image_id)
+        path = self.prediction_path(image_id)
         return None if path is None else ann.read_annotation(path, self._shape(image_id))
 
     # --- classes -----------------------------------------------------------------------------------

@@ -99,25 +99,37 @@ class AnnotationDocument(QObject):
         """Absolute path of an image's original file."""
         return self.project.image_path(image_id)
 
-    def _project_call(self, method: str, *args):
-        """Call a Project method; a StudioError becomes error_raised (None returned)."""
+    def _project_call(self, method, *args):
+        """Call a bound Project method; a StudioError becomes error_raised (None returned)."""
         try:
-            return getattr(self.project, method)(*args)
+            return method(*args)
         except StudioError as exc:
             self.error_raised.emit(str(exc))
             return None
 
     def add_images(self, paths) -> None:
         """Reference more images (unreadable ones are listed too, with their reason)."""
-        self._project_call("add_images", paths)
+        self._project_call(self.project.add_images, paths)
         self.records_changed.emit()
 
     def set_split(self, image_id: str, split: str) -> None:
-        self._project_call("set_split", image_id, split)
+        self._project_call(self.project.set_split, image_id, split)
         self.records_changed.emit()
 
     def auto_split(self, val_fraction: float) -> None:
-        self._project_call("auto_split", val_fraction)
+        self._project_call(self.project.auto_split, val_fraction)
+        self.records_changed.emit()
+
+    def set_status(self, image_id: str, status: str) -> None:
+        """Set an image's status ('reviewed' after review...), then records_changed; a StudioError reaches
+        the caller, which says where it shows it."""
+        self.project.set_status(image_id, status)
+        self.records_changed.emit()
+
+    def save_prediction(self, image_id: str, mask) -> None:
+        """Store a predicted mask (an unlabelled image becomes 'predicted'), then records_changed; a
+        StudioError reaches the caller."""
+        self.project.save_prediction(image_id, mask)
         self.records_changed.emit()
 
     def update_settings(self, **values) -> None:
@@ -149,16 +161,16 @@ class AnnotationDocument(QObject):
     # ----- classes
     def add_class(self, name: str) -> int | None:
         """A new object class; returns its value."""
-        info = self._project_call("add_class", name)
+        info = self._project_call(self.project.add_class, name)
         self.classes_changed.emit()
         return None if info is None else int(info.value)
 
     def rename_class(self, value: int, name: str) -> None:
-        self._project_call("rename_class", value, name)
+        self._project_call(self.project.rename_class, value, name)
         self.classes_changed.emit()
 
     def recolour_class(self, value: int, rgb: tuple[int, int, int]) -> None:
-        self._project_call("recolor_class", value, "#{:02x}{:02x}{:02x}".format(*rgb))
+        self._project_call(self.project.recolor_class, value, "#{:02x}{:02x}{:02x}".format(*rgb))
         self.classes_changed.emit()
 
     def delete_class(self, value: int) -> None:
@@ -169,7 +181,7 @@ class AnnotationDocument(QObject):
         image_id = self.image_id
         if not self.save_now():
             return
-        self._project_call("remove_class", value)
+        self._project_call(self.project.remove_class, value)
         for stack in self._stacks.values():
             stack.clear()
         if image_id is not None:

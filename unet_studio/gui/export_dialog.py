@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
-from unet_studio.core.annotations import annotation_file
 from unet_studio.export.api import ExportSource
 from unet_studio.gui.export_worker import IMAGE_FORMATS, MIN_INSTANCE_SIZE, MODEL_FORMATS, ExportJob, ExportWorker
 from unet_studio.gui.workers import start_worker, wait_for
@@ -131,7 +130,7 @@ class ExportDialog(QDialog):
         found = []
         for image_id in self.image_ids:
             if from_predictions:
-                labels = annotation_file(project.folder / "predictions" / image_id)
+                labels = project.prediction_path(image_id)
                 found.append(ExportSource(project.image_path(image_id), labels, "semantic",
                                           "nothing to export: no prediction for this image"))
             else:

@@ -85,9 +85,10 @@ class ModelsPanel(QWidget):
         for button in (self.activate_button, self.rename_button, self.delete_button):
             button.setEnabled(has)
 
-    def _change(self, method: str, *args) -> bool:
+    def _change(self, method, *args) -> bool:
+        """Call a bound Project method; its StudioError is shown in the panel."""
         try:
-            getattr(self.document.project, method)(*args)
+            method(*args)
         except StudioError as error:
             self.message.setText(str(error))
             return False
@@ -99,7 +100,7 @@ class ModelsPanel(QWidget):
     def set_active(self) -> bool:
         """Make the selected model the one used for prediction and fine-tuning."""
         model_id = self.selected_id()
-        return model_id is not None and self._change("set_active_model", model_id)
+        return model_id is not None and self._change(self.document.project.set_active_model, model_id)
 
     def rename(self) -> bool:
         model_id = self.selected_id()
@@ -108,7 +109,7 @@ class ModelsPanel(QWidget):
         old = self.document.project.model(model_id).name
         name, ok = QInputDialog.getText(self, "Rename model", "Name:", text=old)
         name = name.strip()
-        return bool(ok and name and name != old) and self._change("rename_model", model_id, name)
+        return bool(ok and name and name != old) and self._change(self.document.project.rename_model, model_id, name)
 
     def delete(self) -> bool:
         """Delete the selected model and its file, after the user confirms."""
@@ -117,4 +118,4 @@ class ModelsPanel(QWidget):
             return False
         name = self.document.project.model(model_id).name
         answer = QMessageBox.question(self, "Delete model", f"Delete the model \u201c{name}\u201d and its file?")
-        return answer == QMessageBox.StandardButton.Yes and self._change("remove_model", model_id)
+        return answer == QMessageBox.StandardButton.Yes and self._change(self.document.project.remove_model, model_id)

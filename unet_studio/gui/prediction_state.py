@@ -115,11 +115,9 @@ class PredictionState(QObject):
 
     def _save(self, image_id: str, mask: np.ndarray) -> None:
         try:
-            self.document.project.save_prediction(image_id, mask)
+            self.document.save_prediction(image_id, mask)
         except StudioError as error:
             self.error_raised.emit(str(error))
-            return
-        self.document.records_changed.emit()
 
     def _load(self, image_id: str) -> np.ndarray | None:
         try:

@@ -1,4 +1,5 @@
-"""Building blocks shared by the U-Net family: conv blocks, up-sampling, attention gates, pad/crop helpers."""
+"""Building blocks shared by the U-Net family: conv blocks, Down/Up steps, up-sampling, attention gates,
+pad/crop helpers."""
 
 from __future__ import annotations
 
@@ -73,6 +74,37 @@ class UpSample(nn.Module):
         if self.mode == "bilinear":
             x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
         return self.conv(x)
+
+
+class Down(nn.Module):
+    """One encoder step: 2x2 max-pool, then a DoubleConv (halves H and W, maps the channels)."""
+
+    def __init__(self, in_channels: int, out_channels: int, norm: str, padding: str = "same", dropout: float = 0.0):
+        super().__init__()
+        self.pool = nn.MaxPool2d(2)
+        self.conv = DoubleConv(in_channels, out_channels, norm, padding, dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(self.pool(x))
+
+
+class Up(nn.Module):
+    """One decoder step: up-sample the coarser features, crop the skip to their size ('valid' padding),
+    re-weight it by an attention gate when `gated`, concatenate [skip, up] and apply a DoubleConv."""
+
+    def __init__(self, in_channels: int, out_channels: int, norm: str, padding: str, upsample: str,
+                 gated: bool = False):
+        super().__init__()
+        self.up = UpSample(in_channels, out_channels, upsample)
+        self.gate = AttentionGate(out_channels, out_channels, max(1, out_channels // 2), norm) if gated else None
+        self.conv = DoubleConv(2 * out_channels, out_channels, norm, padding)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = self.up(x)
+        skip = center_crop(skip, x.shape[-2], x.shape[-1])
+        if self.gate is not None:
+            skip = self.gate(skip, x)
+        return self.conv(torch.cat([skip, x], dim=1))
 
 
 class AttentionGate(nn.Module):

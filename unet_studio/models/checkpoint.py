@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import pickle
+import re
 import struct
 import warnings
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model
 
 FORMAT = "unet-studio-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: U-Net / Attention U-Net weights under named Down/Up blocks (version 1 is renamed on load)
 DEFAULT_NORMALIZATION = {"method": "percentile", "low": 0.5, "high": 99.5}
 _LOAD_FAILURES = (RuntimeError, EOFError, KeyError, IndexError, ValueError, TypeError, AttributeError,
                   UnicodeDecodeError, OSError, struct.error, MemoryError, OverflowError, RecursionError)
@@ -139,6 +140,31 @@ def _read_payload(path: Path) -> Any:
                                    "not a torch file)") from error
 
 
+_V1_UNET_PREFIXES = (
+    (re.compile(r"^encoders\.0\."), "inc."),
+    (re.compile(r"^encoders\.(\d+)\."), lambda m: f"downs.{int(m.group(1)) - 1}.conv."),
+    (re.compile(r"^upsamplers\.(\d+)\."), r"ups.\1.up."),
+    (re.compile(r"^gates\.(\d+)\."), r"ups.\1.gate."),
+    (re.compile(r"^decoders\.(\d+)\."), r"ups.\1.conv."),
+)
+
+
+def upgrade_state_dict(state_dict: dict[str, Any], arch: str, version: int) -> dict[str, Any]:
+    """Weights of an older format under today's names: version 1 U-Net / Attention U-Net kept encoders,
+    upsamplers, gates and decoders in flat lists, version 2 in the named blocks inc, downs and ups."""
+    if version >= 2 or arch not in ("unet", "attention-unet"):
+        return state_dict
+    renamed = {}
+    for key, value in state_dict.items():
+        for pattern, replacement in _V1_UNET_PREFIXES:
+            new_key, count = pattern.subn(replacement, key, count=1)
+            if count:
+                key = new_key
+                break
+        renamed[key] = value
+    return renamed
+
+
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Read and check a checkpoint; any problem raises ModelFileError naming the file."""
     path = Path(path)
@@ -154,7 +180,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         return Checkpoint(
             path=path, model_config=model_config, classes=list(payload["classes"]),
             normalization=dict(payload.get("normalization") or DEFAULT_NORMALIZATION),
-            state_dict=dict(payload["state_dict"]), history=dict(payload.get("history") or {}),
+            state_dict=upgrade_state_dict(dict(payload["state_dict"]), model_config.arch, version),
+            history=dict(payload.get("history") or {}),
             train_config=dict(payload.get("train_config") or {}), interrupted=bool(payload.get("interrupted")),
             created=str(payload.get("created", "")), threshold=payload.get("threshold"),
             metrics=dict(payload.get("metrics") or {}), extra=dict(payload.get("extra") or {}),

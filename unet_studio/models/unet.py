@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from unet_studio.core.errors import InputSizeError
-from unet_studio.models.blocks import DoubleConv, UpSample, center_crop, pad_bottom_right, round_up
+from unet_studio.models.blocks import DoubleConv, Down, Up, pad_bottom_right, round_up
 from unet_studio.models.config import ModelConfig
 
 VALID_CONV_LOSS = 4  # two unpadded 3x3 convs lose 2 pixels each per axis
@@ -48,29 +48,28 @@ def valid_input_size(size: int, depth: int) -> int | None:
 
 
 class UNet(nn.Module):
-    """Encoder of DoubleConv + max-pool, decoder of up-sampling + skip concatenation + DoubleConv.
+    """Encoder of Down steps (max-pool + DoubleConv), decoder of Up steps (up-sample, skip, DoubleConv).
 
     forward(x (N, C, H, W)) -> logits (N, num_classes, H - 2 * margin, W - 2 * margin) for any H, W
     large enough: the input is padded internally to a size the network accepts and the output cropped.
+    With `gated` every skip passes an attention gate first (AttentionUNet).
     """
 
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: ModelConfig, gated: bool = False):
         super().__init__()
         self.config = config
         self.margin = valid_margin(config.depth) if config.padding == "valid" else 0
         widths = [config.base_channels * 2**level for level in range(config.depth + 1)]
-        self.encoders = nn.ModuleList()
-        in_channels = config.in_channels
-        for level, width in enumerate(widths):
-            dropout = config.dropout if level == config.depth else 0.0
-            self.encoders.append(DoubleConv(in_channels, width, config.norm, config.padding, dropout))
-            in_channels = width
-        self.pool = nn.MaxPool2d(2)
-        self.upsamplers = nn.ModuleList()
-        self.decoders = nn.ModuleList()
-        for level in reversed(range(config.depth)):
-            self.upsamplers.append(UpSample(widths[level + 1], widths[level], config.upsample))
-            self.decoders.append(DoubleConv(2 * widths[level], widths[level], config.norm, config.padding))
+        deepest = {level: config.dropout if level == config.depth else 0.0 for level in range(config.depth + 1)}
+        self.inc = DoubleConv(config.in_channels, widths[0], config.norm, config.padding, deepest[0])
+        self.downs = nn.ModuleList(
+            Down(widths[level - 1], widths[level], config.norm, config.padding, deepest[level])
+            for level in range(1, config.depth + 1)
+        )
+        self.ups = nn.ModuleList(
+            Up(widths[level + 1], widths[level], config.norm, config.padding, config.upsample, gated)
+            for level in reversed(range(config.depth))
+        )
         self.head = nn.Conv2d(widths[0], config.num_classes, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -93,15 +92,10 @@ class UNet(nn.Module):
         return padded_h, padded_w
 
     def _forward_padded(self, x: torch.Tensor) -> torch.Tensor:
-        skips = []
-        for level, encoder in enumerate(self.encoders):
-            if level > 0:
-                x = self.pool(x)
-            x = encoder(x)
-            skips.append(x)
-        skips.pop()
-        for upsample, decoder in zip(self.upsamplers, self.decoders):
-            x = upsample(x)
-            skip = center_crop(skips.pop(), x.shape[-2], x.shape[-1])
-            x = decoder(torch.cat([skip, x], dim=1))
+        skips = [self.inc(x)]
+        for down in self.downs:
+            skips.append(down(skips[-1]))
+        x = skips.pop()
+        for up in self.ups:
+            x = up(x, skips.pop())
         return self.head(x)
