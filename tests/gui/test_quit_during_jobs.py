@@ -106,14 +106,14 @@ def test_quit_during_the_quality_check_stops_and_joins_it(qtbot, qtlog, trained_
 def test_quit_during_export_and_prediction_names_both(qtbot, qtlog, trained_window, asked, slow_predictions,
                                                      monkeypatch, tmp_path):
     window, _ = trained_window
-    original = export_worker.load_item
+    original = export_worker.export_sources
 
-    def load_until_stopped(item, with_pixels):
+    def export_once_stopped(*args, **kwargs):
         while not dialog.worker.stopping:
             time.sleep(0.01)
-        return original(item, with_pixels)
+        return original(*args, **kwargs)
 
-    monkeypatch.setattr(export_worker, "load_item", load_until_stopped)
+    monkeypatch.setattr(export_worker, "export_sources", export_once_stopped)
     dialog = open_export_dialog(window)
     dialog.source.setCurrentIndex(dialog.source.findData("annotations"))
     dialog.set_formats(["masks"])
