@@ -87,6 +87,8 @@ def test_answering_no_keeps_the_window_and_the_run(qtbot, trained_window, asked)
     assert window.isVisible() and panel.running
     with qtbot.waitSignal(panel.training_finished, timeout=30000):
         panel.stop()
+    qc = window.training_docks.qc  # the quality check that follows the run: let it end with this test
+    qtbot.waitUntil(lambda: qc.worker is None, timeout=60000)
 
 
 def test_quit_during_prediction_stops_and_joins_it(qtbot, qtlog, trained_window, asked, slow_predictions):
