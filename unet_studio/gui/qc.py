@@ -43,6 +43,7 @@ class QcPanel(QWidget):
         self.choice: ActiveChoice | None = None
         self._deciding: tuple[str, bool, str | None] | None = None  # new model, interrupted, previous model
         self._note = "the validation images"
+        self._closing = False  # set by shutdown(): no check starts after it (its thread would outlive the window)
         self.banner = QLabel()
         self.banner.setObjectName("qcBanner")
         self.banner.setWordWrap(True)
@@ -78,8 +79,8 @@ class QcPanel(QWidget):
     def on_training_finished(self, event) -> bool:
         """Training ended: score the new model against the remembered one, then choose the active model."""
         project = self.document.project
-        if event is None or event.checkpoint_path is None or project is None:
-            return False
+        if self._closing or event is None or event.checkpoint_path is None or project is None:
+            return False  # closing: the new model stays registered, the active one unchanged
         new_model = next((m.id for m in project.models if project.model_path(m.id) == event.checkpoint_path), None)
         if new_model is None:
             return False
@@ -113,7 +114,7 @@ class QcPanel(QWidget):
     def compare(self, new_model: str, previous_model: str | None = None) -> bool:
         """Score `new_model` (and `previous_model`) in a worker thread; False if nothing to score."""
         project = self.document.project
-        if self.worker is not None or project is None:
+        if self._closing or self.worker is not None or project is None:
             return False
         try:
             models = [(m, project.model(m).name, project.model_path(m)) for m in (new_model, previous_model) if m]
@@ -135,6 +136,8 @@ class QcPanel(QWidget):
         return True
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Stop a running check and wait for its thread; no check starts afterwards (the window is closing)."""
+        self._closing = True
         if self.worker is not None:
             self.worker.stop()
         return wait_for(self.thread, timeout_ms)
