@@ -77,7 +77,7 @@ def test_validate_scores_the_masks_of_the_threshold_and_flags_a_collapse():
     image = np.zeros((1, 40, 40), np.float32)
     image[0, 10:20, 10:20] = 1.0
     target = (image[0] > 0).astype(np.int64)
-    run = dict(tile=32, overlap=8, device=torch.device("cpu"), amp=False, loss_kind="ce", class_weights=None,
+    run = dict(tile=32, overlap=8, device=torch.device("cpu"), precision="fp32", loss_kind="ce", class_weights=None,
                class_names=["background", "cell"])
     # background pixels have p1 = sigmoid(-2) = 0.12: at 0.1 every pixel is 'cell'
     flooded = validate(_Constant(), [TrainItem(image, target)], threshold=0.1, **run)
