@@ -2,6 +2,7 @@
 
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
 
 from tests.gui.helpers import make_project
 from unet_studio.gui.gui_gc import install_gui_collector
@@ -15,6 +16,25 @@ def collect_garbage_on_the_gui_thread(qapp):
     collector = install_gui_collector(qapp)
     yield
     collector.stop()
+
+
+@pytest.fixture(autouse=True)
+def message_boxes_never_block(monkeypatch):
+    """A modal message box would wait for a click forever (offscreen, nobody clicks; pytest-timeout cannot
+    interrupt a Qt modal loop). Unless a test answers them itself, questions get Yes (so a window closed in
+    teardown while a job runs stops and joins it) and notices are dismissed; each is recorded."""
+    shown: list[str] = []
+
+    def answer(button):
+        def show(parent, title, text, *args, **kwargs):
+            shown.append(text)
+            return button
+        return show
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    for name in ("information", "warning", "critical"):
+        monkeypatch.setattr(QMessageBox, name, answer(QMessageBox.StandardButton.Ok))
+    return shown
 
 
 @pytest.fixture
