@@ -16,7 +16,7 @@ from unet_studio.inference.tiling import (
     blend_window,
     predict_mask,
     predict_probabilities,
-    tile_grid,
+    tile_layout,
     window_1d,
 )
 from unet_studio.models import ModelConfig, build_model
@@ -44,24 +44,24 @@ def random_image(shape, seed=0):
 def test_tiles_cover_and_weights_stay_positive(height, width, tile_steps, overlap_fraction, align):
     tile = max(8, tile_steps * align)
     overlap = int(tile * overlap_fraction)
-    grid = tile_grid(height, width, tile, overlap, align)
-    tile_h, tile_w = grid[0][2:]
+    tile_h, tile_w, ys, xs = tile_layout(height, width, tile, overlap, align)
     assert tile_h <= tile and tile_w <= tile and tile_h % align == 0 and tile_w % align == 0
-    assert all(y % align == 0 and x % align == 0 for y, x, _, _ in grid)
-    canvas_h, canvas_w = grid[-1][0] + tile_h, grid[-1][1] + tile_w
+    assert all(y % align == 0 for y in ys) and all(x % align == 0 for x in xs)
+    canvas_h, canvas_w = ys[-1] + tile_h, xs[-1] + tile_w
     assert height <= canvas_h < height + align and width <= canvas_w < width + align
     covered = np.zeros((canvas_h, canvas_w))
     window = blend_window(tile_h, tile_w, overlap)
-    for y, x, _, _ in grid:
-        covered[y : y + tile_h, x : x + tile_w] += window
+    for y in ys:
+        for x in xs:
+            covered[y : y + tile_h, x : x + tile_w] += window
     assert (covered > 0).all()
 
 
 def test_fitted_tiles_waste_less_than_full_tiles():
-    assert tile_grid(1024, 1024, 512, 64, align=16)[0][2:] == (384, 384)
-    assert len(tile_grid(1024, 1024, 512, 64, align=16)) == 9
-    assert tile_grid(100, 2048, 512, 64, align=16)[0][2:] == (112, 464)
-    assert tile_grid(512, 512, 512, 64, align=16) == [(0, 0, 512, 512)]
+    tile_h, tile_w, ys, xs = tile_layout(1024, 1024, 512, 64, align=16)
+    assert (tile_h, tile_w) == (384, 384) and len(ys) * len(xs) == 9
+    assert tile_layout(100, 2048, 512, 64, align=16)[:2] == (112, 464)
+    assert tile_layout(512, 512, 512, 64, align=16) == (512, 512, [0], [0])
 
 
 @pytest.mark.parametrize(("tile", "overlap"), [(64, 32), (64, 16), (256, 64), (100, 0)])
@@ -76,7 +76,7 @@ def test_cosine_ramps_sum_to_one_between_tiles(tile, overlap):
 
 def test_bad_tile_settings_raise_one_line_error():
     with pytest.raises(StudioError, match="overlap 40"):
-        tile_grid(100, 100, 64, 40)
+        tile_layout(100, 100, 64, 40)
 
 
 def test_tiled_equals_whole_image_away_from_borders():

@@ -11,6 +11,8 @@ also waits until the file is on disk, so after a crash at most the last stroke i
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoGroup, QUndoStack
@@ -131,6 +133,15 @@ class AnnotationDocument(QObject):
         StudioError reaches the caller."""
         self.project.save_prediction(image_id, mask)
         self.records_changed.emit()
+
+    def register_model(self, checkpoint_path, name: str, activate: bool) -> Path:
+        """Record a finished checkpoint in the project (made active if `activate`), then records_changed;
+        returns the model's path in the project. A StudioError reaches the caller."""
+        from unet_studio.training.api import register_model  # torch: only once a model exists
+
+        path = register_model(self.project, checkpoint_path, name, activate=activate)
+        self.records_changed.emit()
+        return path
 
     def update_settings(self, **values) -> None:
         try:

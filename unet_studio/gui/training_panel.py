@@ -23,7 +23,6 @@ from unet_studio.gui.training_settings import LabelCensus, TrainingSettings
 from unet_studio.gui.training_worker import TrainingJob, TrainingWorker
 from unet_studio.gui.widgets import named_button
 from unet_studio.gui.workers import start_worker, wait_for
-from unet_studio.training.api import register_model
 from unet_studio.training.project_source import snapshot_project
 
 REDRAW_MS = 100
@@ -218,8 +217,8 @@ class TrainingPanel(QWidget):
             # Registered here, on the GUI thread that owns the project, so no manifest update can race.
             # With an active model already, the quality check decides which one stays active (gui/qc.py).
             try:
-                path = register_model(project, event.checkpoint_path, self.worker.job.name(),
-                                      activate=project.active_model is None)
+                path = self.document.register_model(event.checkpoint_path, self.worker.job.name(),
+                                                    activate=project.active_model is None)
                 event = dataclasses.replace(event, checkpoint_path=path)
             except StudioError as error:
                 self.last_finished = event
@@ -243,7 +242,6 @@ class TrainingPanel(QWidget):
         self.redraw()
         if self.progress_bar.maximum() == 0:
             self.progress_bar.setRange(0, 1000)
-        self.document.records_changed.emit()
         self.update_buttons()
         self.training_finished.emit(self.last_finished)
 

@@ -2,7 +2,7 @@
 
 from unet_studio.inference.postprocess import mask_to_instances, probabilities_to_mask
 from unet_studio.inference.predictor import Prediction, Predictor
-from unet_studio.inference.tiling import predict_mask, predict_probabilities, tile_grid
+from unet_studio.inference.tiling import predict_mask, predict_probabilities, tile_layout
 
 __all__ = [
     "Prediction",
@@ -11,5 +11,5 @@ __all__ = [
     "predict_mask",
     "predict_probabilities",
     "probabilities_to_mask",
-    "tile_grid",
+    "tile_layout",
 ]

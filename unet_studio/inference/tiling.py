@@ -67,12 +67,13 @@ def fitted_tile(size: int, tile: int, overlap: int, align: int = 1) -> int:
     return min(tile, -(-fitted // align) * align)
 
 
-def tile_grid(height: int, width: int, tile: int, overlap: int, align: int = 1) -> list[tuple[int, int, int, int]]:
-    """Tiles ``(y, x, tile_h, tile_w)`` covering an image: fitted lengths (:func:`fitted_tile`), aligned starts."""
+def tile_layout(height: int, width: int, tile: int, overlap: int, align: int = 1
+                ) -> tuple[int, int, list[int], list[int]]:
+    """How the tiler covers an image: ``(tile_h, tile_w, row starts, column starts)``, fitted lengths
+    (:func:`fitted_tile`) and aligned starts (:func:`axis_starts`)."""
     check_tiling(tile, overlap)
     tile_h, tile_w = fitted_tile(height, tile, overlap, align), fitted_tile(width, tile, overlap, align)
-    ys, xs = axis_starts(height, tile_h, overlap, align), axis_starts(width, tile_w, overlap, align)
-    return [(y, x, tile_h, tile_w) for y in ys for x in xs]
+    return tile_h, tile_w, axis_starts(height, tile_h, overlap, align), axis_starts(width, tile_w, overlap, align)
 
 
 def check_tiling(tile: int, overlap: int) -> None:
@@ -149,10 +150,8 @@ def iter_probability_bands(
     largest tile side; each axis uses :func:`fitted_tile` with the function's alignment. The iteration
     simply ends early when ``stop`` is set; callers detect that by the last band not reaching ``height``.
     """
-    check_tiling(tile, overlap)
     margin, align = tile_geometry(predict_tile)
-    tile_h, tile_w = fitted_tile(height, tile, overlap, align), fitted_tile(width, tile, overlap, align)
-    ys, xs = axis_starts(height, tile_h, overlap, align), axis_starts(width, tile_w, overlap, align)
+    tile_h, tile_w, ys, xs = tile_layout(height, width, tile, overlap, align)
     canvas_h, canvas_w = ys[-1] + tile_h, xs[-1] + tile_w
     window = blend_window(tile_h, tile_w, overlap)
     row_weights = np.zeros((tile_h, canvas_w), np.float32)
