@@ -307,7 +307,7 @@ class Project:
                     status = ann.label_status(labels)
                     if not (record.status == "reviewed" and status == "labelled"):
                         record = replace(record, status=status)
-            prediction = ann.annotation_file(self.folder / "predictions" / record.id)
+            prediction = self.prediction_path(record.id)
             if prediction is not None:
                 mask = ann.read_annotation(prediction)
                 if mask.max() >= value - 1:

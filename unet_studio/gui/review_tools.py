@@ -87,13 +87,11 @@ class ReviewCommand(QUndoCommand):
             return status
         try:
             if status is not None:
-                doc.project.set_status(self._image_id, status)
-            status = doc.project.image(self._image_id).status
+                doc.set_status(self._image_id, status)  # the document says records_changed
+            return doc.project.image(self._image_id).status
         except StudioError as error:
             doc.error_raised.emit(str(error))
             return status
-        doc.records_changed.emit()
-        return status
 
 
 class ReviewController(QObject):
