@@ -30,9 +30,8 @@ from PySide6.QtCore import QEvent, QPointF, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from brush_speed import mouse, new_window  # noqa: E402
+from brush_speed import mouse, open_big_image  # noqa: E402
 
-from unet_studio.core.project import Project  # noqa: E402
 
 TICK_MS, MOVE_MS, MOVES, PAUSE_S = 10, 16, 30, 0.8
 
@@ -55,12 +54,7 @@ def cpu_name() -> str:
 
 def paint_session(app: QApplication, root: Path, size: int, strokes: int, mode: str) -> dict:
     folder = root / mode.replace(" ", "_")
-    folder.mkdir()
-    image = np.random.default_rng(0).integers(0, 255, (size, size), dtype=np.uint8)
-    tifffile.imwrite(folder / "big.tif", image)
-    Project.create(folder, [folder / "big.tif"])
-    window = new_window(root, app)
-    window.open_path(folder)
+    window = open_big_image(app, root, folder.name, size)
     document, canvas = window.document, window.canvas
     if mode == "synchronous":
         document._autosave.timeout.disconnect()

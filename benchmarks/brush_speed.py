@@ -69,14 +69,20 @@ def fresh_path(size: int, moves: int, step: float = 6.0) -> list[QPointF]:
     return points
 
 
-def brush_ms(app: QApplication, root: Path, size: int, moves: int) -> dict:
-    folder = root / f"brush_{size}"
+def open_big_image(app: QApplication, root: Path, name: str, size: int) -> MainWindow:
+    """A window on a new project in root/name holding one random size x size 8-bit TIFF."""
+    folder = root / name
     folder.mkdir()
     image = np.random.default_rng(0).integers(0, 255, (size, size), dtype=np.uint8)
     tifffile.imwrite(folder / "big.tif", image)
     Project.create(folder, [folder / "big.tif"])
     window = new_window(root, app)
     window.open_path(folder)
+    return window
+
+
+def brush_ms(app: QApplication, root: Path, size: int, moves: int) -> dict:
+    window = open_big_image(app, root, f"brush_{size}", size)
     canvas = window.canvas
     canvas.actual_size()
     canvas.centerOn(size / 2, size / 2)

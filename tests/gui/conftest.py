@@ -64,3 +64,10 @@ def window(qtbot, tmp_path, settings, project):
     canvas.setFocus()
     yield win
     win.close()
+
+
+@pytest.fixture
+def docks(window):
+    """The window's training docks; every job they started must be stopped and joined at the end."""
+    yield window.training_docks
+    assert window.training_docks.shutdown()

@@ -26,12 +26,6 @@ def project(tmp_path, tiny_checkpoint):
     return project
 
 
-@pytest.fixture
-def docks(window):
-    yield window.training_docks
-    assert window.training_docks.shutdown()
-
-
 def active_mark_row(models_panel) -> str:
     """Name of the model the Models table marks active."""
     table = models_panel.table

@@ -22,12 +22,6 @@ def two_objects(shape) -> np.ndarray:
     return mask
 
 
-@pytest.fixture
-def docks(window):
-    yield window.training_docks
-    assert window.training_docks.shutdown()
-
-
 def paint_class_3(window, row: int, cols: tuple[int, int]) -> np.ndarray:
     """A brush stroke in class 3 ("object 2") along one row; returns a copy of the labels after it."""
     window.actions["class3Action"].trigger()

@@ -18,12 +18,6 @@ def blob_mask(shape) -> np.ndarray:
     return mask
 
 
-@pytest.fixture
-def docks(window):
-    yield window.training_docks
-    assert window.training_docks.shutdown()
-
-
 def test_docks_and_menu_are_installed(window, docks):
     titles = {d.windowTitle() for d in window.findChildren(QDockWidget)}
     assert {"Training", "Predictions", "Models", "Quality"} <= titles
