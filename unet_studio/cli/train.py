@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import threading
-from datetime import datetime, timezone
 from pathlib import Path
 
 from unet_studio.cli.output import info, problem
@@ -84,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.project and not (args.images and args.labels and args.out):
         raise TrainingError("train", "needs a project folder, or --images DIR --labels DIR --out MODEL.pt")
     project = Project.open(args.project) if args.project else None
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    target = Path(args.out) if args.out else project.folder / "models" / f"model-{stamp}.pt"
+    target = Path(args.out) if args.out else project.new_model_path()
     link_problems = _check_inputs(args, project, target)
     stop = threading.Event()
     follower = TrainingFollower(train_config, stop)
@@ -107,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             info(f"stopped at once: {_unchanged(target, destination)}")
             raise
     if finished is not None and finished.checkpoint_path is not None and project is not None:
-        path = register_model(project, finished.checkpoint_path, f"{_arch(finished)} {stamp}")
+        path = register_model(project, finished.checkpoint_path, f"{_arch(finished)} {target.stem.removeprefix('model-')}")
         info(f"model saved in the project as {path.stem} (now the active model)")
     skipped = follower.skipped + len(link_problems)
     if skipped:

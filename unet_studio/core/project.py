@@ -317,6 +317,11 @@ class Project:
         self._commit(classes=classes, images=tuple(images))
 
     # --- models ------------------------------------------------------------------------------------
+    def new_model_path(self) -> Path:
+        """Where a new training run writes its checkpoint: models/model-<UTC time>.pt."""
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        return self._subfolder("models") / f"model-{stamp}.pt"
+
     def add_model(self, checkpoint_file, name: str, architecture: str, n_images: int,
                   val_dice: float | None = None, metrics: dict | None = None, move: bool = False) -> ModelRecord:
         """Copy (or move) a checkpoint into models/ atomically and record it."""

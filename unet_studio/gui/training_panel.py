@@ -10,7 +10,6 @@ the GUI thread; an interrupted run (Stop, quit) never replaces the active model.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
 
 from PySide6.QtCore import QThread, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
@@ -159,8 +158,7 @@ class TrainingPanel(QWidget):
         project = self.document.project
         settings = self.form.settings()
         project.update_settings(**{SETTINGS_KEY: settings.to_dict()})
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-        out_path = project.folder / "models" / f"model-{stamp}.pt"
+        out_path = project.new_model_path()
         snapshot = snapshot_project(project)
         if fine_tune:
             active = project.active_model

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -161,13 +160,12 @@ def iter_train_project(project: Project, out_path: str | Path | None = None,
     the train images when none is marked), then register the model in the project and make it active
     (`register=False` leaves that to the caller: see register_model)."""
     snapshot = snapshot_project(project)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    out_path = Path(out_path) if out_path else project.folder / "models" / f"model-{stamp}.pt"
+    out_path = Path(out_path) if out_path else project.new_model_path()
     trainers: list[Trainer] = []
     for event in iter_train_snapshot(snapshot, out_path, model_config, train_config, init, stop, trainers.append):
         if register and isinstance(event, TrainingFinished) and event.checkpoint_path is not None:
-            arch = trainers[0].model_config.arch
-            path = register_model(project, event.checkpoint_path, model_name or f"{arch} {stamp}")
+            name = model_name or f"{trainers[0].model_config.arch} {out_path.stem.removeprefix('model-')}"
+            path = register_model(project, event.checkpoint_path, name)
             yield Log(f"model saved in the project as {path.stem} (now the active model)")
             event = dataclasses.replace(event, checkpoint_path=path)
         yield event
