@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 import threading
+import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -41,10 +42,13 @@ def make_cyclic_qt_garbage(n: int) -> None:
 
 
 def allocate(stop: threading.Event) -> None:
-    """Many small container objects: the cyclic collector's thresholds are passed on this thread."""
+    """Many small container objects: the cyclic collector's thresholds are passed on this thread. Each batch
+    ends by yielding the GIL, as a training step does in torch's kernels: a pure-Python loop that never lets
+    go would starve the GUI thread on a 2-core machine (each of its Qt calls waits a switch interval)."""
     while not stop.is_set():
         junk = [[(i, str(i)) for i in range(50)] for _ in range(200)]
         del junk
+        time.sleep(0.001)
 
 
 def main() -> int:
