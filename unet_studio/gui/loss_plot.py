@@ -65,7 +65,8 @@ class TrainingCurves:
 
 
 class _CurvePlot(pg.PlotWidget):
-    """A plot of `TrainingCurves` on the step axis that redraws only when the numbers changed."""
+    """A plot of `TrainingCurves` on the step axis that redraws only when the numbers changed; each subclass
+    draws in `_draw(curves)`."""
 
     def __init__(self, curves: TrainingCurves, name: str, left: str, parent: QWidget | None = None):
         super().__init__(parent)
@@ -81,11 +82,8 @@ class _CurvePlot(pg.PlotWidget):
         if self.curves.version == self._drawn:
             return False
         self._drawn = self.curves.version
-        self._draw(self.curves)
+        self._draw(self.curves)  # each plot below says what it draws
         return True
-
-    def _draw(self, c: TrainingCurves) -> None:
-        raise NotImplementedError
 
 
 class LossPlot(_CurvePlot):

@@ -81,9 +81,6 @@ class JobWorker(QObject):
         finally:
             self.finished.emit()
 
-    def work(self) -> None:
-        raise NotImplementedError(f"{type(self).__name__} must implement work()")
-
 
 def start_worker(worker: JobWorker, parent: QObject | None = None) -> QThread:
     """Move `worker` to a new thread, start it, and clean both up after `worker.finished`."""
