@@ -251,15 +251,21 @@ def test_window_docks_brush_and_last_image_are_remembered(qtbot, tmp_path, setti
     again.close()
 
 
-def test_the_quality_warning_does_not_move_the_docks(qtbot, tmp_path, settings):
-    """Issue 19 item 13: the long warning banner used to widen the left dock column by ~100 px."""
-    from unet_studio.inference.scoring import ModelScores
-
+def demo_window_at_1400_by_900(qtbot, tmp_path, settings) -> MainWindow:
+    """The window at its default size, showing the demo project."""
     window = MainWindow(settings=settings, demo_folder=tmp_path / "demo")
     qtbot.addWidget(window)
     window.resize(1400, 900)
     window.show()
     assert window.open_demo(), window.last_error
+    return window
+
+
+def test_the_quality_warning_does_not_move_the_docks(qtbot, tmp_path, settings):
+    """Issue 19 item 13: the long warning banner used to widen the left dock column by ~100 px."""
+    from unet_studio.inference.scoring import ModelScores
+
+    window = demo_window_at_1400_by_900(qtbot, tmp_path, settings)
     qc = window.training_docks.qc
     window.training_docks.docks["quality"].raise_()
     qtbot.wait(50)
@@ -282,11 +288,7 @@ def test_the_loss_chart_shows_at_1400_by_900(qtbot, tmp_path, settings):
     """Issue 19 item 13: only ~40 px of the loss chart were visible at the default window size."""
     from PySide6.QtWidgets import QScrollArea
 
-    window = MainWindow(settings=settings, demo_folder=tmp_path / "demo")
-    qtbot.addWidget(window)
-    window.resize(1400, 900)
-    window.show()
-    assert window.open_demo(), window.last_error
+    window = demo_window_at_1400_by_900(qtbot, tmp_path, settings)
     qtbot.wait(50)
     panel = window.training_docks.training
     area = next(a for a in window.findChildren(QScrollArea) if a.widget() is panel)
