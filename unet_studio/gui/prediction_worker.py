@@ -1,4 +1,4 @@
-"""PredictionWorker: predicts a list of project images with one checkpoint in a QThread.
+"""PredictionWorker: predicts a list of project images with one model file (checkpoint or bioimage.io package) in a QThread.
 
 Images are read and predicted in the worker thread; each result crosses to the GUI thread as numpy arrays
 the worker no longer uses. Storing them (Project.save_prediction) is left to the GUI thread, which owns
