@@ -15,6 +15,7 @@ from unet_studio.core.checksums import file_sha256
 from unet_studio.core.errors import StudioError
 from unet_studio.core.project import Project
 from unet_studio.export.bioimageio import PackageOptions, export_bioimageio
+from unet_studio.export.card import model_card
 from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.model_files import load_predictor
 from unet_studio.inference.package_model import PackagePredictor
@@ -132,7 +133,10 @@ def test_our_package_loads_as_its_checkpoint_and_fine_tunes(package, tmp_path):
     events = list(iter_train_folders(tmp_path / "images", tmp_path / "labels", tmp_path / "tuned.pt",
                                      train_config=config, init=result.path))
     assert isinstance(events[-1], TrainingFinished) and not events[-1].interrupted
-    assert load_checkpoint(tmp_path / "tuned.pt").model_config == original.model_config
+    tuned = load_checkpoint(tmp_path / "tuned.pt")
+    assert tuned.model_config == original.model_config
+    # the card of a model trained with --images/--labels names its training files (it was empty before)
+    assert model_card(tuned)["training_data"] == [{"file": "a.tif", "sha256": file_sha256(tmp_path / "images" / "a.tif")}]
 
 
 def _foreign(package_path, target):
