@@ -71,6 +71,7 @@ def package(tmp_path_factory):
     return checkpoint, result
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")  # bioimageio.core's own load
 def test_exported_package_passes_bioimageio_test(package):
     _, result = package
     summary = bioimageio_core.test_model(str(result.path))

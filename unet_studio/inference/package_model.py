@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import threading
+import warnings
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -134,7 +135,9 @@ class PackageTiles:
             self.session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
             self.input_name = self.session.get_inputs()[0].name
         else:
-            self.module = torch.jit.load(io.BytesIO(data), map_location="cpu").eval()
+            with warnings.catch_warnings():  # deprecated upstream, but TorchScript is what the package holds
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.module = torch.jit.load(io.BytesIO(data), map_location="cpu").eval()
 
     def _valid(self, size: int) -> int:
         spec = self.spec
