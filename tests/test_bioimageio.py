@@ -193,3 +193,13 @@ def test_cli_exports_a_package_from_a_project_image_and_predicts_with_it(tmp_pat
     assert main(["predict", "--model", str(out), "--images", str(tmp_path / "in"), "--out",
                  str(tmp_path / "pred")]) == 0
     assert (tmp_path / "pred" / "b.png").is_file()
+
+
+def test_refused_packages_are_one_line_and_write_nothing(package, tmp_path):
+    checkpoint, _ = package
+    with pytest.raises(StudioError, match=r"x\.tar: a bioimage\.io package is a \.zip"):
+        export_bioimageio(checkpoint, tmp_path / "x.tar")
+    with pytest.raises(StudioError, match=r"x\.zip: bioimage\.io refused the description \(licence 'NOPE' is not "
+                                          r"an SPDX licence id") as raised:
+        export_bioimageio(checkpoint, tmp_path / "x.zip", PackageOptions(license="NOPE"))
+    assert "\n" not in str(raised.value) and list(tmp_path.iterdir()) == []

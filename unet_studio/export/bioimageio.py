@@ -175,8 +175,14 @@ def _json_safe(value):
 
 
 def _first_line(error: Exception) -> str:
+    """pydantic's first complaint as "field: message", else the error's first line."""
+    details = getattr(error, "errors", None)
+    if callable(details):
+        first = details()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return f"{where}: {first.get('msg', '')}"[:300] if where else str(first.get("msg", ""))[:300]
     text = str(error).strip().splitlines()
-    return " ".join(text[:3])[:300] if text else type(error).__name__
+    return text[0][:300] if text else type(error).__name__
 
 
 def _save(descr, target: Path) -> Path:

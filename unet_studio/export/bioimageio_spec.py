@@ -88,12 +88,17 @@ def model_description(checkpoint: Checkpoint, options, name: str, description: s
     """The ModelDescr; pydantic.ValidationError when the spec refuses a field (name, licence...)."""
     halo, minimum, step = sizes
     config = checkpoint.model_config
+    try:
+        licence = LicenseId(options.license)
+    except ValueError:
+        raise ValueError(f"licence {options.license!r} is not an SPDX licence id (e.g. CC-BY-4.0, MIT, "
+                         "BSD-3-Clause)") from None
     authors = [Author(name=author) for author in (options.authors or (default_author(),))]
     studio = {"version": __version__, "model_config": config.to_dict(), "classes": checkpoint.classes,
               "normalization": checkpoint.normalization, "threshold": checkpoint.threshold,
               "training_images": [{"name": n, "sha256": s} for n, s in training]}
     return ModelDescr(
-        name=name, description=description, authors=authors, license=LicenseId(options.license),
+        name=name, description=description, authors=authors, license=licence,
         cite=[CiteEntry(text=UNET_PAPER[0], doi=Doi(UNET_PAPER[1]))],
         documentation=FileDescr(source=files["readme"]), covers=[FileDescr(source=files["cover"])], attachments=[FileDescr(source=card)],
         tags=list(TAGS), inputs=[_inputs(checkpoint, minimum, step, files["test_input"])],
