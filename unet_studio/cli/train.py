@@ -8,6 +8,7 @@ from pathlib import Path
 
 from unet_studio.cli.output import info, problem
 from unet_studio.cli.paths import unusable_links
+from unet_studio.cli.train_watch import WatchFollower
 from unet_studio.cli.training_progress import TrainingFollower, follow_training  # noqa: F401 (demo uses it)
 from unet_studio.core.errors import StudioError, TrainingError
 from unet_studio.core.images import list_images
@@ -19,6 +20,7 @@ from unet_studio.training.api import MAX_UNCONFIRMED_CLASSES, iter_train_folders
 from unet_studio.models.checkpoint import load_checkpoint
 from unet_studio.training.config import DEVICES, LOSSES, TrainConfig
 from unet_studio.training.destination import ModelDestination
+from unet_studio.training.live_watch import DEFAULT_SAVE_EVERY_S, iter_train_watched
 
 DEFAULT_SECONDS = 600.0
 
@@ -57,6 +59,12 @@ def add_parser(sub) -> None:
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--no-amp", action="store_true", help="train in float32 (no mixed precision)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--watch", action="store_true",
+                   help="with a project: train live until Ctrl+C or SIGTERM, re-reading labels, images and splits "
+                        "as they change on disk; then save and register the model")
+    p.add_argument("--save-every", type=float, default=DEFAULT_SAVE_EVERY_S, metavar="SECONDS",
+                   help=f"with --watch: write the current weights to <model stem>.current.pt this often "
+                        f"(default {DEFAULT_SAVE_EVERY_S:.0f} s)")
     p.set_defaults(handler=run)
 
 
@@ -75,6 +83,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig | None, Tra
 
 
 def run(args: argparse.Namespace) -> int:
+    _check_watch(args)
     model_config, train_config = configs_from_args(args)
     if args.project and (args.images or args.labels):
         raise TrainingError(args.project, "give either a project folder or --images/--labels, not both")
@@ -86,11 +95,14 @@ def run(args: argparse.Namespace) -> int:
     target = Path(args.out) if args.out else project.new_model_path()
     link_problems = _check_inputs(args, project, target)
     stop = threading.Event()
-    follower = TrainingFollower(train_config, stop)
+    follower = (WatchFollower if args.watch else TrainingFollower)(train_config, stop)
     with ModelDestination(target, overwrite=args.overwrite) as destination:
         for line in link_problems:
             problem(line)
-        if project is not None:
+        if args.watch:
+            events = iter_train_watched(project, destination.working_path, target, model_config, train_config,
+                                        args.init, stop, args.save_every)
+        elif project is not None:
             events = iter_train_project(project, destination.working_path, model_config, train_config,
                                         init=args.init, stop=stop, register=False)
         else:
@@ -105,14 +117,30 @@ def run(args: argparse.Namespace) -> int:
             info(f"stopped at once: {_unchanged(target, destination)}")
             raise
     if finished is not None and finished.checkpoint_path is not None and project is not None:
+        project = Project.open(project.folder)  # as it is now: others may have saved into it meanwhile
         path = register_model(project, finished.checkpoint_path, f"{_arch(finished)} {target.stem.removeprefix('model-')}")
         info(f"model saved in the project as {path.stem} (now the active model)")
     skipped = follower.skipped + len(link_problems)
     if skipped:
         info(f"{skipped} input file(s) skipped (listed above)")
-    if follower.signal is not None:
+    if follower.signal is not None and not args.watch:  # a signal is how a --watch run ends
         return 128 + follower.signal
     return 0 if finished is not None and finished.checkpoint_path is not None and not skipped else 1
+
+
+def _check_watch(args: argparse.Namespace) -> None:
+    """--watch trains a project until stopped: refuse folders and limits (one line)."""
+    if not args.watch:
+        return
+    if args.images or args.labels or not args.project:
+        raise TrainingError("train --watch", "watches a project folder; --images/--labels folders are not "
+                                             "watched (make a project, or train without --watch)")
+    limits = [flag for flag, value in (("--max-seconds", args.max_seconds), ("--epochs", args.epochs),
+                                       ("--max-steps", args.max_steps)) if value is not None]
+    if limits:
+        raise TrainingError("train --watch", f"runs until Ctrl+C or SIGTERM; leave out {', '.join(limits)}")
+    if args.save_every <= 0:
+        raise TrainingError("train --watch", f"--save-every must be positive (got {args.save_every:g})")
 
 
 def _check_inputs(args: argparse.Namespace, project: Project | None, target: Path) -> list[str]:

@@ -65,4 +65,26 @@ class Log:
     message: str
 
 
-TrainingEvent = StepEnded | EpochEnded | PreviewReady | TrainingFinished | Log
+@dataclass(frozen=True)
+class LabelsReloaded:
+    """Live training: the training set changed (labels edited on disk, images joined or dropped, splits
+    changed). `version` counts the changes from 1; `step` is the number of steps done when it took effect
+    (every later step trains on the new labels); `changed` names the images (annotation file stems, which
+    are the project's image ids) whose labels or membership changed."""
+
+    version: int
+    step: int
+    train_images: int
+    val_images: int
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ModelKept:
+    """Live training: the weights of step `step` were saved as a normal checkpoint at `path`."""
+
+    path: Path
+    step: int
+
+
+TrainingEvent = StepEnded | EpochEnded | PreviewReady | TrainingFinished | Log | LabelsReloaded | ModelKept

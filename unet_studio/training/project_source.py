@@ -34,12 +34,15 @@ class LabelledFile:
 
 @dataclass(frozen=True)
 class ProjectSnapshot:
-    """The project's folder and manifest, its labelled train/val images and its classes (plain dicts)."""
+    """The project's folder and manifest, its labelled train/val images and its classes (plain dicts).
+    `unlabelled`: the train/val images with no annotation file yet, each naming the .png a first save
+    writes; live training watches for them (iter_train_snapshot ignores them)."""
 
     folder: Path
     manifest_path: Path
     images: tuple[LabelledFile, ...]
     classes: tuple[dict, ...]
+    unlabelled: tuple[LabelledFile, ...] = ()
 
     @property
     def num_classes(self) -> int:
@@ -49,13 +52,16 @@ class ProjectSnapshot:
 
 def snapshot_project(project: Project) -> ProjectSnapshot:
     """Read the project once (call on the thread that owns it)."""
-    images = []
+    images, unlabelled = [], []
     for record in project.images:
         path = project.annotation_path(record.id) if record.split in SPLITS else None
         if path is not None:
             images.append(LabelledFile(project.image_path(record.id), path, record.split))
+        elif record.split in SPLITS:
+            first_save = project.folder / "annotations" / f"{record.id}.png"
+            unlabelled.append(LabelledFile(project.image_path(record.id), first_save, record.split))
     classes = tuple(dataclasses.asdict(c) for c in project.classes)
-    return ProjectSnapshot(project.folder, project.manifest_path, tuple(images), classes)
+    return ProjectSnapshot(project.folder, project.manifest_path, tuple(images), classes, tuple(unlabelled))
 
 
 def snapshot_items(snapshot: ProjectSnapshot,

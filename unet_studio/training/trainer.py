@@ -106,13 +106,33 @@ class Trainer:
         yield Log(f"precision: {self.precision.describe()}")
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.schedule = WarmupCosine.for_budget(cfg.lr, cfg.step_budget(), cfg.max_seconds, cfg.steps_per_epoch)
+        self._use_items(cfg.seed, cfg.batch_size)
+
+    def _use_items(self, seed: int, batch_size: int) -> None:
+        """The batch source and class weights for the current training items."""
+        cfg = self.train_config
         margin = int(getattr(self.model, "margin", 0))
-        self.source = BatchSource(self.train_items, cfg.patch_size, cfg.batch_size, cfg.seed, cfg.augment, margin,
+        self.source = BatchSource(self.train_items, cfg.patch_size, batch_size, seed, cfg.augment, margin,
                                   BORDER_WEIGHT if cfg.border_weight else None)
         self.class_weights = None
         if cfg.class_balance and not cfg.border_weight:
             weights = class_weights_from_counts(self.counts, self.model_config.num_classes)
             self.class_weights = weights.to(self.device)
+
+    def set_items(self, train_items: Sequence[TrainItem], val_items: Sequence[TrainItem]) -> None:
+        """Swap the training and validation images between steps (live training): the batch source, class
+        counts and weights are rebuilt; the model, the optimiser and its state stay. TrainingError (and
+        nothing changed) when the new set cannot train."""
+        previous = self.train_items, self.val_items, self.counts
+        self.train_items, self.val_items = list(train_items), list(val_items)
+        try:
+            self._check_items()
+            self.counts = check_trainable(self.train_items)
+        except TrainingError:
+            self.train_items, self.val_items, self.counts = previous
+            raise
+        if hasattr(self, "source"):  # built: new patches drawn on from the old source's random stream
+            self._use_items(int(self.source.rng.integers(2**31)), self.source.batch_size)
 
     def _load_init_weights(self, init: Checkpoint) -> str:
         """Copy init's weights; with other classes every weight but the output head is copied."""

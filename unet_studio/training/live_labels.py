@@ -1,0 +1,151 @@
+"""The live training set: a snapshot's annotation files, watched between steps and re-read when they change.
+
+Each poll stats every watched annotation (its .png or .tif: path, inode, mtime_ns, size) and re-reads only the
+ones whose stamp moved; normalised images are read once and cached, so a stroke costs one annotation read.
+An image joins when its annotation first holds a label, drops when it is erased or its file goes, and
+moves when its split changes; a new snapshot (LiveControl.update_snapshot) adds and removes images.
+Runs on the training thread and reads only files (annotations are replaced atomically by their writers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from unet_studio.core.annotations import annotation_file, read_annotation
+from unet_studio.core.checksums import file_sha256
+from unet_studio.core.errors import StudioError, TrainingError
+from unet_studio.core.images import read_image
+from unet_studio.core.normalize import normalize_for_network
+from unet_studio.data.sampling import TrainItem
+from unet_studio.training.project_source import LabelledFile, ProjectSnapshot
+
+Stamp = tuple[Path, int, int, int]  # annotation file, inode, mtime_ns, size (an atomic save makes a new inode)
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """The training set after a poll that changed it. `changed`: image ids that joined, changed or dropped;
+    `val_changed`: whether any of them is (or was) a validation image; `problems`: new one-line problems."""
+
+    train: tuple[TrainItem, ...]
+    val: tuple[TrainItem, ...]
+    changed: tuple[str, ...]
+    val_changed: bool
+    problems: tuple[str, ...]
+    sources: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    file: LabelledFile
+    stamp: Stamp | None
+    item: TrainItem | None
+    problem: str | None
+
+
+def image_id(file: LabelledFile) -> str:
+    """The project's id of the image: its annotation file's stem (annotations/<id>.png)."""
+    return file.annotation_path.with_suffix("").name
+
+
+def _stamp(file: LabelledFile) -> Stamp | None:
+    """The annotation file now (.png or .tif, whichever was saved last) and its mtime and size, or None."""
+    path = annotation_file(file.annotation_path.with_suffix(""))
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except OSError:  # replaced or removed between the lookup and the stat: seen at the next poll
+        return None
+    return path, stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
+class LiveLabels:
+    """Watches the annotation files of a ProjectSnapshot (its labelled and its unlabelled train/val images)."""
+
+    def __init__(self, snapshot: ProjectSnapshot, normalization: dict):
+        self.normalization = normalization
+        self.channels: int | None = None
+        self.outputs: int | None = None
+        self._entries: dict[str, _Entry] = {}
+        self._images: dict[Path, tuple[np.ndarray, str]] = {}  # normalised pixels and sha256, per image file
+        self.set_snapshot(snapshot)
+
+    def set_snapshot(self, snapshot: ProjectSnapshot) -> None:
+        """Watch this snapshot's images from the next refresh on."""
+        self._watched = {image_id(f): f for f in (*snapshot.images, *snapshot.unlabelled)}
+        kept = {f.image_path for f in self._watched.values()}
+        self._images = {path: value for path, value in self._images.items() if path in kept}
+
+    @property
+    def watched(self) -> int:
+        return len(self._watched)
+
+    def limit(self, channels: int, outputs: int) -> None:
+        """Images read from now on must have `channels` channels and labels within `outputs` network classes."""
+        self.channels, self.outputs = channels, outputs
+
+    def refresh(self) -> LabelSet | None:
+        """Re-read what changed since the last refresh; the new set, or None when nothing changed."""
+        changed, problems, val_changed = [], [], False
+        for key, file in self._watched.items():
+            old, stamp = self._entries.get(key), _stamp(file)
+            if old is not None and old.stamp == stamp and old.file == file:
+                continue
+            item, problem = self._read(file, stamp[0]) if stamp else (None, None)
+            self._entries[key] = _Entry(file, stamp, item, problem)
+            if problem and (old is None or old.problem != problem):
+                problems.append(problem)
+            if item is not None or (old is not None and old.item is not None):
+                changed.append(key)
+                val_changed |= file.split == "val" or (old is not None and old.file.split == "val")
+        for key in set(self._entries) - set(self._watched):
+            old = self._entries.pop(key)
+            if old.item is not None:
+                changed.append(key)
+                val_changed |= old.file.split == "val"
+        if not changed and not problems:
+            return None
+        return self._label_set(tuple(sorted(changed)), val_changed, tuple(problems))
+
+    def _label_set(self, changed: tuple[str, ...], val_changed: bool, problems: tuple[str, ...]) -> LabelSet:
+        entries = [self._entries[key] for key in sorted(self._entries) if self._entries[key].item is not None]
+        train = tuple(e.item for e in entries if e.file.split == "train")
+        val = tuple(e.item for e in entries if e.file.split == "val")
+        sources = tuple({"name": e.file.image_path.name, "sha256": self._images[e.file.image_path][1]}
+                        for e in entries if e.file.image_path in self._images)
+        return LabelSet(train, val, changed, val_changed, problems, sources)
+
+    def _read(self, file: LabelledFile, path: Path) -> tuple[TrainItem | None, str | None]:
+        """The image's TrainItem (None while all unlabelled), or a one-line problem."""
+        try:
+            annotation = read_annotation(path)
+            if not annotation.any():
+                return None, None
+            image = self._image(file.image_path)
+            if image.shape[1:] != annotation.shape:
+                raise TrainingError(file.image_path, f"image is {image.shape[1]} x {image.shape[2]} but its "
+                                    f"annotation {annotation.shape[0]} x {annotation.shape[1]}")
+            target = annotation.astype(np.int64) - 1
+            self._check_fits(file, image, target)
+        except StudioError as error:
+            return None, str(error)
+        return TrainItem(image, target, name=str(file.image_path)), None
+
+    def _check_fits(self, file: LabelledFile, image: np.ndarray, target: np.ndarray) -> None:
+        if self.channels is not None and image.shape[0] != self.channels:
+            raise TrainingError(file.image_path, f"image has {image.shape[0]} channel(s), the model expects "
+                                                 f"{self.channels}")
+        if self.outputs is not None and int(target.max()) >= self.outputs:
+            raise TrainingError(file.annotation_path, f"label {int(target.max()) + 1} is beyond the model's "
+                                f"{self.outputs - 1} object class(es); start live training again to learn it")
+
+    def _image(self, path: Path) -> np.ndarray:
+        if path not in self._images:
+            pixels = read_image(path).pixels
+            image = normalize_for_network(pixels, self.normalization["low"], self.normalization["high"])
+            self._images[path] = (image, file_sha256(path))
+        return self._images[path][0]
