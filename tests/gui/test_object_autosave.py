@@ -111,3 +111,25 @@ def test_writer_writes_object_ids_only_on_object_pixels(tmp_path):
     assert [r.error for r in writer.results()] == [None]
     written = tifffile.imread(tmp_path / "instances" / "a.tif")
     assert written.dtype == np.uint32 and (written[0] == 70000).all() and not written[1:].any()
+
+
+def test_writer_rewrites_the_instance_file_only_when_a_save_touches_an_object(tmp_path, monkeypatch):
+    from unet_studio.gui import annotation_writer
+
+    writes = []
+    real = annotation_writer.write_instances
+    monkeypatch.setattr(annotation_writer, "write_instances", lambda path, ids: writes.append(path) or real(path, ids))
+    labels = np.zeros((8, 8), np.uint8)
+    labels[0] = 2
+    ids = np.zeros((8, 8), np.uint16)
+    ids[0] = 3
+    writer = AnnotationWriter()
+    path = tmp_path / "instances" / "a.tif"
+    writer.begin("a", tmp_path / "annotations" / "a", labels, path, ids)
+    writer.submit("a", [LabelRegion(7, 0, np.full((1, 8), 2, np.uint8))], 1)  # away from the object
+    assert writer.flush(10) and writes == []
+    writer.submit("a", [LabelRegion(0, 0, np.full((1, 4), 1, np.uint8))], 2)  # half the object made background
+    assert writer.flush(10) and len(writes) == 1
+    assert [r.error for r in writer.results()] == [None, None]
+    written = tifffile.imread(path)
+    assert not written[0, :4].any() and (written[0, 4:] == 3).all() and not written[7].any()

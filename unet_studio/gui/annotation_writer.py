@@ -83,7 +83,7 @@ class AnnotationWriter(QObject):
         super().__init__(parent)
         self._cond = threading.Condition()
         self._labels: dict[str, tuple[Path, np.ndarray]] = {}
-        self._ids: dict[str, list] = {}  # image id -> [instance file, ids copy or None until the first object]
+        self._ids: dict[str, list] = {}  # image id -> [instance file, ids copy (None: no object yet), unwritten]
         self._queue: dict[str, tuple[int, list[LabelRegion], list[LabelRegion]]] = {}
         self._results: list[WriteResult] = []
         self._busy = False
@@ -95,7 +95,7 @@ class AnnotationWriter(QObject):
         now; labels go to `stem`.png|tif, object ids to `ids_path`."""
         with self._cond:
             self._labels[image_id] = (Path(stem), labels)
-            self._ids[image_id] = [ids_path, ids]
+            self._ids[image_id] = [ids_path, ids, False]
 
     def forget(self, image_id: str) -> None:
         """Drop the writer's copies (after a flush: the image is no longer shown)."""
@@ -150,7 +150,7 @@ class AnnotationWriter(QObject):
                 self._busy = True
             result = self._write(image_id, seq, stem, labels, regions)
             if ids[0] is not None:
-                result = self._write_ids(result, labels, ids, id_regions)
+                result = self._write_ids(result, labels, ids, id_regions, regions)
             with self._cond:
                 self._results.append(result)
                 self._busy = False
@@ -172,10 +172,12 @@ class AnnotationWriter(QObject):
         return WriteResult(image_id, seq, status=label_status(labels), values=classes_present(labels))
 
     @staticmethod
-    def _write_ids(result: WriteResult, labels: np.ndarray, entry: list, regions: list[LabelRegion]) -> WriteResult:
+    def _write_ids(result: WriteResult, labels: np.ndarray, entry: list, regions: list[LabelRegion],
+                   label_regions: list[LabelRegion]) -> WriteResult:
         """Apply the id rectangles to the writer's copy (made on the first, widened past uint16 when an id
-        needs it) and, if the labels were written, write the layer, ids kept on object-class pixels only."""
-        path, ids = entry
+        needs it) and, if the labels were written, write the layer, ids kept on object-class pixels only.
+        A save whose label changes lie outside every object and that changed no id leaves the file as it is."""
+        path, ids, unwritten = entry
         for region in regions:
             if ids is None:
                 ids = np.zeros(labels.shape, region.values.dtype)
@@ -183,8 +185,12 @@ class AnnotationWriter(QObject):
                 ids = ids.astype(region.values.dtype)
             h, w = region.values.shape
             ids[region.y0:region.y0 + h, region.x0:region.x0 + w] = region.values
-        entry[1] = ids
-        if ids is None or result.error is not None:
+        if ids is None:
+            return result
+        touched = bool(regions) or any(ids[r.y0:r.y0 + r.values.shape[0], r.x0:r.x0 + r.values.shape[1]].any()
+                                       for r in label_regions)
+        entry[1], entry[2] = ids, unwritten or touched  # written at the next save if this one fails
+        if result.error is not None or not entry[2]:
             return result
         try:
             path.parent.mkdir(exist_ok=True)
@@ -194,4 +200,5 @@ class AnnotationWriter(QObject):
         except OSError as error:
             return WriteResult(result.image_id, result.seq,
                                error=f"{path}: cannot save the object layer ({error.strerror or error})")
+        entry[2] = False
         return result
