@@ -7,8 +7,8 @@ image were queued meanwhile (coalescing). Results come back through `results()` 
 poked by the `written` signal); `flush()` blocks until every queued save is on disk. The thread starts
 with the first save and ends after IDLE_EXIT_S without one.
 An image's instance layer (object ids) travels the same way: its changed rectangles come with the labels'
-in the same save, and once an image has one, every write of its labels writes it too (atomically, ids kept
-only on object-class pixels, so the two files always agree; no object left removes the file).
+in the same save, and a save that changed ids, or labels under an object, rewrites it after the labels
+(atomically, ids kept only on object-class pixels, so the two files agree; no object left removes the file).
 Only numpy copies cross threads; the writer never touches the project (its manifest is the GUI thread's).
 """
 
