@@ -194,10 +194,25 @@ def drop_small_instances(instances: np.ndarray, min_size: int) -> np.ndarray:
     return _sequential(np.where(small[instances], 0, instances))
 
 
+def border_mask(probs: np.ndarray, threshold: float | None = None, min_size: int = 0,
+                fill_holes: bool = False) -> np.ndarray:
+    """The class mask of a touching-border network's ``(K + 2, H, W)`` probabilities. Without a threshold a
+    pixel is background where that output is the largest of all (the argmax of the network, border included;
+    early in training the folded object probability passed 0.5 on whole backgrounds where background was still
+    the likeliest single output), an object pixel taking the likeliest object class; with one, where the folded
+    object probability reaches it (two classes)."""
+    folded = fold_border(probs)
+    if threshold is None:
+        classes = folded[1:].argmax(axis=0) + 1
+        mask = np.where(np.asarray(probs).argmax(axis=0) > 0, classes, 0).astype(mask_dtype(folded.shape[0] - 1))
+        return clean_mask(mask, min_size, fill_holes) if min_size > 0 or fill_holes else mask
+    return probabilities_to_mask(folded, threshold, min_size, fill_holes)
+
+
 def border_prediction(probs: np.ndarray, threshold: float | None = None, min_size: int = 0,
                       seed_level: float = SEED_LEVEL, fill_holes: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(mask, instances) of a touching-border network's probabilities ``(K + 2, H, W)``: the mask from the
-    folded class probabilities (threshold, pieces under ``min_size`` dropped), the instances from
-    :func:`border_instances` with objects under ``min_size`` dropped."""
-    mask = probabilities_to_mask(fold_border(probs), threshold, min_size, fill_holes)
+    """(mask, instances) of a touching-border network's probabilities ``(K + 2, H, W)``: the mask from
+    :func:`border_mask` (pieces under ``min_size`` dropped), the instances from :func:`border_instances` with
+    objects under ``min_size`` dropped."""
+    mask = border_mask(probs, threshold, min_size, fill_holes)
     return mask, drop_small_instances(border_instances(probs, mask, seed_level), min_size)

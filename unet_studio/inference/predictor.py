@@ -26,7 +26,8 @@ from unet_studio.core.normalize import normalize_with_range, percentile_range
 from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.onnx_tiles import OnnxTiles, onnx_problem
 from unet_studio.inference.postprocess import (
-    SEED_HEIGHT, SEED_LEVEL, border_prediction, clean_mask, fold_border, mask_to_instances, probabilities_to_mask,
+    SEED_HEIGHT, SEED_LEVEL, border_mask, border_prediction, clean_mask, fold_border, mask_to_instances,
+    probabilities_to_mask,
 )
 from unet_studio.inference.tiling import Network, Progress, predict_mask, predict_probabilities
 from unet_studio.runtime.device import select_device
@@ -210,8 +211,9 @@ class Predictor:
                 mask, labels = border_prediction(probabilities, self.threshold, min_size, seed_level, fill_holes)
                 return Prediction(mask, fold_border(probabilities), labels)
             if border:
-                probabilities = fold_border(probabilities)
-            mask = probabilities_to_mask(probabilities, self.threshold, min_size, fill_holes)
+                mask, probabilities = border_mask(probabilities, self.threshold, min_size, fill_holes), fold_border(probabilities)
+            else:
+                mask = probabilities_to_mask(probabilities, self.threshold, min_size, fill_holes)
         labels = mask_to_instances(mask, probabilities, seed_height, split_touching) if instances else None
         return Prediction(mask, probabilities, labels)
 

@@ -119,7 +119,9 @@ class Trainer:
         self.source = BatchSource(self.train_items, cfg.patch_size, cfg.batch_size, cfg.seed, cfg.augment, margin,
                                   BORDER_WEIGHT if cfg.border_weight else None)
         self.class_weights = None
-        if cfg.class_balance and not cfg.border_weight:
+        # Not under touching-border: weights ~ 1/sqrt(frequency) gave the rare border class about a third of the
+        # background's probability early in a run, so whole backgrounds joined the objects (DSB, 90 steps).
+        if cfg.class_balance and not cfg.border_weight and self.border_class is None:
             weights = class_weights_from_counts(self.counts, self.model_config.num_classes)
             self.class_weights = weights.to(self.device)
 
