@@ -1,22 +1,32 @@
-"""Dense labels on real data: ISBI 2012 membranes (pixel error) and DSB 2018 nuclei (AP@0.5 of instances).
+"""Dense labels on real data: ISBI 2012 membranes (pixel error) and DSB 2018 nuclei (instances: AP@0.5, mAP).
 
-Trains through the same API as `unet-studio train --labels-format mask` for a wall-clock budget on the CPU,
-then predicts the held-out images with the Predictor (instances by watershed for the nuclei) and scores them
-with core.metrics. Prints JSON.
+Trains through the same API as `unet-studio train` for a wall-clock budget on the CPU, then predicts the
+held-out images with the Predictor and scores them with core.metrics. Prints JSON.
+
+DSB nuclei compare two recipes side by side in one run, each in its own process with one torch thread:
+  today: `--labels-format mask`, the distance-transform watershed, minimum size 15 (main before issue 14);
+  new:   `--labels-format instances`: the touching-border class, post-processing (threshold, seed level,
+         minimum size, flips) chosen on the run's validation images.
+`--seeds N` trains each recipe N times (seeds 0..N-1) and reports mean, min and max over the seeds.
 
 Splits: ISBI slices 00-14 train, 15-19 test (contiguous: neighbouring slices are correlated); DSB: a seeded
-quarter of the 60 images (stratified by image size) is the test set.
-Usage: python benchmarks/dense.py --dataset isbi|dsb [--seconds 300] [--preset balanced] [--config '{...}']
+quarter of the 60 images (stratified by image size) is the test set. Training holds out its own validation
+images from the rest; test images never choose anything.
+Usage: python benchmarks/dense.py --dataset isbi|dsb [--seconds 300] [--seeds 3] [--recipe both|today|new]
+       [--preset balanced] [--config '{...}'] [--cpu native|no-bf16]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -25,8 +35,9 @@ import tifffile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from isbi_data import dataset_dir, load_pairs  # noqa: E402
+from speed_machine import CPU_MODES, apply_cpu_mode, machine  # noqa: E402
 
-from unet_studio.core.metrics import evaluate_pair  # noqa: E402
+from unet_studio.core.metrics import evaluate_pair, mean_average_precision  # noqa: E402
 from unet_studio.inference.predictor import Predictor  # noqa: E402
 from unet_studio.models.config import ModelConfig  # noqa: E402
 from unet_studio.training.api import iter_train_folders  # noqa: E402
@@ -34,6 +45,7 @@ from unet_studio.training.config import TrainConfig  # noqa: E402
 from unet_studio.training.events import TrainingFinished  # noqa: E402
 
 DATASETS = {"isbi": "isbi2012_em_membranes", "dsb": "dsb2018_fluo_nuclei"}
+LABELS_FORMAT = {"today": "mask", "new": "instances"}
 
 
 def split(dataset: str, pairs):
@@ -51,17 +63,21 @@ def split(dataset: str, pairs):
     return train, test
 
 
-def train_model(train, seconds: float, preset: str, extra: dict, folder: Path) -> TrainingFinished:
+def train_model(dataset: str, train, recipe: str, config: TrainConfig, preset: str, folder: Path) -> TrainingFinished:
+    """Train on the train pairs written to `folder`: masks (today) or the instance label TIFFs (new)."""
     images, labels = folder / "images", folder / "labels"
     images.mkdir()
     labels.mkdir()
+    source = dataset_dir(DATASETS[dataset])
     for name, image, mask in train:
         cv2.imwrite(str(images / f"{name}.png"), image)
-        cv2.imwrite(str(labels / f"{name}.png"), mask)
-    config = TrainConfig(max_seconds=seconds, device="cpu", **extra)
+        if recipe == "new":
+            shutil.copyfile(source / "instances" / f"{name}.tif", labels / f"{name}.tif")
+        else:
+            cv2.imwrite(str(labels / f"{name}.png"), mask)
     finished = None
     events = iter_train_folders(images, labels, folder / "model.pt", ModelConfig.from_preset(preset), config,
-                                labels_format="mask", stop=threading.Event())
+                                labels_format=LABELS_FORMAT[recipe], stop=threading.Event())
     for event in events:
         if isinstance(event, TrainingFinished):
             finished = event
@@ -76,37 +92,104 @@ def score(dataset: str, predictor: Predictor, test) -> dict:
         pred = predictor.predict(image[:, :, None] if image.ndim == 2 else image, instances=instances)
         truth_instances = tifffile.imread(folder / "instances" / f"{name}.tif") if instances else None
         result = evaluate_pair(pred.mask, mask, 2, pred.instances, truth_instances, iou_thresholds=(0.5,))
-        results[name] = {"pixel_error": result["pixel_error"], "dice": result["per_class"]["1"]["dice"],
-                         **({"ap@0.5": result["ap@0.5"]} if instances else {})}
+        results[name] = {"pixel_error": result["pixel_error"], "dice": result["per_class"]["1"]["dice"]}
+        if instances:
+            results[name].update({"ap@0.5": result["ap@0.5"],
+                                  "map": mean_average_precision(pred.instances, truth_instances)})
     return results
+
+
+def run_seed(args, recipe: str, seed: int, train, test) -> dict:
+    """One training run and its scores on the test images (means over them, and each image)."""
+    config = TrainConfig(max_seconds=args.seconds, device="cpu", seed=seed, num_threads=args.threads,
+                         **json.loads(args.config))
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        finished = train_model(args.dataset, train, recipe, config, args.preset, Path(tmp))
+        trained_s = time.perf_counter() - started
+        predictor = Predictor.from_checkpoint(finished.checkpoint_path, device="cpu")
+        if args.keep_model:
+            shutil.copyfile(finished.checkpoint_path, f"{args.keep_model}.{recipe}.seed{seed}.pt")
+        started = time.perf_counter()
+        per_image = score(args.dataset, predictor, test)
+        predict_s = time.perf_counter() - started
+        history, postprocess = finished.history, predictor.postprocess
+    keys = ["pixel_error", "dice"] + (["ap@0.5", "map"] if args.dataset == "dsb" else [])
+    return {
+        "seed": seed, "mean": {k: float(np.mean([r[k] for r in per_image.values()])) for k in keys},
+        "steps": (history.get("steps") or [None])[-1], "threshold": predictor.threshold,
+        "tta": predictor.config.tta, "postprocess": postprocess, "train_and_choose_s": round(trained_s, 1),
+        "predict_test_s": round(predict_s, 1), "patches_per_s": (history.get("patches_per_s") or [None])[-1],
+        "reason": finished.reason, "per_image": per_image,
+    }
+
+
+def spread(runs: list[dict]) -> dict:
+    """mean, min, max over the seeds of each mean score."""
+    keys = runs[0]["mean"].keys()
+    return {k: {"mean": float(np.mean([r["mean"][k] for r in runs])), "min": float(min(r["mean"][k] for r in runs)),
+                "max": float(max(r["mean"][k] for r in runs))} for k in keys}
+
+
+def run_recipe(args, recipe: str) -> dict:
+    apply_cpu_mode(args.cpu)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)  # prediction too, not only training (TrainConfig.num_threads)
+    train, test = split(args.dataset, load_pairs(DATASETS[args.dataset]))
+    load_before = os.getloadavg()
+    runs = [run_seed(args, recipe, seed, train, test) for seed in range(args.seeds)]
+    return {"recipe": recipe, "labels_format": LABELS_FORMAT[recipe], "n_train": len(train), "n_test": len(test),
+            "spread": spread(runs), "runs": runs, "machine": machine(args.cpu),
+            "load_average_before": load_before, "load_average_after": os.getloadavg()}
+
+
+def side_by_side(args) -> dict:
+    """Both recipes at once, each in its own process (one torch thread each), and the new/today ratios."""
+    with tempfile.TemporaryDirectory() as tmp:
+        outputs, processes = {}, {}
+        for recipe in ("today", "new"):
+            outputs[recipe] = Path(tmp) / f"{recipe}.json"
+            command = [sys.executable, __file__, *sys.argv[1:], "--recipe", recipe, "--threads", "1",
+                       "--json-out", str(outputs[recipe])]
+            processes[recipe] = subprocess.Popen(command, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        for recipe, process in processes.items():
+            if process.wait() != 0:
+                raise SystemExit(f"the {recipe} recipe's process failed (exit status {process.returncode})")
+        results = {recipe: json.loads(path.read_text()) for recipe, path in outputs.items()}
+    today, new = results["today"]["spread"], results["new"]["spread"]
+    ratios = {k: new[k]["mean"] / today[k]["mean"] if today[k]["mean"] else None for k in today}
+    summary = {k: {"today": today[k], "new": new[k]} for k in today}
+    return {"benchmark": f"dense {args.dataset}", "seconds": args.seconds, "seeds": args.seeds,
+            "preset": args.preset, "config": json.loads(args.config), "cpu_mode": args.cpu,
+            "processes": "two at once (today, new), one torch thread each",
+            "summary": summary, "ratio_new_to_today": ratios, "today": results["today"], "new": results["new"]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=list(DATASETS), required=True)
     parser.add_argument("--seconds", type=float, default=300.0)
+    parser.add_argument("--seeds", type=int, default=1, help="runs per recipe (seeds 0..N-1)")
+    parser.add_argument("--recipe", choices=["both", "today", "new"], default=None,
+                        help="default: both for dsb (side by side), today for isbi")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     parser.add_argument("--preset", default="balanced")
     parser.add_argument("--config", default="{}", help="extra TrainConfig fields as JSON")
-    parser.add_argument("--keep-model", help="copy the trained checkpoint here")
+    parser.add_argument("--cpu", choices=CPU_MODES[:2], default="native")
+    parser.add_argument("--keep-model", help="copy each trained checkpoint to PREFIX.<recipe>.seed<N>.pt")
+    parser.add_argument("--json-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    pairs = load_pairs(DATASETS[args.dataset])
-    train, test = split(args.dataset, pairs)
-    with tempfile.TemporaryDirectory() as tmp:
-        finished = train_model(train, args.seconds, args.preset, json.loads(args.config), Path(tmp))
-        predictor = Predictor.from_checkpoint(finished.checkpoint_path, device="cpu")
-        if args.keep_model:
-            shutil.copyfile(finished.checkpoint_path, args.keep_model)
-        per_image = score(args.dataset, predictor, test)
-        history = finished.history
-    keys = ["pixel_error", "dice"] + (["ap@0.5"] if args.dataset == "dsb" else [])
-    print(json.dumps({
-        "benchmark": f"dense {args.dataset}", "seconds": args.seconds, "preset": args.preset,
-        "config": json.loads(args.config), "n_train": len(train), "n_test": len(test),
-        "mean": {k: float(np.mean([r[k] for r in per_image.values()])) for k in keys},
-        "steps": (history.get("steps") or [None])[-1], "threshold": predictor.threshold,
-        "patches_per_s": (history.get("patches_per_s") or [None])[-1], "reason": finished.reason,
-        "per_image": per_image,
-    }, indent=2))
+    recipe = args.recipe or ("both" if args.dataset == "dsb" else "today")
+    if recipe == "new" and args.dataset != "dsb":
+        raise SystemExit("the new recipe needs instance labels: --dataset dsb")
+    result = side_by_side(args) if recipe == "both" else run_recipe(args, recipe)
+    text = json.dumps(result, indent=2)
+    if args.json_out:
+        Path(args.json_out).write_text(text)
+    else:
+        print(text)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 First on the true masks of the benchmark's 47 training images (no model involved: how well each seed height
 recovers the true nuclei from a perfect mask; this is where the default, 1 px, was chosen), then, for models
-saved by `dense.py --dataset dsb --keep-model PATH`, on each model's validation images (named in the
-checkpoint) and on the benchmark's test images. "no split" is plain connected components. Prints JSON.
+saved by `dense.py --dataset dsb --recipe today --keep-model PREFIX` (as PREFIX.today.seed0.pt), on each
+model's validation images (named in the checkpoint) and on the benchmark's test images. "no split" is plain
+connected components. Prints JSON.
 Usage: python benchmarks/instance_seeds.py [MODEL.pt ...]
 """
 

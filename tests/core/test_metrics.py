@@ -142,3 +142,18 @@ def test_evaluate_pair_is_json_ready_with_instances():
     assert result["ap@0.9"] < 1.0
     assert 0.9 < result["mean_dice"] < 1.0
     json.dumps(result)
+
+
+def test_mean_average_precision_averages_ap_over_iou_half_to_095():
+    from unet_studio.core.metrics import MAP_THRESHOLDS, mean_average_precision
+
+    assert MAP_THRESHOLDS[0] == 0.5 and MAP_THRESHOLDS[-1] == 0.95 and len(MAP_THRESHOLDS) == 10
+    truth = np.zeros((5, 10), np.uint16)
+    truth[:, :5] = 1  # 25 pixels
+    pred = np.zeros_like(truth)
+    pred[:3, :5] = 3  # rows 0-2: 15 pixels
+    pred[3, :3] = 3  # 18 pixels, all inside: IoU 0.72 -> matched at 0.5 .. 0.7 (5 of 10 thresholds)
+    assert mean_average_precision(pred, truth) == pytest.approx(0.5)
+    assert mean_average_precision(truth, truth) == 1.0
+    assert mean_average_precision(np.zeros_like(truth), truth) == 0.0
+    assert mean_average_precision(np.zeros_like(truth), np.zeros_like(truth)) == 1.0

@@ -30,6 +30,8 @@ def checkpoint_summary(path: str) -> dict:
         "classes": ckpt.classes,
         "normalization": ckpt.normalization,
         "threshold": ckpt.threshold,
+        "recipe": ckpt.recipe.to_dict(),
+        "postprocess": ckpt.postprocess,
         "metrics": ckpt.metrics,
         "training": {
             key: history.get(key)
@@ -54,8 +56,15 @@ def _text(card: dict) -> str:
         f"{card['normalization'].get('low')}-{card['normalization'].get('high')}",
         f"classes    {classes}",
     ]
+    if card["recipe"]["target"] != "semantic":
+        lines.append(f"target     classes + touching border ({card['recipe']['border_width']} px), one more output")
     if card["threshold"] is not None:
         lines.append(f"threshold  {card['threshold']:.2f} (foreground probability, picked on validation)")
+    post = card["postprocess"]
+    if post:
+        lines.append(f"instances  seed level {post['seed_level']:g}, minimum size {post['min_size']} px, flips "
+                     f"{'on' if post['tta'] else 'off'}: validation mAP {post['val_map']:.3f}, "
+                     f"AP@0.5 {post['val_ap50']:.3f} on {post['n_images']} image(s)")
     training = card["training"]
     if training:
         lines.append("training   " + ", ".join(f"{k} {_short(v)}" for k, v in training.items()

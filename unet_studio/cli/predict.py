@@ -25,13 +25,22 @@ def add_parser(sub) -> None:
                    "(0 background, 1..K classes); images sharing a stem (a.png, a.tif) keep their suffix: "
                    "a.png.png, a.tif.png")
     p.add_argument("--instances", action="store_true", help="write <stem>.tif uint16 instance labels instead")
-    p.add_argument("--tta", action="store_true", help="average the four flips (slower, a little smoother)")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                   help="average the four flips (four times slower); default: what training chose on "
+                        "validation images (off for models without that choice)")
+    p.add_argument("--threshold", type=probability, default=None, metavar="P",
+                   help="two-class models: object where p(object) >= P (default: the model's, chosen on "
+                        "validation images)")
     p.add_argument("--min-size", type=int, default=None,
-                   help="remove objects smaller than this many pixels (default 0, or 15 with --instances)")
+                   help="remove objects smaller than this many pixels (default 0, or with --instances the "
+                        "model's choice, else 15)")
     p.add_argument("--fill-holes", action="store_true", help="fill holes inside objects")
     p.add_argument("--seed-height", type=positive_float, default=SEED_HEIGHT, metavar="PX",
                    help="with --instances: split touching objects where each part's radius exceeds the neck's "
                         f"half-width by at least this many pixels (default {SEED_HEIGHT:g}; larger splits less)")
+    p.add_argument("--seed-level", type=probability, default=None, metavar="P",
+                   help="with --instances, touching-border models: seeds are object pixels whose interior "
+                        "probability is at least P (default: the model's choice; larger splits more)")
     p.add_argument("--no-split", action="store_true", help="with --instances: connected components, no splitting")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--plane", type=int, default=0, help="plane of multi-page stacks (default 0)")
@@ -49,8 +58,21 @@ def positive_float(text: str) -> float:
     return value
 
 
+def probability(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     predictor = load_predictor(args.model, device=args.device)
+    if args.threshold is not None:
+        predictor.threshold = args.threshold
     images = list_images(args.images)
     link_problems = unusable_links(args.images)
     if not images:
@@ -74,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             pixels = read_image(path, plane=args.plane).pixels
             result = predictor.predict(pixels, tta=args.tta, instances=args.instances, min_size=args.min_size,
                                        fill_holes=args.fill_holes, source=str(path), seed_height=args.seed_height,
-                                       split_touching=not args.no_split)
+                                       split_touching=not args.no_split, seed_level=args.seed_level)
             if args.instances:
                 write_instances(targets[path], result.instances)
             else:

@@ -31,8 +31,11 @@ def add_parser(sub) -> None:
     p.add_argument("--images", help="folder of images")
     p.add_argument("--labels", help="folder of label images with the images' stems "
                    "(0 unlabelled, 1 background, 2.. classes; see --labels-format)")
-    p.add_argument("--labels-format", choices=["annotation", "mask"], default="annotation",
-                   help="'mask': conventional masks (0 background, 1..K classes), all pixels labelled")
+    p.add_argument("--labels-format", choices=["annotation", "mask", "instances"], default="annotation",
+                   help="'mask': conventional masks (0 background, 1..K classes), all pixels labelled; "
+                        "'instances': instance label images (0 background, one id per object): trains the "
+                        "touching-border recipe that separates touching objects (a project uses its "
+                        "instance layers by itself)")
     p.add_argument("--out", help="checkpoint to write (.pt); with a project, default: inside the project. "
                    "Written when the run ends; the run's checkpoints go beside it as <stem>.run-<pid>.pt")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out when the run ends")
@@ -55,6 +58,9 @@ def add_parser(sub) -> None:
     p.add_argument("--loss", choices=LOSSES, default=TrainConfig.loss)
     p.add_argument("--border-weight", action="store_true",
                    help="the U-Net paper's weight map that separates touching objects")
+    p.add_argument("--border-width", type=int, default=TrainConfig.border_width, metavar="PX",
+                   help="with instance labels: object pixels this close to another object form the touching-border "
+                        f"class (default {TrainConfig.border_width})")
     p.add_argument("--augment", choices=list(AUGMENT_PRESETS), default="default", help="augmentation strength")
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--no-amp", action="store_true", help="train in float32 (no mixed precision)")
@@ -74,7 +80,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig | None, Tra
     if all(v is None for v in limits.values()):
         limits["max_seconds"] = DEFAULT_SECONDS
     train_config = TrainConfig(
-        loss=args.loss, border_weight=args.border_weight, batch_size=args.batch_size,
+        loss=args.loss, border_weight=args.border_weight, border_width=args.border_width, batch_size=args.batch_size,
         patch_size=args.patch_size, lr=args.lr, steps_per_epoch=args.steps_per_epoch, seed=args.seed,
         device=args.device, amp=not args.no_amp, augment=AugmentConfig.preset(args.augment), **limits,
     )

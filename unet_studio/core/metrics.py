@@ -193,6 +193,25 @@ def average_precision(pred_instances: np.ndarray, true_instances: np.ndarray, io
     return match_instances(pred_instances, true_instances, iou_threshold).average_precision
 
 
+MAP_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))  # 0.5, 0.55, ..., 0.95 (DSB 2018)
+
+
+def mean_average_precision(pred_instances: np.ndarray, true_instances: np.ndarray,
+                           iou_thresholds: tuple[float, ...] = MAP_THRESHOLDS) -> float:
+    """The DSB 2018 score of one image: average_precision averaged over ``iou_thresholds`` (0.5:0.05:0.95).
+    Above IoU 0.5 matches are unique, so those thresholds share one IoU table; 0.5 and below are matched
+    by :func:`match_instances`."""
+    _, _, iou, n_pred, n_true = instance_iou_pairs(pred_instances, true_instances)
+    scores = []
+    for threshold in iou_thresholds:
+        if threshold > 0.5:
+            tp = int(np.count_nonzero(iou >= threshold))
+            scores.append(_ratio(tp, n_pred + n_true - tp))
+        else:
+            scores.append(average_precision(pred_instances, true_instances, threshold))
+    return float(np.mean(scores))
+
+
 def evaluate_pair(
     pred_mask: np.ndarray,
     true_mask: np.ndarray,

@@ -16,11 +16,13 @@ MAX_COORDINATES_PER_CLASS = 200_000
 
 @dataclass(frozen=True)
 class TrainItem:
-    """One training image: float32 (C,H,W) normalised pixels and its int64 (H,W) target in -1..K."""
+    """One training image: float32 (C,H,W) normalised pixels and its int64 (H,W) target in -1..K; `instances`
+    (H,W) object ids (0 = none) where instance labels exist (validation images choose post-processing on them)."""
 
     image: np.ndarray
     target: np.ndarray
     name: str = "image"
+    instances: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.image.ndim != 3:
@@ -28,6 +30,10 @@ class TrainItem:
         if self.target.shape != self.image.shape[1:]:
             raise TrainingError(
                 self.name, f"annotation shape {self.target.shape} does not match image {self.image.shape[1:]}"
+            )
+        if self.instances is not None and self.instances.shape != self.target.shape:
+            raise TrainingError(
+                self.name, f"instance layer shape {self.instances.shape} does not match image {self.image.shape[1:]}"
             )
 
 

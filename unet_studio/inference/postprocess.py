@@ -140,3 +140,79 @@ def _seeds(smoothed: np.ndarray, pieces: np.ndarray, seed_height: float) -> np.n
         markers[box][tops > 0] = tops[tops > 0] + offset
         offset += int(tops.max(initial=0))
     return markers
+
+
+# --- the touching-border recipe (core/instance_targets.py): one more output, object pixels near another ---
+
+SEED_LEVEL = 0.5  # probability of object interior (not border) that makes a seed; chosen on validation images
+
+
+def fold_border(probs: np.ndarray) -> np.ndarray:
+    """Class probabilities ``(K + 1, H, W)`` from a touching-border network's ``(K + 2, H, W)``: the border
+    output goes back to the object classes in proportion to their own probabilities (all of it for one class),
+    so masks, previews and scores see the project's classes only."""
+    probs = np.asarray(probs, np.float32)
+    objects, border = probs[1:-1], probs[-1]
+    if objects.shape[0] == 1:
+        share = np.ones_like(objects)
+    else:
+        total = objects.sum(axis=0, keepdims=True)
+        share = np.where(total > 0, objects / np.maximum(total, 1e-12), 1.0 / objects.shape[0])
+    return np.concatenate([probs[:1], objects + border[None] * share], axis=0)
+
+
+def border_instances(probs: np.ndarray, mask: np.ndarray, seed_level: float = SEED_LEVEL) -> np.ndarray:
+    """Instances from a touching-border network's probabilities ``(K + 2, H, W)`` and its class ``mask``:
+    seeds are the pieces of each class's region whose interior probability (the class outputs, without the
+    border) is at least ``seed_level``; a watershed on the border probability grows them over the region, so
+    touching objects part where the border was predicted. A piece with no seed stays one object."""
+    probs, mask = np.asarray(probs), np.asarray(mask)
+    interior, border = probs[1:-1].sum(axis=0), probs[-1]
+    instances = np.zeros(mask.shape, np.int64)
+    offset = 0
+    for value in np.unique(mask):
+        if value == 0:
+            continue
+        region = mask == value
+        seeds = label(region & (interior >= seed_level), connectivity=1).astype(np.int64)
+        grown = watershed(border, seeds, mask=region) if seeds.any() else seeds
+        unseeded = region & (grown == 0)
+        if unseeded.any():
+            rest = label(unseeded, connectivity=1)
+            grown[unseeded] = rest[unseeded] + int(grown.max(initial=0))
+        instances[region] = grown[region] + offset
+        offset += int(grown.max(initial=0))
+    return _sequential(instances)
+
+
+def drop_small_instances(instances: np.ndarray, min_size: int) -> np.ndarray:
+    """Instances with objects under ``min_size`` pixels removed, relabelled 1..N."""
+    if min_size <= 0 or not instances.any():
+        return instances
+    small = np.bincount(instances.ravel()) < min_size
+    small[0] = False
+    return _sequential(np.where(small[instances], 0, instances))
+
+
+def border_mask(probs: np.ndarray, threshold: float | None = None, min_size: int = 0,
+                fill_holes: bool = False) -> np.ndarray:
+    """The class mask of a touching-border network's ``(K + 2, H, W)`` probabilities. Without a threshold a
+    pixel is background where that output is the largest of all (the argmax of the network, border included;
+    early in training the folded object probability passed 0.5 on whole backgrounds where background was still
+    the likeliest single output), an object pixel taking the likeliest object class; with one, where the folded
+    object probability reaches it (two classes)."""
+    folded = fold_border(probs)
+    if threshold is None:
+        classes = folded[1:].argmax(axis=0) + 1
+        mask = np.where(np.asarray(probs).argmax(axis=0) > 0, classes, 0).astype(mask_dtype(folded.shape[0] - 1))
+        return clean_mask(mask, min_size, fill_holes) if min_size > 0 or fill_holes else mask
+    return probabilities_to_mask(folded, threshold, min_size, fill_holes)
+
+
+def border_prediction(probs: np.ndarray, threshold: float | None = None, min_size: int = 0,
+                      seed_level: float = SEED_LEVEL, fill_holes: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(mask, instances) of a touching-border network's probabilities ``(K + 2, H, W)``: the mask from
+    :func:`border_mask` (pieces under ``min_size`` dropped), the instances from :func:`border_instances` with
+    objects under ``min_size`` dropped."""
+    mask = border_mask(probs, threshold, min_size, fill_holes)
+    return mask, drop_small_instances(border_instances(probs, mask, seed_level), min_size)

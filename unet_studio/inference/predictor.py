@@ -21,10 +21,14 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from unet_studio.core.errors import ModelFileError, StudioError
+from unet_studio.core.instance_targets import TargetRecipe
 from unet_studio.core.normalize import normalize_with_range, percentile_range
 from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.onnx_tiles import OnnxTiles, onnx_problem
-from unet_studio.inference.postprocess import SEED_HEIGHT, clean_mask, mask_to_instances, probabilities_to_mask
+from unet_studio.inference.postprocess import (
+    SEED_HEIGHT, SEED_LEVEL, border_mask, border_prediction, clean_mask, fold_border, mask_to_instances,
+    probabilities_to_mask,
+)
 from unet_studio.inference.tiling import Network, Progress, predict_mask, predict_probabilities
 from unet_studio.runtime.device import select_device
 from unet_studio.runtime.precision import choose_precision
@@ -69,6 +73,11 @@ class Predictor:
     ``normalization`` is the checkpoint's dict, ``{"method": "percentile", "low": 0.5, "high": 99.5}``:
     each image is scaled by its own per-channel percentiles, as in training. ``threshold`` (two-class
     models only) replaces argmax by ``p(object) >= threshold``.
+
+    ``recipe`` says what the outputs mean: a touching-border network has one output more than classes,
+    folded back into the classes for the mask and probabilities and used to split touching objects.
+    ``postprocess`` holds the settings chosen on validation images (``min_size``, ``seed_level``); any
+    argument given to :meth:`predict` overrides them.
     """
 
     def __init__(
@@ -81,8 +90,11 @@ class Predictor:
         config: PredictConfig = PredictConfig(),
         max_probability_bytes: int = DEFAULT_MAX_PROBABILITY_BYTES,
         source: str = "model",
+        recipe: TargetRecipe = TargetRecipe(),
+        postprocess: dict[str, Any] | None = None,
     ):
         self.source = source
+        self.recipe, self.postprocess = recipe, dict(postprocess or {})
         if normalization.get("method", "percentile") != "percentile":
             raise ModelFileError(source, f"unknown normalization method {normalization.get('method')!r}")
         self.normalization = dict(normalization)
@@ -99,10 +111,13 @@ class Predictor:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "auto", config: PredictConfig | None = None,
                         **options: Any) -> Predictor:
-        """Load a checkpoint (``models.checkpoint.load_checkpoint``) and wrap its network."""
+        """Load a checkpoint (``models.checkpoint.load_checkpoint``) and wrap its network. Without a
+        ``config``, test-time flips are on when training found that they pay on validation images."""
         checkpoint = load_checkpoint(path)
+        config = config or PredictConfig(tta=bool(checkpoint.postprocess.get("tta", False)))
         return cls(checkpoint.build_model(), checkpoint.classes, checkpoint.normalization, checkpoint.threshold,
-                   device, config or PredictConfig(), source=str(path), **options)
+                   device, config, source=str(path), recipe=checkpoint.recipe, postprocess=checkpoint.postprocess,
+                   **options)
 
     def _pick_engine(self) -> tuple[str, str]:
         """("torch" | "onnxruntime", why) for ``config.backend`` on this device and precision."""
@@ -129,6 +144,13 @@ class Predictor:
         return self._onnx
 
     @property
+    def n_classes(self) -> int:
+        """Classes of the masks and probabilities (background included): the network's outputs less the
+        recipe's extra ones (a touching-border network's border output)."""
+        outputs = int(getattr(getattr(self.model, "config", None), "num_classes", 2))
+        return outputs - self.recipe.extra_outputs()
+
+    @property
     def in_channels(self) -> int:
         """Channels the network expects (from its config, else its first convolution)."""
         config = getattr(self.model, "config", None)
@@ -149,6 +171,7 @@ class Predictor:
         source: str = "image",
         seed_height: float = SEED_HEIGHT,
         split_touching: bool = True,
+        seed_level: float | None = None,
     ) -> Prediction | None:
         """Predict a raw image ``(H, W, C)`` (or ``(H, W)``) in its own dtype; ``None`` if ``stop`` was set.
 
@@ -158,18 +181,24 @@ class Predictor:
 
         ``tta`` (None: ``config.tta``) averages the four flips. ``source`` names the image in error messages
         (pass the file name). ``seed_height`` and
-        ``split_touching`` go to :func:`mask_to_instances` (how touching objects are split).
+        ``split_touching`` go to :func:`mask_to_instances` (how touching objects are split); a touching-border
+        network splits at its predicted borders instead, from seeds of interior probability ``seed_level``
+        (None: the checkpoint's choice), unless ``split_touching`` is False.
         """
         pixels = self._checked(pixels, source)
         if min_size is None:
-            min_size = MIN_INSTANCE_SIZE if instances else 0
+            min_size = int(self.postprocess.get("min_size", MIN_INSTANCE_SIZE)) if instances else 0
+        if seed_level is None:
+            seed_level = float(self.postprocess.get("seed_level", SEED_LEVEL))
+        border = self.recipe.has_border
         lo, hi = percentile_range(pixels, self.normalization.get("low", 0.5), self.normalization.get("high", 99.5))
         n_outputs = int(getattr(getattr(self.model, "config", None), "num_classes", 2))
         streamed = n_outputs * pixels.shape[0] * pixels.shape[1] * 4 > self.max_probability_bytes
         config = self.config if tta is None else replace(self.config, tta=tta)
         run = {"config": config, "stop": stop, "progress": progress}
         if streamed:
-            result = predict_mask(self.network(), pixels, (lo, hi), threshold=self.threshold, **run)
+            result = predict_mask(self.network(), pixels, (lo, hi), threshold=self.threshold,
+                                  fold=fold_border if border else None, **run)
             if result is None:
                 return None
             probabilities = None
@@ -178,7 +207,13 @@ class Predictor:
             probabilities = predict_probabilities(self.network(), normalize_with_range(pixels, lo, hi), **run)
             if probabilities is None:
                 return None
-            mask = probabilities_to_mask(probabilities, self.threshold, min_size, fill_holes)
+            if border and instances and split_touching:
+                mask, labels = border_prediction(probabilities, self.threshold, min_size, seed_level, fill_holes)
+                return Prediction(mask, fold_border(probabilities), labels)
+            if border:
+                mask, probabilities = border_mask(probabilities, self.threshold, min_size, fill_holes), fold_border(probabilities)
+            else:
+                mask = probabilities_to_mask(probabilities, self.threshold, min_size, fill_holes)
         labels = mask_to_instances(mask, probabilities, seed_height, split_touching) if instances else None
         return Prediction(mask, probabilities, labels)
 

@@ -51,7 +51,7 @@ def score_model(model_id: str, name: str, checkpoint: Path, images: list[QcImage
                 stop: threading.Event | None = None) -> ModelScores:
     """Predict every image and score the labelled pixels (unlabelled pixels are ignored)."""
     predictor = Predictor.from_checkpoint(checkpoint)
-    n_classes = int(predictor.model.config.num_classes)
+    n_classes = predictor.n_classes
     table = np.zeros((n_classes, n_classes), np.int64)
     predicted = np.zeros(n_classes, np.int64)
     problems = []

@@ -229,6 +229,7 @@ def predict_mask(
     foreground: str | None = None,
     stop: threading.Event | None = None,
     progress: Progress | None = None,
+    fold: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None] | None:
     """Mask of a raw image ``(H, W, C)`` in bounded memory: tiles are normalised on the fly
     (``core.normalize.normalize_with_range``) with the image's global per-channel ranges ``lo_hi = (lo, hi)``
@@ -236,7 +237,8 @@ def predict_mask(
 
     Returns ``(mask, foreground_probability)`` where the mask is the argmax (or, for two classes with a
     ``threshold``, ``p1 >= threshold``) and ``foreground="uint8"`` (0..255) or ``"float16"`` also keeps
-    ``1 - p(background)``; ``None`` for the probability otherwise. Returns ``None`` when stopped.
+    ``1 - p(background)``; ``None`` for the probability otherwise. Returns ``None`` when stopped. ``fold``
+    maps each band's network outputs to class probabilities first (a touching-border network's extra output).
     """
     if foreground not in (None, "uint8", "float16"):
         raise StudioError(f"foreground {foreground!r}", "choose None, 'uint8' or 'float16'")
@@ -250,6 +252,7 @@ def predict_mask(
     with tile_function(network, config, device) as predict_tile:
         for y0, y1, probs in iter_probability_bands(predict_tile, read_tile, height, width, config.tile,
                                                     config.overlap, stop, progress):
+            probs = probs if fold is None else fold(probs)
             if mask is None:
                 mask = np.empty((height, width), mask_dtype(probs.shape[0] - 1))
                 kept = None if foreground is None else np.empty((height, width), np.dtype(foreground))

@@ -19,6 +19,7 @@ from torch import nn
 
 from unet_studio.core.atomic import atomic_write_bytes
 from unet_studio.core.errors import ModelFileError
+from unet_studio.core.instance_targets import TargetRecipe
 from unet_studio.models.config import ModelConfig
 from unet_studio.models.package_checkpoint import is_bioimageio_package, package_payload
 from unet_studio.models.registry import build_model
@@ -71,9 +72,11 @@ def cpu_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
 def save_checkpoint(path: str | Path, model: nn.Module, model_config: ModelConfig, classes: Any,
                     normalization: dict | None, history: dict, train_config: Any, interrupted: bool = False,
                     extra: dict | None = None, *, threshold: float | None = None,
-                    metrics: dict | None = None, state_dict: dict | None = None) -> Path:
+                    metrics: dict | None = None, state_dict: dict | None = None,
+                    recipe: TargetRecipe | None = None, postprocess: dict | None = None) -> Path:
     """Write the checkpoint atomically; `state_dict` (from cpu_state_dict) overrides the model's current weights.
-    `extra` holds any further plain data under the key "extra"."""
+    `extra` holds any further plain data under the key "extra". `recipe` says what the outputs mean (default
+    semantic); `postprocess` the settings chosen on validation images (threshold, min_size, seed_level, tta)."""
     path = Path(path)
     payload = {
         "format": FORMAT,
@@ -89,6 +92,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, model_config: ModelConfi
         "threshold": None if threshold is None else float(threshold),
         "metrics": to_plain(metrics or {}),
         "extra": to_plain(extra or {}),
+        "recipe": to_plain(recipe or TargetRecipe()),
+        "postprocess": to_plain(postprocess or {}),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()  # serialised first: torch.save reports a full disk as a bare RuntimeError
@@ -114,6 +119,8 @@ class Checkpoint:
     metrics: dict[str, Any]
     extra: dict[str, Any]
     format_version: int = FORMAT_VERSION
+    recipe: TargetRecipe = TargetRecipe()
+    postprocess: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def build_model(self) -> nn.Module:
         """The network in eval mode on the CPU with these weights."""
@@ -188,7 +195,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             train_config=dict(payload.get("train_config") or {}), interrupted=bool(payload.get("interrupted")),
             created=str(payload.get("created", "")), threshold=payload.get("threshold"),
             metrics=dict(payload.get("metrics") or {}), extra=dict(payload.get("extra") or {}),
-            format_version=version,
+            format_version=version, recipe=TargetRecipe.from_dict(payload.get("recipe")),
+            postprocess=dict(payload.get("postprocess") or {}),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFileError(path, f"checkpoint is incomplete or damaged ({type(error).__name__}: "

@@ -13,10 +13,12 @@ from unet_studio.core.annotations import read_annotation
 from unet_studio.core.checksums import file_sha256
 from unet_studio.core.errors import StudioError, TrainingError
 from unet_studio.core.images import file_stem, list_images, read_image
+from unet_studio.core.instance_targets import BORDER_WIDTH, TOUCHING_BORDER, TargetRecipe, target_from_instances
 from unet_studio.core.normalize import normalize_for_network
 from unet_studio.core.project import Project
 from unet_studio.data.sampling import TrainItem
 from unet_studio.inference.package_model import read_package
+from unet_studio.data.targets import apply_recipe
 from unet_studio.models.checkpoint import DEFAULT_NORMALIZATION, Checkpoint, load_checkpoint
 from unet_studio.models.package_checkpoint import PREDICT_ONLY_ARCH, PredictOnlyModelError
 from unet_studio.models.config import ModelConfig
@@ -26,15 +28,18 @@ from unet_studio.training.project_source import ProjectSnapshot, snapshot_items,
 from unet_studio.training.trainer import Trainer
 from unet_studio.training.validation import is_sparse
 
-LABEL_FORMATS = ("annotation", "mask")
+LABEL_FORMATS = ("annotation", "mask", "instances")
 SKIPPED = "skipped "  # how a Log line about an unusable input file starts (the CLI counts them)
 MAX_UNCONFIRMED_CLASSES = 20  # more object classes than this in the labels must be confirmed (n_classes)
 
 
 def _target(labels: np.ndarray, labels_format: str) -> np.ndarray:
-    """Training target (-1 unlabelled, 0 background, k class k) from an annotation or a conventional mask."""
+    """Training target (-1 unlabelled, 0 background, k class k) from an annotation, a conventional mask or an
+    instance label image (0 background, each object its own id: all objects are class 1)."""
     if labels_format == "annotation":
         return labels.astype(np.int64) - 1
+    if labels_format == "instances":
+        return target_from_instances(labels)
     if labels.max(initial=0) == 255 and not np.isin(labels, (0, 255), invert=True).any():
         labels = labels > 0  # a binary mask saved as 0/255
     return labels.astype(np.int64)
@@ -44,7 +49,8 @@ def _read_item(image_path: Path, label_path: Path, labels_format: str, normaliza
     pixels = read_image(image_path).pixels
     labels = read_annotation(label_path, pixels.shape[:2])
     image = normalize_for_network(pixels, normalization["low"], normalization["high"])
-    return TrainItem(image, _target(labels, labels_format), name=str(image_path))
+    ids = labels.astype(np.uint32) if labels_format == "instances" else None
+    return TrainItem(image, _target(labels, labels_format), name=str(image_path), instances=ids)
 
 
 def load_training_items(images: Sequence[str | Path], labels: Sequence[str | Path],
@@ -110,7 +116,8 @@ def iter_train_folders(images_dir: str | Path, labels_dir: str | Path, out_path:
                        n_classes: int | None = None) -> Iterator[TrainingEvent]:
     """Train on images_dir/<stem>.* with labels_dir/<stem>.png|tif; ~val_fraction of the pairs validate.
     `n_classes` (object classes) confirms labels with more than MAX_UNCONFIRMED_CLASSES classes, or asks
-    for more outputs than the labels hold."""
+    for more outputs than the labels hold. `labels_format="instances"` (instance label images) trains one
+    object class with the touching-border recipe (training_recipe)."""
     train_config = train_config or TrainConfig()
     images, labels = list_images(images_dir), list_images(labels_dir)
     paired_stems = {file_stem(p) for p in images} & {file_stem(p) for p in labels}
@@ -123,16 +130,35 @@ def iter_train_folders(images_dir: str | Path, labels_dir: str | Path, out_path:
         yield Log(f"{SKIPPED}{problem}")
     if not items:
         raise TrainingError(labels_dir, f"none of the {len(paired_stems)} image/label pairs could be read")
+    recipe = training_recipe(items, train_config.border_width)
     num_classes = _checked_class_count(items, labels_dir, n_classes) + 1
-    config = _resolve_model(model_config, init, _channels(items), num_classes)
-    classes = init.classes if init and len(init.classes) == config.num_classes else _generic_classes(config)
+    config = _resolve_model(model_config, init, _channels(items), num_classes + recipe.extra_outputs())
+    n_class_outputs = config.num_classes - recipe.extra_outputs()
+    classes = init.classes if init and len(init.classes) == n_class_outputs else _generic_classes(n_class_outputs)
+    items = apply_recipe(items, recipe, border_class=config.num_classes - 1)
     train_items, val_items = _split_off(items, train_config.val_fraction, train_config.seed)
     yield Log(f"{len(train_items)} image(s) for training, {len(val_items)} for validation"
               + (" (sparse labels: every labelled image trains)" if not val_items and is_sparse(items) else ""))
     used = [Path(item.name) for item in items]
+    yield Log(_recipe_line(recipe))
     trainer = Trainer(config, train_config, train_items, val_items, classes, out_path, init_checkpoint=init,
-                      image_sources=_sources(used), normalization=normalization)
+                      image_sources=_sources(used), normalization=normalization, recipe=recipe)
     yield from trainer.iter_fit(stop)
+
+
+def training_recipe(items: Sequence[TrainItem], border_width: int = BORDER_WIDTH) -> TargetRecipe:
+    """Touching-border when any item has instance labels (objects the border class can separate), else the
+    plain semantic recipe: users who never give instances train exactly as before."""
+    if any(item.instances is not None for item in items):
+        return TargetRecipe(TOUCHING_BORDER, border_width)
+    return TargetRecipe()
+
+
+def _recipe_line(recipe: TargetRecipe) -> str:
+    if not recipe.has_border:
+        return "target: classes (no instance labels)"
+    return (f"target: classes + touching border ({recipe.border_width} px where objects of the instance labels "
+            "meet), post-processing chosen on validation images")
 
 
 def _checked_class_count(items: Sequence[TrainItem], labels_dir: str | Path, n_classes: int | None) -> int:
@@ -144,13 +170,13 @@ def _checked_class_count(items: Sequence[TrainItem], labels_dir: str | Path, n_c
         raise TrainingError(top.name, f"labels hold object class {found}, beyond the {n_classes} class(es) asked for")
     if n_classes is None and found > MAX_UNCONFIRMED_CLASSES:
         raise TrainingError(labels_dir, f"labels hold {found} object classes (largest in {Path(top.name).name}): "
-                                        "instance labels rather than class masks? Give --classes "
-                                        f"{found} to train that many classes")
+                                        "instance labels rather than class masks? Give --labels-format "
+                                        f"instances for those, or --classes {found} to train that many classes")
     return max(found, n_classes or 0)
 
 
-def _generic_classes(config: ModelConfig) -> list[dict]:
-    names = ["background"] + [f"class {k}" for k in range(1, config.num_classes)]
+def _generic_classes(n_outputs: int) -> list[dict]:
+    names = ["background"] + [f"class {k}" for k in range(1, n_outputs)]
     return [{"value": k + 1, "name": name, "color": None} for k, name in enumerate(names)]
 
 
@@ -188,6 +214,7 @@ def iter_train_snapshot(snapshot: ProjectSnapshot, out_path: str | Path,
     train_items, val_items = by_split["train"], by_split["val"]
     if not train_items:
         raise TrainingError(snapshot.manifest_path, "no labelled training image: label some pixels first")
+    recipe = training_recipe(train_items, train_config.border_width)
     if not val_items:
         train_items, val_items = _split_off(train_items, train_config.val_fraction, train_config.seed)
         if val_items:
@@ -196,9 +223,13 @@ def iter_train_snapshot(snapshot: ProjectSnapshot, out_path: str | Path,
         else:
             yield Log("no validation image (mark images 'val' to get one): every labelled image trains, "
                       "tracking the training loss")
-    config = _resolve_model(model_config, init, _channels(train_items + val_items), snapshot.num_classes)
+    config = _resolve_model(model_config, init, _channels(train_items + val_items),
+                            snapshot.num_classes + recipe.extra_outputs())
+    train_items, val_items = (apply_recipe(part, recipe, config.num_classes - 1) for part in (train_items, val_items))
+    yield Log(_recipe_line(recipe))
     trainer = Trainer(config, train_config, train_items, val_items, list(snapshot.classes), out_path,
-                      init_checkpoint=init, image_sources=_sources(used), normalization=normalization)
+                      init_checkpoint=init, image_sources=_sources(used), normalization=normalization,
+                      recipe=recipe)
     if on_trainer is not None:
         on_trainer(trainer)
     yield from trainer.iter_fit(stop)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from unet_studio.core.errors import TrainingError
+from unet_studio.core.instance_targets import BORDER_WIDTH
 from unet_studio.data.augment_config import AugmentConfig
 
 LOSSES = ("ce", "dice", "ce+dice")  # the kinds training/losses.combined_loss knows
@@ -36,6 +37,7 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     class_balance: bool = True
     num_threads: int | None = None
+    border_width: int = BORDER_WIDTH  # px of the touching-border class, when instance labels exist
 
     def __post_init__(self) -> None:
         problem = self._problem()
@@ -49,7 +51,8 @@ class TrainConfig:
         if self.device.partition(":")[0] not in DEVICES:
             return f"device {self.device!r} unknown, choose one of {', '.join(DEVICES)}"
         positive = {"batch_size": self.batch_size, "patch_size": self.patch_size, "lr": self.lr,
-                    "steps_per_epoch": self.steps_per_epoch, "early_stopping_patience": self.early_stopping_patience}
+                    "steps_per_epoch": self.steps_per_epoch, "early_stopping_patience": self.early_stopping_patience,
+                    "border_width": self.border_width}
         optional = {"epochs": self.epochs, "max_seconds": self.max_seconds, "max_steps": self.max_steps,
                     "num_threads": self.num_threads}
         positive.update({name: value for name, value in optional.items() if value is not None})

@@ -16,6 +16,7 @@ import numpy as np
 from unet_studio.core.annotations import read_annotation
 from unet_studio.core.errors import StudioError, TrainingError
 from unet_studio.core.images import read_image
+from unet_studio.core.instance_labels import read_instances
 from unet_studio.core.normalize import normalize_for_network
 from unet_studio.core.project import Project
 from unet_studio.data.sampling import TrainItem
@@ -25,11 +26,13 @@ SPLITS = ("train", "val")
 
 @dataclass(frozen=True)
 class LabelledFile:
-    """One image with saved labels: its file, its annotation file (1 = background) and its split."""
+    """One image with saved labels: its file, its annotation file (1 = background), its split and its instance
+    layer's file (None without one)."""
 
     image_path: Path
     annotation_path: Path
     split: str
+    instances_path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,9 @@ def snapshot_project(project: Project) -> ProjectSnapshot:
     for record in project.images:
         path = project.annotation_path(record.id) if record.split in SPLITS else None
         if path is not None:
-            images.append(LabelledFile(project.image_path(record.id), path, record.split))
+            layer = project.instances_path(record.id)
+            images.append(LabelledFile(project.image_path(record.id), path, record.split,
+                                       layer if layer.is_file() else None))
         elif record.split in SPLITS:
             first_save = project.folder / "annotations" / f"{record.id}.png"
             unlabelled.append(LabelledFile(project.image_path(record.id), first_save, record.split))
@@ -80,11 +85,13 @@ def snapshot_items(snapshot: ProjectSnapshot,
                 raise TrainingError(item.image_path, f"image is {pixels.shape[0]} x {pixels.shape[1]} but its "
                                     f"annotation {annotation.shape[0]} x {annotation.shape[1]}")
             image = normalize_for_network(pixels, normalization["low"], normalization["high"])
+            layer = item.instances_path
+            ids = read_instances(layer, annotation.shape) if layer is not None and layer.is_file() else None
         except StudioError as error:
             problems.append(str(error))
             continue
         target = annotation.astype(np.int64) - 1
-        by_split[item.split].append(TrainItem(image, target, name=str(item.image_path)))
+        by_split[item.split].append(TrainItem(image, target, name=str(item.image_path), instances=ids))
         used.append(item.image_path)
     return by_split, problems, used
 

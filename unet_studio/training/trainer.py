@@ -14,10 +14,12 @@ import numpy as np
 import torch
 
 from unet_studio.core.errors import TrainingError
+from unet_studio.core.instance_targets import TargetRecipe
 from unet_studio.core.metrics import collapse_warning
 from unet_studio.data.batches import BatchSource, check_trainable
 from unet_studio.data.sampling import TrainItem
 from unet_studio.inference.config import PredictConfig
+from unet_studio.inference.postprocess import fold_border
 from unet_studio.inference.tiling import predict_probabilities
 from unet_studio.models.checkpoint import Checkpoint, cpu_state_dict, save_checkpoint, to_plain
 from unet_studio.models.config import ModelConfig
@@ -27,6 +29,7 @@ from unet_studio.runtime.device import select_device
 from unet_studio.runtime.precision import choose_precision
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingEvent, TrainingFinished
 from unet_studio.training.losses import class_weights_from_counts, combined_loss
+from unet_studio.training.postprocess_choice import choose_for_weights, describe_choice
 from unet_studio.training.schedule import FINAL_FACTOR, WarmupCosine
 from unet_studio.training.stopping import PlateauRule, anneal_lr
 from unet_studio.training.validation import validate
@@ -48,13 +51,19 @@ class _Best:
 class Trainer:
     """Trains `model_config` on TrainItems; iter_fit(stop) yields StepEnded/EpochEnded/PreviewReady/Log and
     finally TrainingFinished. The best weights are saved atomically to `out_path` after each improving epoch.
-    `image_sources` ([{name, sha256}]) and `normalization` (how the items were scaled) go into the checkpoint."""
+    `image_sources` ([{name, sha256}]) and `normalization` (how the items were scaled) go into the checkpoint.
+    `recipe` says what the targets mean; under touching-border the last output is the border class, validation
+    scores the folded class probabilities, and the run ends by choosing post-processing on validation images."""
 
     def __init__(self, model_config: ModelConfig, train_config: TrainConfig, train_items: Sequence[TrainItem],
                  val_items: Sequence[TrainItem], classes: Sequence[Any], out_path: str | Path,
                  init_checkpoint: Checkpoint | None = None, preview_image: np.ndarray | None = None,
-                 image_sources: Sequence[dict] | None = None, normalization: dict | None = None):
+                 image_sources: Sequence[dict] | None = None, normalization: dict | None = None,
+                 recipe: TargetRecipe | None = None):
         self.model_config, self.train_config = model_config, train_config
+        self.recipe = recipe or TargetRecipe()
+        self.border_class = model_config.num_classes - 1 if self.recipe.has_border else None
+        self.postprocess: dict = {}
         self.train_items, self.val_items = list(train_items), list(val_items)
         self.classes = to_plain(list(classes))
         self.out_path = Path(out_path)
@@ -115,7 +124,9 @@ class Trainer:
         self.source = BatchSource(self.train_items, cfg.patch_size, batch_size, seed, cfg.augment, margin,
                                   BORDER_WEIGHT if cfg.border_weight else None)
         self.class_weights = None
-        if cfg.class_balance and not cfg.border_weight:
+        # Not under touching-border: weights ~ 1/sqrt(frequency) gave the rare border class about a third of the
+        # background's probability early in a run, so whole backgrounds joined the objects (DSB, 90 steps).
+        if cfg.class_balance and not cfg.border_weight and self.border_class is None:
             weights = class_weights_from_counts(self.counts, self.model_config.num_classes)
             self.class_weights = weights.to(self.device)
 
@@ -196,7 +207,10 @@ class Trainer:
             torch.set_num_threads(self.train_config.num_threads)
         try:
             yield from self._build()
-            yield from self._loop(stop)
+            for event in self._loop(stop):
+                if isinstance(event, TrainingFinished) and self.postprocess:
+                    yield Log(describe_choice(self.postprocess))
+                yield event
         finally:
             torch.set_num_threads(threads)
 
@@ -296,7 +310,8 @@ class Trainer:
         tile, overlap = self._tiling()
         return validate(self.model, self.val_items, tile=tile, overlap=overlap, device=self.device,
                         precision=self.precision.name, loss_kind=self.train_config.loss, class_weights=self.class_weights,
-                        class_names=[c["name"] for c in self.classes], threshold=threshold)
+                        class_names=[c["name"] for c in self.classes], threshold=threshold,
+                        border_class=self.border_class)
 
     def _class_name(self, value: int) -> str:
         """Name of network class `value` (0 = background) from the project's classes."""
@@ -325,6 +340,8 @@ class Trainer:
         tile, overlap = self._tiling()
         config = PredictConfig(tile, overlap, precision=self.precision.name)
         probabilities = predict_probabilities(self.model, image, config, device=self.device)
+        if self.border_class is not None:
+            probabilities = fold_border(probabilities)
         return PreviewReady(epoch, index, probabilities)
 
     # -- history and checkpoints --------------------------------------------------------------------------
@@ -348,14 +365,25 @@ class Trainer:
     def _save(self, interrupted: bool) -> Path:
         best = self.best
         state = best.state if best else cpu_state_dict(self.model)
+        threshold = self.postprocess.get("threshold", best.threshold if best else None)
         return save_checkpoint(self.out_path, self.model, self.model_config, self.classes, self.normalization,
-                               self.history, self.train_config, interrupted,
-                               threshold=best.threshold if best else None,
-                               metrics=best.metrics if best else {}, state_dict=state)
+                               self.history, self.train_config, interrupted, threshold=threshold,
+                               metrics=best.metrics if best else {}, state_dict=state, recipe=self.recipe,
+                               postprocess=self.postprocess)
+
+    def _choose_postprocess(self) -> None:
+        """Under touching-border: threshold, seed level, minimum size and flips for the best weights, chosen on
+        the validation images that have instance labels (postprocess_choice.py)."""
+        if self.border_class is not None and self.best is not None and self.val_items:
+            tile, overlap = self._tiling()
+            choice = choose_for_weights(self.model_config, self.best.state, self.val_items, tile=tile,
+                                        overlap=overlap, device=self.device, precision=self.precision.name)
+            self.postprocess = choice.to_dict() if choice else {}
 
     def _finish(self, reason: str, interrupted: bool) -> TrainingFinished:
         """Save the best weights (or the current ones if no epoch ended) with the full history."""
         path = None
+        self._choose_postprocess()
         if self.best is not None or all(torch.isfinite(p).all() for p in self.model.parameters()):
             path = self._save(interrupted)
         return TrainingFinished(path, copy.deepcopy(self.history), interrupted, reason)

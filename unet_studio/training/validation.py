@@ -9,9 +9,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from unet_studio.core.instance_targets import BORDER_NAME, semantic_truth
 from unet_studio.core.metrics import confusion, dice_iou_per_class, single_predicted_class
 from unet_studio.data.sampling import TrainItem
 from unet_studio.inference.config import PredictConfig
+from unet_studio.inference.postprocess import fold_border
 from unet_studio.inference.tiling import predict_probabilities
 from unet_studio.training.losses import combined_loss
 
@@ -91,28 +93,37 @@ def is_sparse(items: Sequence[TrainItem]) -> bool:
 
 def validate(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap: int, device: torch.device,
              precision: str, loss_kind: str, class_weights: torch.Tensor | None,
-             class_names: Sequence[str], threshold: float | None = None) -> Validation:
+             class_names: Sequence[str], threshold: float | None = None,
+             border_class: int | None = None) -> Validation:
     """Predict every item whole (overlap-tiling), aggregate the confusion matrix over all of them. A given
-    2-class `threshold` is used for the masks as it is (none is searched for)."""
+    2-class `threshold` is used for the masks as it is (none is searched for). With `border_class` (the
+    touching-border recipe's last output) the loss is on the network's outputs, the class scores on the
+    folded class probabilities (what the Predictor's masks show), plus "dice/touching border"."""
     table, losses, n_labelled, n_pixels = None, [], 0, 0
     fg_counts = np.zeros(THRESHOLDS.size + 1, np.int64)
     bg_counts = np.zeros_like(fg_counts)
     all_counts = np.zeros_like(fg_counts)  # every pixel, labelled or not: what the masks hold
     predicted = None  # pixels predicted per class
     fixed = threshold
+    border_counts = np.zeros(3, np.int64)  # true positive, predicted, true border pixels
     for item in items:
-        probs = predict_probabilities(model, item.image, PredictConfig(tile, overlap, precision=precision),
-                                      device=device)
+        raw = predict_probabilities(model, item.image, PredictConfig(tile, overlap, precision=precision),
+                                    device=device)
+        probs, classes = raw, item.target
+        if border_class is not None:
+            probs, classes = fold_border(raw), semantic_truth(item.target, item.instances, border_class)
+            said, true = raw.argmax(0) == border_class, item.target == border_class
+            border_counts += (int((said & true).sum()), int((said & (item.target >= 0)).sum()), int(true.sum()))
         labelled = item.target >= 0
         n_labelled, n_pixels = n_labelled + int(labelled.sum()), n_pixels + labelled.size
-        truth = np.where(labelled, item.target, 0)
+        truth = np.where(labelled, classes, 0)
         mask = (probs[1] >= fixed).astype(np.int64) if fixed is not None and probs.shape[0] == 2 else probs.argmax(0)
         counts = confusion(mask, truth, probs.shape[0], ignore=~labelled)
         table = counts if table is None else table + counts
         per_class = np.bincount(mask.ravel(), minlength=probs.shape[0])
         predicted = per_class if predicted is None else predicted + per_class
         if labelled.any():
-            log_probs = torch.from_numpy(np.log(np.maximum(probs, 1e-7)))[None]
+            log_probs = torch.from_numpy(np.log(np.maximum(raw, 1e-7)))[None]
             target = torch.from_numpy(item.target.astype(np.int64))[None]
             weights = None if class_weights is None else class_weights.cpu()
             losses.append(float(combined_loss(log_probs, target, loss_kind, class_weights=weights)))
@@ -136,4 +147,7 @@ def validate(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap
         predicted = np.array([all_counts[:cut].sum(), all_counts[cut:].sum()])
     loss = float(np.mean(losses)) if losses else float("nan")
     collapsed = None if predicted is None else single_predicted_class(predicted)
-    return Validation(loss, named_metrics(table, class_names), threshold, collapsed)
+    metrics = named_metrics(table, class_names)
+    if border_class is not None and border_counts[1:].sum():
+        metrics[f"dice/{BORDER_NAME}"] = float(2 * border_counts[0] / border_counts[1:].sum())
+    return Validation(loss, metrics, threshold, collapsed)
