@@ -5,7 +5,7 @@ held-out images with the Predictor and scores them with core.metrics. Prints JSO
 
 DSB nuclei compare two recipes side by side in one run, each in its own process with one torch thread:
   today: `--labels-format mask`, the distance-transform watershed, minimum size 15 (main before issue 14);
-  new:   `--labels-format instances`: the touching-border class, post-processing (threshold, seed level,
+  new:   `--labels-format instances --instance-target touching-border`: the touching-border class, post-processing (threshold, seed level,
          minimum size, flips) chosen on the run's validation images.
 `--seeds N` trains each recipe N times (seeds 0..N-1) and reports mean, min and max over the seeds.
 
@@ -101,8 +101,9 @@ def score(dataset: str, predictor: Predictor, test) -> dict:
 
 def run_seed(args, recipe: str, seed: int, train, test) -> dict:
     """One training run and its scores on the test images (means over them, and each image)."""
+    target = {"instance_target": "touching-border"} if recipe == "new" else {}
     config = TrainConfig(max_seconds=args.seconds, device="cpu", seed=seed, num_threads=args.threads,
-                         **json.loads(args.config))
+                         **{**target, **json.loads(args.config)})
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         finished = train_model(args.dataset, train, recipe, config, args.preset, Path(tmp))

@@ -23,7 +23,7 @@ def test_instance_labels_train_the_border_recipe_and_predict_uses_or_overrides_i
     images, labels = _touching_pairs(tmp_path, count=5)
     model = tmp_path / "model.pt"
     assert main(["train", "--images", str(images), "--labels", str(labels), "--labels-format", "instances",
-                 "--out", str(model), *TINY_TRAIN, "--max-steps", "6", "--steps-per-epoch", "3"]) == 0
+                 "--instance-target", "touching-border", "--out", str(model), *TINY_TRAIN, "--max-steps", "6", "--steps-per-epoch", "3"]) == 0
     err = capsys.readouterr().err
     assert "touching border" in err and "post-processing chosen" in err
     checkpoint = load_checkpoint(model)

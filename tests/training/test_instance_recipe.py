@@ -10,12 +10,14 @@ import tifffile
 
 from tests.inference.test_border_postprocess import touching_discs
 from tests.training.helpers import tiny_config
+from unet_studio.core.errors import TrainingError
 from unet_studio.core.project import Project
 from unet_studio.data.sampling import TrainItem
 from unet_studio.inference.predictor import Predictor
 from unet_studio.models.checkpoint import load_checkpoint
 from unet_studio.models.config import ModelConfig
 from unet_studio.training.api import iter_train_folders, iter_train_project
+from unet_studio.training.config import TrainConfig
 from unet_studio.training.events import Log, TrainingFinished
 from unet_studio.training.postprocess_choice import TTA_GAIN, choose_postprocess
 
@@ -103,9 +105,19 @@ def _run(events):
     return logs, finished
 
 
-def test_instance_label_folders_train_the_border_recipe_and_record_it(tmp_path):
+def test_instance_label_folders_train_semantic_by_default(tmp_path):
     images, labels = _touching_pairs(tmp_path)
     logs, finished = _run(iter_train_folders(images, labels, tmp_path / "m.pt", TINY, tiny_config(val_fraction=0.25),
+                                             labels_format="instances", stop=threading.Event()))
+    checkpoint = load_checkpoint(finished.checkpoint_path)
+    assert not checkpoint.recipe.has_border and checkpoint.model_config.num_classes == 2
+    assert not checkpoint.postprocess and any("watershed instances" in line for line in logs)
+
+
+def test_instance_label_folders_train_the_border_recipe_when_asked_and_record_it(tmp_path):
+    images, labels = _touching_pairs(tmp_path)
+    config = tiny_config(val_fraction=0.25, instance_target="touching-border")
+    logs, finished = _run(iter_train_folders(images, labels, tmp_path / "m.pt", TINY, config,
                                              labels_format="instances", stop=threading.Event()))
     checkpoint = load_checkpoint(finished.checkpoint_path)
     assert checkpoint.recipe.has_border and checkpoint.model_config.num_classes == 3
@@ -131,13 +143,21 @@ def _project(tmp_path, with_layer):
     return project
 
 
-@pytest.mark.parametrize("with_layer", [True, False])
-def test_projects_use_their_instance_layers_and_only_then(tmp_path, with_layer):
+@pytest.mark.parametrize("with_layer, target", [(True, "touching-border"), (False, "touching-border"),
+                                                 (True, "semantic")])
+def test_projects_use_their_instance_layers_only_when_asked_and_present(tmp_path, with_layer, target):
     project = _project(tmp_path, with_layer)
-    _, finished = _run(iter_train_project(project, tmp_path / "m.pt", TINY, tiny_config(), stop=threading.Event(),
+    config = tiny_config(instance_target=target)
+    _, finished = _run(iter_train_project(project, tmp_path / "m.pt", TINY, config, stop=threading.Event(),
                                           register=False))
     checkpoint = load_checkpoint(finished.checkpoint_path)
-    assert checkpoint.recipe.has_border == with_layer
-    assert checkpoint.model_config.num_classes == (3 if with_layer else 2)
-    assert bool(checkpoint.postprocess) == with_layer
-    assert len(checkpoint.classes) == 2 and ("dice/touching border" in checkpoint.metrics) == with_layer
+    border = with_layer and target == "touching-border"
+    assert checkpoint.recipe.has_border == border
+    assert checkpoint.model_config.num_classes == (3 if border else 2)
+    assert bool(checkpoint.postprocess) == border
+    assert len(checkpoint.classes) == 2 and ("dice/touching border" in checkpoint.metrics) == border
+
+
+def test_an_unknown_instance_target_is_refused_in_one_line():
+    with pytest.raises(TrainingError, match="instance target 'borders' unknown"):
+        TrainConfig(instance_target="borders")

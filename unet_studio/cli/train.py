@@ -11,6 +11,7 @@ from unet_studio.cli.paths import unusable_links
 from unet_studio.cli.train_watch import WatchFollower
 from unet_studio.cli.training_progress import TrainingFollower, follow_training  # noqa: F401 (demo uses it)
 from unet_studio.core.errors import StudioError, TrainingError
+from unet_studio.core.instance_targets import RECIPES
 from unet_studio.core.images import list_images
 from unet_studio.core.project import Project
 from unet_studio.data.augment_config import PRESET_NAMES as AUGMENT_PRESETS
@@ -33,9 +34,9 @@ def add_parser(sub) -> None:
                    "(0 unlabelled, 1 background, 2.. classes; see --labels-format)")
     p.add_argument("--labels-format", choices=["annotation", "mask", "instances"], default="annotation",
                    help="'mask': conventional masks (0 background, 1..K classes), all pixels labelled; "
-                        "'instances': instance label images (0 background, one id per object): trains the "
-                        "touching-border recipe that separates touching objects (a project uses its "
-                        "instance layers by itself)")
+                        "'instances': instance label images (0 background, one id per object): one object "
+                        "class; with --instance-target touching-border also the class where objects touch "
+                        "(a project uses its instance layers by itself)")
     p.add_argument("--out", help="checkpoint to write (.pt); with a project, default: inside the project. "
                    "Written when the run ends; the run's checkpoints go beside it as <stem>.run-<pid>.pt")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out when the run ends")
@@ -58,6 +59,10 @@ def add_parser(sub) -> None:
     p.add_argument("--loss", choices=LOSSES, default=TrainConfig.loss)
     p.add_argument("--border-weight", action="store_true",
                    help="the U-Net paper's weight map that separates touching objects")
+    p.add_argument("--instance-target", choices=RECIPES, default=TrainConfig.instance_target,
+                   help="what instance labels train: 'semantic' (the classes; instances by the distance watershed, "
+                        "the default) or 'touching-border' (also a class where objects touch, with post-processing "
+                        "chosen on validation images; it scored lower at 300 s on DSB nuclei, see the README)")
     p.add_argument("--border-width", type=int, default=TrainConfig.border_width, metavar="PX",
                    help="with instance labels: object pixels this close to another object form the touching-border "
                         f"class (default {TrainConfig.border_width})")
@@ -80,7 +85,8 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig | None, Tra
     if all(v is None for v in limits.values()):
         limits["max_seconds"] = DEFAULT_SECONDS
     train_config = TrainConfig(
-        loss=args.loss, border_weight=args.border_weight, border_width=args.border_width, batch_size=args.batch_size,
+        loss=args.loss, border_weight=args.border_weight, border_width=args.border_width,
+        instance_target=args.instance_target, batch_size=args.batch_size,
         patch_size=args.patch_size, lr=args.lr, steps_per_epoch=args.steps_per_epoch, seed=args.seed,
         device=args.device, amp=not args.no_amp, augment=AugmentConfig.preset(args.augment), **limits,
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from unet_studio.core.errors import TrainingError
-from unet_studio.core.instance_targets import BORDER_WIDTH
+from unet_studio.core.instance_targets import BORDER_WIDTH, RECIPES, SEMANTIC
 from unet_studio.data.augment_config import AugmentConfig
 
 LOSSES = ("ce", "dice", "ce+dice")  # the kinds training/losses.combined_loss knows
@@ -37,7 +37,8 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     class_balance: bool = True
     num_threads: int | None = None
-    border_width: int = BORDER_WIDTH  # px of the touching-border class, when instance labels exist
+    border_width: int = BORDER_WIDTH  # px of the touching-border class, under instance_target touching-border
+    instance_target: str = SEMANTIC  # what instance labels train: the classes, or classes + touching border
 
     def __post_init__(self) -> None:
         problem = self._problem()
@@ -48,6 +49,8 @@ class TrainConfig:
         """The first invalid setting as a one-line reason, or None."""
         if self.loss not in LOSSES:
             return f"loss {self.loss!r} unknown, choose one of {', '.join(LOSSES)}"
+        if self.instance_target not in RECIPES:
+            return f"instance target {self.instance_target!r} unknown, choose one of {', '.join(RECIPES)}"
         if self.device.partition(":")[0] not in DEVICES:
             return f"device {self.device!r} unknown, choose one of {', '.join(DEVICES)}"
         positive = {"batch_size": self.batch_size, "patch_size": self.patch_size, "lr": self.lr,
