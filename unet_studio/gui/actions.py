@@ -14,7 +14,8 @@ TOOL_NAMES = {
     "polygonAction": "polygon",
     "pickerAction": "picker",
 }
-CHECKABLE = {"onlyUnlabelledAction": False, "toggleLabelsAction": True, "outlineAction": False}
+CHECKABLE = {"onlyUnlabelledAction": False, "toggleLabelsAction": True, "outlineAction": False,
+             "uncertaintyAction": False}
 TOGGLES = {"fillEnclosedAction": ("Fill only enclosed areas", True)}  # menu toggles without a key
 UNTABLED = {  # menu entries without a key
     "addImagesAction": "Add images...",
@@ -100,8 +101,8 @@ def build_menus(window: QMainWindow, actions: dict[str, QAction]) -> QMenu:
                            actions["fillEnclosedAction"]])
     view_menu = bar.addMenu("&View")
     view_menu.setObjectName("viewMenu")
-    view_menu.addActions([actions[name] for name in ("toggleLabelsAction", "outlineAction", "fitAction",
-                                                     "actualSizeAction")])
+    view_menu.addActions([actions[name] for name in ("toggleLabelsAction", "outlineAction", "uncertaintyAction",
+                                                     "fitAction", "actualSizeAction")])
     images_menu = bar.addMenu("&Images")
     images_menu.addActions([actions["nextImageAction"], actions["previousImageAction"]])
     help_menu = bar.addMenu("&Help")
