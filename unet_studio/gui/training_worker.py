@@ -7,8 +7,9 @@ Live preview: the Trainer predicts the viewed image with the weights in memory, 
 It does so after each epoch, and this worker asks it between steps too: every `preview_every_s` seconds
 (longer when one preview costs more than a fifth of that) and as soon as the viewed image changes, so
 previews arrive within the first epoch of a run, not only at its end. When the GUI says which part of the
-image is on screen (`set_preview_region`), that rectangle is predicted first and the rest of the image
-follows in up to four pieces, one between each of the next steps. Each piece reaches the GUI as a frozen
+image is on screen (`set_preview_region`), that rectangle is predicted and shown first and the rest of the
+image follows in up to four pieces, in the same pause between two steps (tying pieces to steps made a
+round last several steps: tens of seconds when steps are slow). Each piece reaches the GUI as a frozen
 `PreviewFrame` carrying the step of the weights that made it and its uncertainty (live_uncertainty.py).
 """
 
@@ -97,8 +98,6 @@ class TrainingWorker(JobWorker):
         self._given_id: str | None = None
         self._shape: tuple[int, int] = (0, 0)  # of the image given to the Trainer
         self._next_preview = 0.0
-        self._pieces: list[Region] = []  # the rest of the image, still to predict in this round
-        self._round_start, self._round_cost = 0.0, 0.0
 
     def set_preview_image(self, image_id: str, pixels: np.ndarray) -> None:
         """The raw image (H, W, C) to preview (thread-safe). Not copied: the document replaces its image
@@ -127,7 +126,6 @@ class TrainingWorker(JobWorker):
         elif isinstance(event, EpochEnded):
             self.epoch_ended.emit(event)
         elif isinstance(event, PreviewReady):  # the Trainer's own, after an epoch: a whole round
-            self._pieces = []
             self._next_preview = max(self._next_preview, time.perf_counter() + self.preview_every_s)
             self._emit_preview(event)
         elif isinstance(event, Log):
@@ -139,7 +137,7 @@ class TrainingWorker(JobWorker):
         self._preview_between_steps(event.epoch, event.step)
 
     def _on_trainer(self, trainer: Trainer) -> None:
-        self._trainer, self._given_id, self._pieces = trainer, None, []  # a new Trainer gets the image again
+        self._trainer, self._given_id = trainer, None  # a new Trainer gets the image again
         self._give_preview_image()
 
     def _give_preview_image(self) -> bool:
@@ -167,28 +165,26 @@ class TrainingWorker(JobWorker):
         return None if region is None or region == (0, 0, *self._shape) else region
 
     def _preview_between_steps(self, epoch: int, step: int = 0) -> None:
-        """The next piece of a preview round when one is due: the viewport (or the whole image) first,
-        then the rest piece by piece; rounds start every preview_every_s, longer when they cost more
-        than preview_cost_share of the time."""
+        """A preview round when one is due: the viewport (or the whole image) first, each piece shown as it
+        is done, then the rest; rounds start every preview_every_s, longer when they cost more than
+        preview_cost_share of the time. A new image or stop ends a round early."""
         if self.stopping or self._trainer is None:
             return
         changed = self._give_preview_image()
-        if self._given_id is None:
+        if self._given_id is None or not (changed or time.perf_counter() >= self._next_preview):
             return
-        now = time.perf_counter()
-        if changed or (not self._pieces and now >= self._next_preview):
-            region = self._first_region()
-            self._pieces = [region] + rest_regions(self._shape, region) if region else [None]
-            self._round_start, self._round_cost = now, 0.0
-        if not self._pieces:
-            return
-        event = self._trainer.preview(epoch, step, self._pieces.pop(0))
-        self._round_cost += time.perf_counter() - now
-        if not self._pieces:
-            interval = max(self.preview_every_s, self._round_cost / self.preview_cost_share)
-            self._next_preview = self._round_start + interval
-        if event is not None:
-            self._emit_preview(event)
+        started = time.perf_counter()
+        region = self._first_region()
+        pieces = [region] + rest_regions(self._shape, region) if region else [None]
+        for piece in pieces:
+            event = self._trainer.preview(epoch, step, piece)
+            if event is not None:
+                self._emit_preview(event)
+            if self.stopping or self._give_preview_image():
+                self._next_preview = 0.0  # the new image's round starts at the next step
+                return
+        cost = time.perf_counter() - started
+        self._next_preview = started + max(self.preview_every_s, cost / self.preview_cost_share)
 
     def _emit_preview(self, event: PreviewReady) -> None:
         if self._given_id is not None:
