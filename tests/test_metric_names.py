@@ -35,4 +35,4 @@ def test_validation_and_evaluate_report_the_same_keys_with_the_same_meaning(tmp_
     summary, problems = evaluate_folders(tmp_path / "pred", tmp_path / "truth")
     assert problems == [] and summary["mean"]["mean_dice"] == pytest.approx(MEAN_DICE)
     assert summary["mean"]["mean_iou"] == pytest.approx(MEAN_IOU)
-    assert set(summary["mean"]) == {"mean_dice", "mean_iou", "pixel_error", "ap@0.5"}
+    assert set(summary["mean"]) == {"mean_dice", "mean_iou", "pixel_error", "ap@0.5", "coco_ap@0.5"}

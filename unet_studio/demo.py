@@ -81,11 +81,14 @@ def iter_train_demo(project: Project, config: TrainConfig, stop: threading.Event
 
 def predict_and_score(project: Project, checkpoint_path: Path) -> dict:
     """Predict the 'test' images with the model (predictions saved in the project) and score them against
-    the copied truth: per image Dice of the nuclei class, AP at IoU 0.5 and object counts, plus the means."""
+    the copied truth: per image Dice of the nuclei class, the DSB 2018 AP at IoU 0.5 ("ap@0.5": TP / (TP + FP + FN))
+    and object counts, plus the means and the COCO-style AP of both images' nuclei ("coco_ap@0.5",
+    core.coco_ap)."""
+    from unet_studio.core.coco_ap import coco_average_precision, coco_matches
     from unet_studio.inference.predictor import Predictor
 
     predictor = Predictor.from_checkpoint(checkpoint_path)
-    results = {}
+    results, matches = {}, []
     for record in project.images:
         if record.split != "test":
             continue
@@ -95,6 +98,7 @@ def predict_and_score(project: Project, checkpoint_path: Path) -> dict:
         truth = read_image(project.folder / "truth" / f"{record.id}.png").pixels[:, :, 0]
         truth_instances = read_image(project.folder / "truth_instances" / f"{record.id}.tif").pixels[:, :, 0]
         scores = evaluate_pair(prediction.mask, truth, 2, prediction.instances, truth_instances, iou_thresholds=(0.5,))
+        matches.append(coco_matches(prediction.instances, truth_instances))
         results[record.id] = {"dice": scores["per_class"]["1"]["dice"], "ap@0.5": scores["ap@0.5"],
                               "nuclei_found": int(prediction.instances.max()),
                               "nuclei_true": int(truth_instances.max())}
@@ -102,4 +106,5 @@ def predict_and_score(project: Project, checkpoint_path: Path) -> dict:
         "test_images": results,
         "mean_dice": float(np.mean([r["dice"] for r in results.values()])) if results else None,
         "mean_ap@0.5": float(np.mean([r["ap@0.5"] for r in results.values()])) if results else None,
+        "coco_ap@0.5": coco_average_precision(matches) if matches else None,
     }

@@ -72,7 +72,7 @@ def test_instance_tiffs_as_labels(tmp_path, folders):
     assert len(problems) == 2 and len(written) == 1
     np.testing.assert_array_equal(tifffile.imread(written[0]), labels)
     written, _ = export_folder(images, instances_dir, out, "roi")
-    assert sorted(r.name for r in roifile.roiread(written[0])) == ["class1-7", "class1-9"]
+    assert sorted(r.name for r in roifile.roiread(written[0])) == ["class 1-7", "class 1-9"]
 
 
 def test_size_mismatch_and_unreadable_image_are_problems(folders):

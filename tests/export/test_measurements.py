@@ -35,7 +35,7 @@ def test_majority_class_wins_and_missing_names_are_generated():
     classes = np.zeros((6, 6), np.uint8)
     classes[:, :3], classes[:, 3] = 3, 1
     rows = measure(instances, classes_mask=classes)
-    assert rows[0]["class"] == "class3"
+    assert rows[0]["class"] == "class 3"
     assert rows[0]["area_um2"] == "" and "mean_c0" not in rows[0]
 
 
@@ -46,7 +46,7 @@ def test_csv_round_trip_with_unknown_pixel_size(tmp_path, scene):
     with open(path, newline="") as handle:
         back = list(csv.DictReader(handle))
     assert len(back) == 5
-    assert back[0]["image"] == "b.png" and back[0]["area_um2"] == "" and back[0]["class"] == "class1"
+    assert back[0]["image"] == "b.png" and back[0]["area_um2"] == "" and back[0]["class"] == "class 1"
     assert float(back[4]["area_px"]) == rows[4]["area_px"]
     assert float(back[2]["mean_c0"]) == pytest.approx(rows[2]["mean_c0"])
     assert "mean_c1" not in back[0]

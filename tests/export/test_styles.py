@@ -10,7 +10,7 @@ from unet_studio.export.styles import ClassStyle, resolve_classes
 
 def test_names_in_order_and_generated_rest():
     styles = resolve_classes(["nucleus", "membrane"], max_value=3)
-    assert [(s.value, s.name) for s in styles.values()] == [(1, "nucleus"), (2, "membrane"), (3, "class3")]
+    assert [(s.value, s.name) for s in styles.values()] == [(1, "nucleus"), (2, "membrane"), (3, "class 3")]
     assert styles[3].color == palette_color(3)
 
 

@@ -1,4 +1,9 @@
-"""`unet-studio evaluate --pred DIR --truth DIR`: Dice/IoU per class, pixel error and AP@0.5 as JSON."""
+"""`unet-studio evaluate --pred DIR --truth DIR`: Dice/IoU per class, pixel error and two instance APs as JSON.
+
+"ap@0.5" is the DSB 2018 measure (TP / (TP + FP + FN) per image, averaged over the images); "coco_ap@0.5" is
+COCO-style AP (pycocotools' COCOeval at that one IoU: detections of all images pooled, 101-point interpolated
+precision, every detection counted; under "mean" it is that pooled figure, not a mean of the images).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from unet_studio.cli.output import problem
+from unet_studio.core.coco_ap import coco_average_precision, coco_matches
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import file_stem, list_images
 from unet_studio.core.metrics import evaluate_pair
@@ -20,7 +26,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("evaluate", help="compare predicted masks with ground truth; prints JSON")
     p.add_argument("--pred", required=True, help="folder of predicted masks (PNG/TIFF) or instance TIFFs")
     p.add_argument("--truth", required=True, help="folder of true masks with the same stems")
-    p.add_argument("--iou", type=float, default=0.5, help="IoU threshold for AP (default 0.5)")
+    p.add_argument("--iou", type=float, default=0.5,
+                   help="IoU threshold of the two APs (default 0.5): ap@IOU, the DSB 2018 measure (mean per image of "
+                        "TP / (TP + FP + FN)), and coco_ap@IOU, COCO-style AP over all images' objects")
     p.set_defaults(handler=run)
 
 
@@ -36,6 +44,7 @@ def evaluate_folders(pred_dir: Path, truth_dir: Path, iou: float = 0.5) -> tuple
     problems: list[str] = []
     truths = {file_stem(p): p for p in list_images(truth_dir)}
     per_image: dict[str, dict] = {}
+    matches = []
     for pred_path in list_images(pred_dir):
         truth_path = truths.get(file_stem(pred_path))
         if truth_path is None:
@@ -47,12 +56,17 @@ def evaluate_folders(pred_dir: Path, truth_dir: Path, iou: float = 0.5) -> tuple
                 raise StudioError(pred_path, f"shape {pred.shape} differs from the truth's {truth.shape}")
             pred_sem, truth_sem = _semantic(pred), _semantic(truth)
             n_classes = int(max(pred_sem.max(initial=0), truth_sem.max(initial=0))) + 1
-            per_image[file_stem(pred_path)] = evaluate_pair(
-                pred_sem, truth_sem, max(n_classes, 2), _as_instances(pred), _as_instances(truth), iou_thresholds=(iou,)
-            )
+            pred_objects, true_objects = _as_instances(pred), _as_instances(truth)
+            scores = evaluate_pair(pred_sem, truth_sem, max(n_classes, 2), pred_objects, true_objects,
+                                   iou_thresholds=(iou,))
+            matches.append(coco_matches(pred_objects, true_objects, iou))
+            scores[f"coco_ap@{iou:g}"] = coco_average_precision(matches[-1:])
+            per_image[file_stem(pred_path)] = scores
         except StudioError as exc:
             problems.append(str(exc))
-    return _summary(per_image, iou), problems
+    summary = _summary(per_image, iou)
+    summary["mean"][f"coco_ap@{iou:g}"] = coco_average_precision(matches) if matches else None
+    return summary, problems
 
 
 def _semantic(labels: np.ndarray) -> np.ndarray:

@@ -28,10 +28,22 @@ def add_parsers(sub) -> None:
                    help=f"leave out mask pieces under N pixels (default {MIN_INSTANCE_SIZE}; 0 keeps all)")
     p.set_defaults(handler=run_export)
 
-    m = sub.add_parser("export-model", help="export a trained model to ONNX or TorchScript, with a model card")
+    m = sub.add_parser("export-model", help="export a trained model to ONNX, TorchScript (each with a model card) "
+                                            "or a bioimage.io package (ilastik, deepImageJ, QuPath, bioimageio.core)")
     m.add_argument("--model", required=True, help="checkpoint (.pt) from `unet-studio train`")
-    m.add_argument("--format", required=True, choices=["onnx", "torchscript"])
-    m.add_argument("--out", required=True, help="file to write (.onnx or .pt)")
+    m.add_argument("--format", required=True, choices=["onnx", "torchscript", "bioimageio"])
+    m.add_argument("--out", required=True, help="file to write (.onnx, .pt, or .zip for bioimageio)")
+    package = m.add_argument_group("bioimageio package (--format bioimageio)")
+    package.add_argument("--name", help="model name (default: UNet Studio <architecture> <checkpoint name>)")
+    package.add_argument("--description", help="one-sentence description (default: what it segments, on how "
+                                                "many images)")
+    package.add_argument("--author", action="append", metavar="NAME",
+                         help="an author (repeat for several; default: your login name)")
+    package.add_argument("--license", default="CC-BY-4.0", metavar="SPDX",
+                         help="SPDX licence id of the weights (default CC-BY-4.0)")
+    package.add_argument("--test-image", metavar="IMAGE",
+                         help="image for the test tensors (default: a training image the checkpoint names, found "
+                              "in its project; else a synthetic one, said so in the README)")
     m.set_defaults(handler=run_export_model)
 
 
@@ -70,9 +82,23 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_export_model(args: argparse.Namespace) -> int:
+    if args.format == "bioimageio":
+        return _run_export_package(args)
     from unet_studio.export.model_export import export_onnx, export_torchscript  # onnx takes seconds to import
 
     exporter = export_onnx if args.format == "onnx" else export_torchscript
     result = exporter(args.model, args.out)
     info(f"wrote {result} (checked against the original model) and its model card")
+    return 0
+
+
+def _run_export_package(args: argparse.Namespace) -> int:
+    from unet_studio.export.bioimageio import PackageOptions, export_bioimageio
+
+    options = PackageOptions(name=args.name, description=args.description, authors=tuple(args.author or ()),
+                             license=args.license, test_image=args.test_image)
+    result = export_bioimageio(args.model, args.out, options)
+    source = f"a crop of {result.test_image}" if result.real_test_image else "a synthetic image"
+    info(f"wrote {result.path}: bioimage.io package (TorchScript, ONNX and state dict weights, each checked "
+         f"against the original model; test tensors from {source})")
     return 0

@@ -13,12 +13,13 @@ from unet_studio.core.errors import StudioError
 from unet_studio.core.images import file_stem, list_images, read_image
 from unet_studio.export.masks import write_instances, write_semantic_mask
 from unet_studio.inference.postprocess import SEED_HEIGHT
-from unet_studio.inference.predictor import Predictor
+from unet_studio.inference.model_files import load_predictor
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("predict", help="predict masks for every image in a folder")
-    p.add_argument("--model", required=True, help="checkpoint (.pt) from `unet-studio train`")
+    p.add_argument("--model", required=True, help="checkpoint (.pt) from `unet-studio train`, or a bioimage.io "
+                   "package (.zip) with TorchScript or ONNX weights (run with its own pre- and post-processing)")
     p.add_argument("--images", required=True, help="folder of images")
     p.add_argument("--out", required=True, help="output folder (not the images' folder): <stem>.png masks "
                    "(0 background, 1..K classes); images sharing a stem (a.png, a.tif) keep their suffix: "
@@ -49,7 +50,7 @@ def positive_float(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    predictor = Predictor.from_checkpoint(args.model, device=args.device)
+    predictor = load_predictor(args.model, device=args.device)
     images = list_images(args.images)
     link_problems = unusable_links(args.images)
     if not images:

@@ -19,6 +19,7 @@ from unet_studio.core import annotations as ann
 from unet_studio.core.atomic import atomic_writer, remove_stale_temp_files
 from unet_studio.core.colors import BACKGROUND_COLOR, PALETTE
 from unet_studio.core.errors import AnnotationError, ImageReadError, ProjectError
+from unet_studio.core.instance_labels import INSTANCE_FOLDER, INSTANCE_SUFFIX, read_instances, write_instances
 from unet_studio.core.images import file_stem, image_info, list_images
 from unet_studio.core.manifest import (
     COLOR_PATTERN, SPLITS, STATUSES, ClassInfo, ImageRecord, Manifest, ModelRecord, load_manifest, save_manifest,
@@ -57,7 +58,7 @@ class Project:
         """Open an existing project (ProjectError naming project.json when it is missing or invalid)."""
         root = Path(folder).absolute()
         project = cls(root, load_manifest(root / MANIFEST_NAME))
-        for sub in ("", *SUBFOLDERS):
+        for sub in ("", *SUBFOLDERS, INSTANCE_FOLDER):
             remove_stale_temp_files(root / sub)
         return project
 
@@ -226,6 +227,22 @@ class Project:
         if not (record.status == "reviewed" and status == "labelled"):
             self._replace_image(replace(record, status=status))
         return written
+
+    def instances_path(self, image_id: str) -> Path:
+        """Where the image's instance layer lives (the file may not exist)."""
+        self.image(image_id)
+        return self.folder / INSTANCE_FOLDER / f"{image_id}{INSTANCE_SUFFIX}"
+
+    def load_instances(self, image_id: str) -> np.ndarray | None:
+        """The image's object ids, uint32 (H, W), 0 = no object; None when it has no instance layer."""
+        path = self.instances_path(image_id)
+        return read_instances(path, self._shape(image_id)) if path.is_file() else None
+
+    def save_instances(self, image_id: str, ids: np.ndarray) -> Path:
+        """Write the instance layer atomically (an all-zero one removes the file); statuses are unchanged."""
+        path, shape = self.instances_path(image_id), self._shape(image_id)
+        self._subfolder(INSTANCE_FOLDER)
+        return write_instances(path, ids, shape)
 
     def save_prediction(self, image_id: str, mask: np.ndarray) -> Path:
         """Store a predicted conventional mask; an unlabelled image becomes 'predicted'."""

@@ -32,7 +32,7 @@ SUFFIXES = {"csv": ".csv", "roi": "_rois.zip", "geojson": ".geojson", "overlay":
 FORMATS = (*SUFFIXES, "coco")
 COCO_FILE = "coco_annotations.json"
 LABEL_KINDS = ("auto", "semantic", "instances")
-NEEDS_PIXELS = ("csv", "overlay")
+NEEDS_PIXELS = ("csv", "overlay", "geojson")
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,8 @@ def write_one(item: LabelledImage, fmt: str, target: Path, classes: Sequence[Any
     if fmt == "roi":
         return write_imagej_rois(target, item.instances, item.mask, classes)
     if fmt == "geojson":
-        return write_geojson(target, item.instances, item.mask, classes, pixel_size_um=item.pixel_size_um)
+        return write_geojson(target, item.instances, item.mask, classes, pixel_size_um=item.pixel_size_um,
+                             intensity=item.pixels)
     if fmt == "overlay":
         return write_overlay(target, item.pixels, item.instances, item.mask, classes)
     if fmt == "instances":

@@ -41,9 +41,19 @@ def history_summary(history: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
+def recorded_training_files(checkpoint: Checkpoint) -> list[tuple[str, str]]:
+    """The (file name, sha256) pairs the checkpoint's training run recorded (history "images")."""
+    images = checkpoint.history.get("images") or []
+    return [(str(item["name"]), str(item["sha256"])) for item in images
+            if isinstance(item, dict) and "name" in item and "sha256" in item]
+
+
 def model_card(checkpoint: Checkpoint, training_data: Iterable[tuple[str, str]] | None = None) -> dict[str, Any]:
-    """The card of a checkpoint; `training_data` lists the (file, sha256) pairs it was trained on."""
+    """The card of a checkpoint; `training_data` lists the (file, sha256) pairs it was trained on (by default
+    the ones its training run recorded, for models trained on a project or on --images/--labels alike)."""
     config = checkpoint.model_config
+    if training_data is None:
+        training_data = recorded_training_files(checkpoint)
     return {
         "name": checkpoint.path.stem,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -65,7 +75,7 @@ def model_card(checkpoint: Checkpoint, training_data: Iterable[tuple[str, str]] 
                        "object class k, so the argmax is a mask with 0 = background, k = class k",
         },
         "threshold": checkpoint.threshold,
-        "training_data": [{"file": str(name), "sha256": str(sha)} for name, sha in training_data or ()],
+        "training_data": [{"file": str(name), "sha256": str(sha)} for name, sha in training_data],
         "metrics": {key: _finite(value) for key, value in checkpoint.metrics.items()},
         "history": history_summary(checkpoint.history),
         "interrupted": checkpoint.interrupted,

@@ -10,6 +10,7 @@ import numpy as np
 
 from unet_studio.core.atomic import atomic_write_json
 from unet_studio.export.errors import ExportError
+from unet_studio.export.measurements import measure
 from unet_studio.export.objects import Shape, check_instances, majority_classes, object_shapes
 from unet_studio.export.styles import resolve_classes
 
@@ -32,13 +33,24 @@ def shape_geometry(shapes: list[Shape]) -> dict[str, Any]:
     return {"type": "MultiPolygon", "coordinates": polygons}
 
 
+NOT_MEASUREMENTS = ("image", "label", "class")
+
+
+def _csv_measurements(row: dict[str, Any]) -> dict[str, float]:
+    """The CSV row's numeric columns (what `export --format csv` writes for the object), unknown ones left out."""
+    return {key: float(value) for key, value in row.items()
+            if key not in NOT_MEASUREMENTS and isinstance(value, (int, float)) and not isinstance(value, bool)}
+
+
 def instance_features(instances: np.ndarray, classes_mask: np.ndarray | None = None,
                       classes: Sequence[Any] | None = None, object_type: ObjectType = "annotation",
-                      pixel_size_um: float | None = None) -> dict[str, Any]:
+                      pixel_size_um: float | None = None, intensity: np.ndarray | None = None) -> dict[str, Any]:
     """The FeatureCollection: properties objectType, classification {name, color}, label, measurements.
 
-    Coordinates are pixels with (0, 0) at the top-left corner of the first pixel (QuPath's convention);
-    `pixel_size_um` adds each object's area in um^2 to its measurements.
+    Coordinates are pixels with (0, 0) at the top-left corner of the first pixel (QuPath's convention).
+    Each object's measurements are its row of the measurements CSV (area, perimeter, centroid, box,
+    eccentricity, solidity, and with `intensity` (the image's (H, W, C) pixels) mean/min/max per channel;
+    um columns with `pixel_size_um`), plus QuPath-style "Area px^2" (and "Area um^2").
     """
     if object_type not in ("annotation", "detection"):
         raise ValueError(f"objectType must be 'annotation' or 'detection', got {object_type!r}")
@@ -46,10 +58,11 @@ def instance_features(instances: np.ndarray, classes_mask: np.ndarray | None = N
     class_of = majority_classes(labels, classes_mask)
     styles = resolve_classes(classes, max(class_of.values(), default=0))
     areas = np.bincount(labels.ravel())
+    rows = {row["label"]: row for row in measure(labels, intensity, classes_mask, classes, pixel_size_um)}
     features = []
     for label, shapes in object_shapes(labels).items():
         style = styles[class_of[label]]
-        measurements = {"Area px^2": int(areas[label])}
+        measurements: dict[str, Any] = {"Area px^2": int(areas[label]), **_csv_measurements(rows[label])}
         if pixel_size_um is not None:
             measurements["Area um^2"] = float(areas[label] * pixel_size_um**2)
         features.append({
@@ -70,11 +83,11 @@ def instance_features(instances: np.ndarray, classes_mask: np.ndarray | None = N
 
 def write_geojson(path: str | Path, instances: np.ndarray, classes_mask: np.ndarray | None = None,
                   classes: Sequence[Any] | None = None, object_type: ObjectType = "annotation",
-                  pixel_size_um: float | None = None) -> Path:
+                  pixel_size_um: float | None = None, intensity: np.ndarray | None = None) -> Path:
     """Write the objects as QuPath GeoJSON (File > Import objects, or drag onto the image), atomically."""
     path = Path(path)
     try:
-        collection = instance_features(instances, classes_mask, classes, object_type, pixel_size_um)
+        collection = instance_features(instances, classes_mask, classes, object_type, pixel_size_um, intensity)
     except ValueError as error:
         raise ExportError(path, str(error)) from error
     atomic_write_json(path, collection, indent=None)

@@ -36,7 +36,7 @@ def resolve_classes(classes: Sequence[Any] | None, max_value: int = 0) -> dict[i
     `classes` may hold names (mask values 1, 2, ... in order), dicts or objects with `name` and optional
     `color`, or project ClassInfo-like items with a `value` in the annotation convention (1 = background,
     skipped; value v is mask value v - 1). Values up to `max_value` missing from `classes` get
-    `"class<v>"` and a palette colour, so every object in a mask has a style. A list of names that starts
+    `"class <v>"` (the name training gives unnamed classes, so exports and model cards agree) and a palette colour, so every object in a mask has a style. A list of names that starts
     with "background" is read per network output (output 0 = background).
     """
     items = list(classes or ())
@@ -52,8 +52,8 @@ def resolve_classes(classes: Sequence[Any] | None, max_value: int = 0) -> dict[i
         if value < 1:
             continue
         color = _field(item, "color")
-        name = _field(item, "name") or f"class{value}"
+        name = _field(item, "name") or f"class {value}"
         styles[value] = ClassStyle(value, str(name), palette_color(value) if color is None else parse_color(color))
     for value in range(1, max_value + 1):
-        styles.setdefault(value, ClassStyle(value, f"class{value}", palette_color(value)))
+        styles.setdefault(value, ClassStyle(value, f"class {value}", palette_color(value)))
     return styles

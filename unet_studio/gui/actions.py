@@ -9,13 +9,14 @@ from unet_studio.gui.shortcuts import CLASS_KEYS, SHORTCUTS, Shortcut
 
 TOOL_NAMES = {
     "brushAction": "brush",
+    "objectAction": "object",
     "eraserAction": "eraser",
     "fillAction": "fill",
     "polygonAction": "polygon",
     "pickerAction": "picker",
 }
 CHECKABLE = {"onlyUnlabelledAction": False, "toggleLabelsAction": True, "outlineAction": False,
-             "uncertaintyAction": False}
+             "objectOutlinesAction": True, "uncertaintyAction": False}
 TOGGLES = {"fillEnclosedAction": ("Fill only enclosed areas", True)}  # menu toggles without a key
 UNTABLED = {  # menu entries without a key
     "addImagesAction": "Add images...",
@@ -101,8 +102,8 @@ def build_menus(window: QMainWindow, actions: dict[str, QAction]) -> QMenu:
                            actions["fillEnclosedAction"]])
     view_menu = bar.addMenu("&View")
     view_menu.setObjectName("viewMenu")
-    view_menu.addActions([actions[name] for name in ("toggleLabelsAction", "outlineAction", "uncertaintyAction",
-                                                     "fitAction", "actualSizeAction")])
+    view_menu.addActions([actions[name] for name in ("toggleLabelsAction", "outlineAction", "objectOutlinesAction",
+                                                     "uncertaintyAction", "fitAction", "actualSizeAction")])
     images_menu = bar.addMenu("&Images")
     images_menu.addActions([actions["nextImageAction"], actions["previousImageAction"]])
     help_menu = bar.addMenu("&Help")

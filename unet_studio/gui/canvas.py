@@ -2,7 +2,9 @@
 
 One scene unit is one image pixel: pixel (row i, column j) covers [j, j+1) x [i, i+1) in the scene.
 Wheel zooms at the cursor, the middle button or space + left drag pans. Everything else a mouse does
-is handed to the tool controller (`tool_handler`), which speaks scene coordinates.
+is handed to the tool controller (`tool_handler`), which speaks scene coordinates; a Ctrl/Alt+left press
+goes to its `pick` when it has one (the object brush picks the object to continue). Object outlines
+(`objects`) are drawn over the labels.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from unet_studio.gui.label_overlay import LabelOverlayItem
+from unet_studio.gui.object_outlines import ObjectOutlineItem
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
 WHEEL_STEP = 1.0015  # zoom factor per wheel angle unit: one notch (120) is about 20 %
@@ -84,6 +87,8 @@ class ImageCanvas(QGraphicsView):
         self.image_item = ImageItem()
         self.overlay = LabelOverlayItem()
         self.overlay.setZValue(1)
+        self.objects = ObjectOutlineItem()
+        self.objects.setZValue(1.5)
         self.preview = QGraphicsPathItem()
         self.preview.setZValue(2)
         self.preview.setPen(_cosmetic_pen(QColor(255, 255, 0)))
@@ -91,7 +96,7 @@ class ImageCanvas(QGraphicsView):
         self.brush_ring.setZValue(3)
         self.brush_ring.setPen(_cosmetic_pen(QColor(255, 255, 255)))
         self.brush_ring.setVisible(False)
-        for item in (self.image_item, self.overlay, self.preview, self.brush_ring):
+        for item in (self.image_item, self.overlay, self.objects, self.preview, self.brush_ring):
             scene.addItem(item)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
@@ -214,7 +219,12 @@ class ImageCanvas(QGraphicsView):
             self._pan_from = event.position().toPoint()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
         elif event.button() == Qt.MouseButton.LeftButton and self.tool_handler is not None:
-            self.tool_handler.press(self.mapToScene(event.position().toPoint()))
+            point = self.mapToScene(event.position().toPoint())
+            picking = event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+            if picking and hasattr(self.tool_handler, "pick"):
+                self.tool_handler.pick(point)
+            else:
+                self.tool_handler.press(point)
         event.accept()
 
     def enterEvent(self, event) -> None:

@@ -6,7 +6,8 @@ only; a non-current image's labels are not kept in memory (they were saved when 
 memory grows with the pixels edited, not with the number of images. Autosave ~0.6 s after an edit copies
 only the rectangle changed since the last save and hands it to the AnnotationWriter thread, which encodes
 and writes atomically (annotation_writer.py); `save_now()` (image switch, close, quit, before training)
-also waits until the file is on disk, so after a crash at most the last stroke is lost.
+also waits until the file is on disk, so after a crash at most the last stroke is lost. The image's object
+ids (`instances`, an InstanceLayer) load, save and undo with its labels: one undo step covers both.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from unet_studio.core.colors import parse_color
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import ImageData, read_image
 from unet_studio.core.undo_patch import Patch
-from unet_studio.gui.annotation_writer import AnnotationWriter, LabelRegion
-from unet_studio.gui.undo_commands import PaintCommand
+from unet_studio.gui.annotation_writer import AnnotationWriter, ChangedRect
+from unet_studio.gui.instance_layer import InstanceLayer, edit_bbox
+from unet_studio.gui.undo_commands import PaintCommand, apply_to_files
 from unet_studio.io.annotation_import import import_annotations
 
 UNDO_LIMIT = 300
@@ -49,11 +51,12 @@ class AnnotationDocument(QObject):
         self.image_id: str | None = None
         self.image: ImageData | None = None
         self.labels: np.ndarray | None = None
+        self.instances = InstanceLayer()  # the current image's object ids
         self.unreadable: tuple[str, str] | None = None  # (image id, one-line reason) of the image that failed
         self.undo_group = QUndoGroup(self)
         self._stacks: dict[str, QUndoStack] = {}
         self._dirty = False
-        self._changed: tuple[int, int, int, int] | None = None  # (y0, x0, y1, x1) not yet handed to the writer
+        self._changed = ChangedRect()  # of the labels, not yet handed to the writer
         self._saves = 0  # number of the last save handed to the writer
         self._values: set[int] = set()  # label values the current labels may hold (see label_values)
         self.writer = AnnotationWriter(self)
@@ -87,9 +90,7 @@ class AnnotationDocument(QObject):
         return next((r for r in self.records if r.id == image_id), None)
 
     def class_colours(self) -> dict[int, tuple[int, int, int]]:
-        if self.project is None:
-            return {}
-        return {int(c.value): parse_color(c.color) for c in self.project.classes}
+        return {int(c.value): parse_color(c.color) for c in self.project.classes} if self.project is not None else {}
 
     def class_name(self, value: int) -> str:
         if value == 0:
@@ -101,10 +102,10 @@ class AnnotationDocument(QObject):
         """Absolute path of an image's original file."""
         return self.project.image_path(image_id)
 
-    def _project_call(self, method, *args):
+    def _project_call(self, method, *args, **kwargs):
         """Call a bound Project method; a StudioError becomes error_raised (None returned)."""
         try:
-            return method(*args)
+            return method(*args, **kwargs)
         except StudioError as exc:
             self.error_raised.emit(str(exc))
             return None
@@ -144,10 +145,7 @@ class AnnotationDocument(QObject):
         return path
 
     def update_settings(self, **values) -> None:
-        try:
-            self.project.update_settings(**values)
-        except StudioError as exc:
-            self.error_raised.emit(str(exc))
+        self._project_call(self.project.update_settings, **values)
 
     def import_labels(self, folder, kind: str) -> tuple[list[str], list[str]]:
         """Merge label files from `folder` into the project's annotations (io.annotation_import); the
@@ -159,14 +157,7 @@ class AnnotationDocument(QObject):
         except StudioError as exc:
             self.error_raised.emit(str(exc))
             return [], []
-        for image_id in imported:
-            if image_id in self._stacks:
-                self._stacks[image_id].clear()
-        if self.image_id in imported:
-            self._set_labels(self.project.load_annotation(self.image_id))
-            self.annotation_changed.emit(None)
-        self.classes_changed.emit()
-        self.records_changed.emit()
+        self._reload_from_disk(imported)
         return imported, problems
 
     # ----- classes
@@ -185,22 +176,25 @@ class AnnotationDocument(QObject):
         self.classes_changed.emit()
 
     def delete_class(self, value: int) -> None:
-        """Remove a class in every annotation (its pixels become unlabelled, higher values shift down).
-
-        Label values change on disk, so every image's history is dropped and the labels reloaded.
-        """
-        image_id = self.image_id
+        """Remove a class in every annotation (its pixels become unlabelled, higher values shift down); label
+        values change on disk, so every image's history is dropped and the labels reloaded."""
         if not self.save_now():
             return
         self._project_call(self.project.remove_class, value)
-        for stack in self._stacks.values():
-            stack.clear()
-        if image_id is not None:
+        self._reload_from_disk(list(self._stacks))
+
+    def _reload_from_disk(self, image_ids) -> None:
+        """These images' files changed under the document: drop their histories, reload the shown one."""
+        for image_id in image_ids:
+            if image_id in self._stacks:
+                self._stacks[image_id].clear()
+        shown = self.image_id
+        if shown is not None and shown in image_ids:
             try:
-                self._set_labels(self.project.load_annotation(image_id))
+                self._set_labels(self.project.load_annotation(shown), self.project.load_instances(shown))
             except StudioError as exc:
                 self.error_raised.emit(str(exc))
-            self.image_changed.emit(image_id)
+            self.image_changed.emit(shown)
         self.classes_changed.emit()
         self.records_changed.emit()
 
@@ -214,7 +208,8 @@ class AnnotationDocument(QObject):
             return True
         try:
             image = read_image(self.project.image_path(image_id), plane=plane)
-            labels = self.project.load_annotation(image_id) if image_id != self.image_id else self.labels
+            if image_id != self.image_id:
+                labels, ids = self.project.load_annotation(image_id), self.project.load_instances(image_id)
         except StudioError as exc:
             self.error_raised.emit(str(exc))
             if image_id != self.image_id:
@@ -225,7 +220,7 @@ class AnnotationDocument(QObject):
             if not self.close_image():
                 return False
             self.image_id = image_id
-            self._set_labels(labels)
+            self._set_labels(labels, ids)
             self.undo_group.setActiveStack(self._stack(image_id))
         self.image = image
         self.pixels_changed.emit()
@@ -254,6 +249,7 @@ class AnnotationDocument(QObject):
             return False
         self.writer.forget(self.image_id)
         self.image_id, self.image, self.labels = None, None, None
+        self.instances.reset(None)
         self.undo_group.setActiveStack(None)
         self.image_changed.emit("")
         return True
@@ -277,27 +273,32 @@ class AnnotationDocument(QObject):
         self.annotation_changed.emit(bbox)
         self._set_dirty(True)
 
-    def push_edit(self, patch: Patch | None, text: str) -> None:
-        """Record a finished edit (already on the labels) as one undo step and schedule autosave."""
-        if patch is None or self.image_id is None:
+    def push_edit(self, patch: Patch | None, text: str, ids: Patch | None = None) -> None:
+        """Record a finished edit (already on the labels, and on the object ids if `ids`) as one undo step and
+        schedule autosave. Without `ids`, the pixels whose class changed leave their objects."""
+        if ids is None and (ids := self.instances.clear_under(patch)) is not None:
+            self.annotation_changed.emit(ids.bbox)  # the outlines of the objects it cut go
+        if self.image_id is None or (patch is None and ids is None):
             return
-        self._note_changed(patch.bbox)
-        self._stack(self.image_id).push(PaintCommand(self, self.image_id, patch, text))
+        self.instances.note_changed(None if ids is None else ids.bbox)
+        self._note_changed(edit_bbox(patch, ids))
+        self._stack(self.image_id).push(PaintCommand(self, self.image_id, patch, text, ids))
         self._set_dirty(True)
         self._autosave.start()
 
-    def apply_patch(self, image_id: str, patch: Patch, new: bool) -> None:
-        """Undo/redo one patch on an image; a non-current image is edited on disk."""
+    def apply_patch(self, image_id: str, patch: Patch | None, new: bool, ids: Patch | None = None) -> None:
+        """Undo/redo one edit (labels patch, object ids patch) on an image; a non-current image is edited on disk."""
         if image_id == self.image_id and self.labels is not None:
-            (patch.apply_new if new else patch.apply_old)(self.labels)
-            self.labels_edited(patch.bbox)
+            if patch is not None:
+                (patch.apply_new if new else patch.apply_old)(self.labels)
+            if ids is not None:
+                self.instances.apply(ids, new, self.labels.shape)
+            self.labels_edited(edit_bbox(patch, ids))
             self._autosave.start()
             return
         try:
             self.writer.flush()
-            labels = self.project.load_annotation(image_id)
-            (patch.apply_new if new else patch.apply_old)(labels)
-            self.project.save_annotation(image_id, labels)
+            apply_to_files(self.project, image_id, patch, ids, new)
         except StudioError as exc:
             self.error_raised.emit(str(exc))
         self.records_changed.emit()
@@ -324,12 +325,11 @@ class AnnotationDocument(QObject):
         self._autosave.stop()
         if self.image_id is None or self.labels is None or not self.is_dirty:
             return
-        y0, x0, y1, x1 = self._changed or (0, 0, 0, 0)
-        region = self.labels[y0:y1, x0:x1].copy()
-        self._values.update(classes_present(region))
+        regions = self._changed.take(self.labels)
+        for region in regions:
+            self._values.update(classes_present(region.values))
         self._saves += 1
-        self.writer.submit(self.image_id, [LabelRegion(y0, x0, region)], self._saves)
-        self._changed = None
+        self.writer.submit(self.image_id, regions, self._saves, self.instances.take_changes())
         self._dirty = False
         self._stack(self.image_id).setClean()
         self._emit_dirty()
@@ -368,27 +368,24 @@ class AnnotationDocument(QObject):
         was shown or by the writer in the last save, plus those in the rectangles changed since. A value
         erased since the last save may still be listed until that save lands."""
         values = set(self._values)
-        if self._changed is not None and self.labels is not None:
-            y0, x0, y1, x1 = self._changed
+        if self._changed.bbox is not None and self.labels is not None:
+            y0, x0, y1, x1 = self._changed.bbox
             values.update(classes_present(self.labels[y0:y1, x0:x1]))
         return tuple(sorted(values))
 
-    def _set_labels(self, labels: np.ndarray) -> None:
-        """The current image's labels as on disk now; the writer gets its own copy to apply changes to."""
-        self.labels, self._changed = labels, None
+    def _set_labels(self, labels: np.ndarray, ids: np.ndarray | None) -> None:
+        """The current image's labels and object ids as on disk now; the writer gets its own copies."""
+        self.labels, self._changed = labels, ChangedRect()
+        self.instances.reset(ids)
         self._values = set(classes_present(labels))
         stem = self.project.folder / "annotations" / self.image_id
-        self.writer.begin(self.image_id, stem, labels.copy())
+        ids = self.instances.ids
+        self.writer.begin(self.image_id, stem, labels.copy(), self.project.instances_path(self.image_id),
+                          None if ids is None else ids.copy())
 
     def _note_changed(self, bbox: tuple[int, int, int, int] | None) -> None:
-        if self.labels is None:
-            return
-        h, w = self.labels.shape
-        y0, x0, y1, x1 = bbox if bbox is not None else (0, 0, h, w)
-        if self._changed is not None:
-            cy0, cx0, cy1, cx1 = self._changed
-            y0, x0, y1, x1 = min(y0, cy0), min(x0, cx0), max(y1, cy1), max(x1, cx1)
-        self._changed = (max(0, y0), max(0, x0), min(h, y1), min(w, x1))
+        if self.labels is not None:
+            self._changed.note(bbox, self.labels.shape)
 
     def _set_dirty(self, dirty: bool) -> None:
         if dirty != self._dirty:

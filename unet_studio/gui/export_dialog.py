@@ -18,7 +18,8 @@ from unet_studio.gui.workers import start_worker, wait_for
 
 FORMAT_TITLES = {"masks": "Masks (PNG)", "instances": "Instance labels (TIFF)", "overlay": "Overlays (PNG)",
                  "csv": "Measurements (CSV)", "roi": "ImageJ ROIs (zip)", "geojson": "QuPath GeoJSON",
-                 "coco": "COCO JSON", "onnx": "Model as ONNX", "torchscript": "Model as TorchScript"}
+                 "coco": "COCO JSON", "onnx": "Model as ONNX", "torchscript": "Model as TorchScript",
+                 "bioimageio": "Model as bioimage.io package"}
 SOURCE_TITLES = {"predictions": "Predictions", "annotations": "Annotations"}
 
 

@@ -1,5 +1,6 @@
 """ExportWorker: writes masks, instances, overlays, measurements, ROIs, GeoJSON, COCO and model files for
-a set of project images through unet_studio.export, in a worker thread.
+a set of project images through unet_studio.export, in a worker thread (the model also as a bioimage.io
+package, with the export-model defaults: the login name as author, CC-BY-4.0).
 
 The GUI thread resolves every path first (ExportJob); the worker runs the same loop as `unet-studio export`
 (export.api.export_sources: specks under `min_size` pixels left out) and writes new files in the output
@@ -17,12 +18,15 @@ from PySide6.QtCore import Signal
 
 from unet_studio.core.errors import StudioError
 from unet_studio.export.api import ExportSource, export_sources
+from unet_studio.export.bioimageio import export_bioimageio
 from unet_studio.export.model_export import export_onnx, export_torchscript
 from unet_studio.inference.predictor import MIN_INSTANCE_SIZE
 from unet_studio.gui.workers import JobWorker, one_line_failure
 
 IMAGE_FORMATS = ("masks", "instances", "overlay", "csv", "roi", "geojson", "coco")
-MODEL_FORMATS = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
+MODEL_FORMATS = {"onnx": ".onnx", "torchscript": ".torchscript.pt", "bioimageio": ".bioimageio.zip"}
+MODEL_EXPORTERS = {"onnx": export_onnx, "torchscript": export_torchscript,
+                   "bioimageio": lambda model, target: export_bioimageio(model, target).path}
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,7 @@ class ExportWorker(JobWorker):
         job = self.job
         job.out_dir.mkdir(parents=True, exist_ok=True)
         for offset, fmt in enumerate(job.model_formats, start=1):
-            export = export_onnx if fmt == "onnx" else export_torchscript
+            export = MODEL_EXPORTERS[fmt]
             target = job.out_dir / f"{job.model_path.stem}{MODEL_FORMATS[fmt]}"
             try:
                 written.append(export(job.model_path, target))

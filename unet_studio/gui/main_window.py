@@ -33,7 +33,8 @@ from unet_studio.gui.wheel_guard import WheelGuard
 from unet_studio.gui.window_memory import WindowMemory
 
 APP_NAME = "UNet Studio"
-TOOL_HINTS = {Tool.POLYGON: "Lasso: click points or drag; Enter or double-click fills, Esc cancels"}
+TOOL_HINTS = {Tool.POLYGON: "Lasso: click points or drag; Enter or double-click fills, Esc cancels",
+              Tool.OBJECT: "Object brush: each stroke a new object; Ctrl+click an object to add to it, M: new again"}
 ERROR_SHOWN_MS = 15000
 
 
@@ -105,12 +106,14 @@ class MainWindow(QMainWindow):
         doc.pixels_changed.connect(self._on_document_pixels_changed)
         doc.image_changed.connect(self._on_document_image_changed)
         doc.annotation_changed.connect(self.canvas.overlay.refresh)
+        doc.annotation_changed.connect(self.canvas.objects.refresh)
         doc.classes_changed.connect(lambda: self.canvas.overlay.set_colors(doc.class_colours()))
         doc.dirty_changed.connect(self._update_title)
         doc.error_raised.connect(self.show_error)
         self.browser.image_selected.connect(doc.set_image)
         self.tools.brush_size_changed.connect(self._on_tools_changed)
         self.tools.tool_changed.connect(self._on_tools_changed)
+        self.tools.object_changed.connect(self._on_tools_changed)
         self.tools.preview_changed.connect(self.canvas.set_preview)
         self.tools.notice_raised.connect(lambda text: self.status.showMessage(text, ERROR_SHOWN_MS))
         self.canvas.cursor_moved.connect(self.status.show_cursor)
@@ -137,6 +140,7 @@ class MainWindow(QMainWindow):
         a["fillEnclosedAction"].toggled.connect(lambda on: setattr(tools, "fill_enclosed", on))
         a["toggleLabelsAction"].toggled.connect(self.canvas.overlay.setVisible)
         a["outlineAction"].toggled.connect(self.canvas.overlay.set_outline)
+        a["objectOutlinesAction"].toggled.connect(self.canvas.objects.setVisible)
         a["fitAction"].triggered.connect(self.canvas.fit)
         a["actualSizeAction"].triggered.connect(self.canvas.actual_size)
         a["nextImageAction"].triggered.connect(lambda: self.browser.step(1))
@@ -227,6 +231,7 @@ class MainWindow(QMainWindow):
         if image_id and doc.project is not None:
             self.memory.remember_image(doc.project.folder, image_id)
         self.canvas.overlay.set_labels(doc.labels, doc.class_colours())
+        self.canvas.objects.set_layers(doc.labels, doc.instances)
         if doc.image is None:
             self.canvas.set_display(None)
         unreadable = doc.unreadable if doc.image is None else None
@@ -234,10 +239,13 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def _on_tools_changed(self, *_args) -> None:
-        brush_like = self.tools.tool in (Tool.BRUSH, Tool.ERASER)
+        brush_like = self.tools.tool in (Tool.BRUSH, Tool.OBJECT, Tool.ERASER)
         self.canvas.set_ring_diameter(self.tools.brush_size if brush_like else 0)
         self.actions[f"{self.tools.tool.value}Action"].setChecked(True)
-        self.canvas.show_hint(TOOL_HINTS.get(self.tools.tool, ""))
+        hint = TOOL_HINTS.get(self.tools.tool, "")
+        if self.tools.tool is Tool.OBJECT and self.tools.object_id:
+            hint = f"Object brush: strokes add to object {self.tools.object_id}; Ctrl+click outside objects or M: new"
+        self.canvas.show_hint(hint)
 
     def _update_title(self, *_args) -> None:
         parts = [APP_NAME]

@@ -1,19 +1,23 @@
 """The models dock: the project's trained models (date, architecture, images, validation Dice), with
-set active, rename and delete (after confirmation)."""
+add (a checkpoint or a bioimage.io package), set active, rename and delete (after confirmation)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QTableWidget,
+    QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QTableWidget,
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from unet_studio.core.errors import StudioError
 from unet_studio.gui.widgets import named_button
 from unet_studio.models.config import ARCH_TITLES
+from unet_studio.models.package_checkpoint import PREDICT_ONLY_ARCH
 
 COLUMNS = ("", "Name", "Created", "Architecture", "Images", "Val Dice")
+MODEL_FILTER = "Models (*.pt *.zip);;UNet Studio checkpoints (*.pt);;bioimage.io packages (*.zip);;All files (*)"
 ACTIVE_MARK = "\u2713"
 
 
@@ -41,6 +45,9 @@ class ModelsPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.itemDoubleClicked.connect(lambda _item: self.set_active())
+        self.add_button = named_button("addModelButton", "Add model...", self.add_model)
+        self.add_button.setToolTip("Add a UNet Studio checkpoint (.pt) or a bioimage.io package (.zip) with "
+                                   "TorchScript or ONNX weights")
         self.activate_button = named_button("setActiveModelButton", "Set active", self.set_active)
         self.rename_button = named_button("renameModelButton", "Rename...", self.rename)
         self.delete_button = named_button("deleteModelButton", "Delete...", self.delete)
@@ -48,7 +55,7 @@ class ModelsPanel(QWidget):
         self.message.setObjectName("modelsMessageLabel")
         self.message.setWordWrap(True)
         buttons = QHBoxLayout()
-        for button in (self.activate_button, self.rename_button, self.delete_button):
+        for button in (self.add_button, self.activate_button, self.rename_button, self.delete_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
@@ -93,6 +100,29 @@ class ModelsPanel(QWidget):
             self.message.setText(str(error))
             return False
         self.message.setText("")
+        self.refresh()
+        self.models_changed.emit()
+        return True
+
+    def add_model(self, path: str | Path | None = None) -> bool:
+        """Copy a model file into the project (not made active); asks for the file when `path` is None."""
+        project = self.document.project
+        if project is None:
+            return False
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Add model", str(project.folder), MODEL_FILTER)
+            if not path:
+                return False
+        path = Path(path)
+        try:
+            self.document.register_model(path, path.name.split(".")[0], activate=False)
+        except StudioError as error:
+            self.message.setText(str(error))
+            return False
+        added = project.models[-1]
+        self.message.setText(f"added {path.name}" + (": a bioimage.io package from elsewhere; it predicts but "
+                                                     "cannot be fine-tuned here" if added.architecture ==
+                                                     PREDICT_ONLY_ARCH else ""))
         self.refresh()
         self.models_changed.emit()
         return True

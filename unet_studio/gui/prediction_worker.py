@@ -1,4 +1,4 @@
-"""PredictionWorker: predicts a list of project images with one checkpoint in a QThread.
+"""PredictionWorker: predicts a list of project images with one model file (checkpoint or bioimage.io package) in a QThread.
 
 Images are read and predicted in the worker thread; each result crosses to the GUI thread as numpy arrays
 the worker no longer uses. Storing them (Project.save_prediction) is left to the GUI thread, which owns
@@ -15,7 +15,7 @@ from PySide6.QtCore import Signal
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import read_image
 from unet_studio.gui.workers import JobWorker
-from unet_studio.inference.predictor import Predictor
+from unet_studio.inference.model_files import load_predictor
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class PredictionWorker(JobWorker):
         return self.stopping
 
     def work(self) -> None:
-        predictor = Predictor.from_checkpoint(self.job.checkpoint, device=self.job.device)
+        predictor = load_predictor(self.job.checkpoint, device=self.job.device)
         self.model_loaded.emit(predictor.threshold)
         total = len(self.job.images)
         for done, (image_id, path) in enumerate(self.job.images, start=1):

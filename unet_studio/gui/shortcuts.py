@@ -24,6 +24,10 @@ CLASS_KEYS = tuple(str(n) for n in range(1, 10))
 
 SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Tools", "brushAction", "Brush", ("P",), "Paint the current class"),
+    Shortcut("Tools", "objectAction", "Object brush", ("M",),
+             "Paint a new object of the current class with each stroke (M again: new objects after a pick)"),
+    Shortcut("Tools", None, "Continue an object", ("Ctrl+click", "Alt+click"),
+             "With the object brush: strokes add to the object under the pointer (outside objects: new ones)"),
     Shortcut("Tools", "eraserAction", "Eraser", ("E",), "Erase back to unlabelled (0)"),
     Shortcut("Tools", "fillAction", "Fill", ("F",), "Fill the region of equal label under the click, if labels enclose it"),
     Shortcut("Tools", "polygonAction", "Polygon / lasso", ("L",),
@@ -38,6 +42,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Edit", "saveAction", "Save labels now", ("Ctrl+S",), "Labels also save by themselves"),
     Shortcut("View", "toggleLabelsAction", "Show / hide labels", ("V",), "Toggle the labels overlay"),
     Shortcut("View", "outlineAction", "Outline / filled", ("O",), "Draw labels as outlines or filled"),
+    Shortcut("View", "objectOutlinesAction", "Object outlines", ("Shift+O",), "Show / hide each object's contour"),
     Shortcut("View", "uncertaintyAction", "Show / hide uncertainty", ("Ctrl+Shift+U",),
              "Overlay where the live preview is least sure (the brighter, the more a stroke there helps)"),
     Shortcut("View", "fitAction", "Fit", ("Ctrl+0",), "Show the whole image"),

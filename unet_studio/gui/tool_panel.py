@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QFormLayout, QGridLayout, QSizePolicy, QSlider, QS
 
 from unet_studio.gui.tools import MAX_BRUSH, MIN_BRUSH, ToolController
 
-TOOL_ACTIONS = ("brushAction", "eraserAction", "fillAction", "polygonAction", "pickerAction")
+TOOL_ACTIONS = ("brushAction", "objectAction", "eraserAction", "fillAction", "polygonAction", "pickerAction")
 TOGGLE_ACTIONS = ("onlyUnlabelledAction", "fillEnclosedAction", "toggleLabelsAction", "outlineAction")
 
 

@@ -1,35 +1,56 @@
-"""Undo commands for label edits: each holds one sparse Patch, never a copy of the label array."""
+"""Undo commands for label edits: each holds sparse Patches (labels, object ids), never a copy of an array."""
 
 from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand
 
 from unet_studio.core.undo_patch import Patch
+from unet_studio.gui.instance_layer import InstanceLayer
 
 
 class PaintCommand(QUndoCommand):
-    """One finished edit (a stroke, a fill, a polygon) on one image.
+    """One finished edit (a stroke, a fill, a polygon) on one image: its labels patch and / or the patch of
+    its object ids, undone and redone together.
 
-    The edit is already on the labels when the command is pushed, so the first `redo()` (which
+    The edit is already on the arrays when the command is pushed, so the first `redo()` (which
     `QUndoStack.push` calls at once) does nothing.
     """
 
-    def __init__(self, document, image_id: str, patch: Patch, text: str):
-        super().__init__(f"{text} ({patch.n_pixels} px)")
+    def __init__(self, document, image_id: str, patch: Patch | None, text: str, ids: Patch | None = None):
+        super().__init__(f"{text} ({(patch or ids).n_pixels} px)")
         self._document = document
         self._image_id = image_id
         self._patch = patch
+        self._ids = ids
         self._already_applied = True
 
     @property
-    def patch(self) -> Patch:
+    def patch(self) -> Patch | None:
         return self._patch
+
+    @property
+    def ids(self) -> Patch | None:
+        """The object ids' part of the edit (None when it changed no object)."""
+        return self._ids
 
     def redo(self) -> None:
         if self._already_applied:
             self._already_applied = False
             return
-        self._document.apply_patch(self._image_id, self._patch, new=True)
+        self._document.apply_patch(self._image_id, self._patch, new=True, ids=self._ids)
 
     def undo(self) -> None:
-        self._document.apply_patch(self._image_id, self._patch, new=False)
+        self._document.apply_patch(self._image_id, self._patch, new=False, ids=self._ids)
+
+
+def apply_to_files(project, image_id: str, patch: Patch | None, ids: Patch | None, new: bool) -> None:
+    """Undo (new=False) or redo an edit of an image that is not shown, in its annotation and instance files."""
+    labels = project.load_annotation(image_id)
+    if patch is not None:
+        (patch.apply_new if new else patch.apply_old)(labels)
+        project.save_annotation(image_id, labels)
+    if ids is not None:
+        layer = InstanceLayer()
+        layer.reset(project.load_instances(image_id))
+        layer.apply(ids, new, labels.shape)
+        project.save_instances(image_id, layer.ids)

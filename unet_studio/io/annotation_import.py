@@ -3,6 +3,11 @@
 Imported labels are merged into what the image already has: pixels the imported file labels take its
 value, pixels it leaves unlabelled keep the existing annotation. So importing never erases existing work
 outside the imported objects, and a full mask simply replaces it.
+
+The project's instance layer (which object each pixel belongs to) follows the same rule: instance labels
+and ROI sets (one object per ROI) fill it where they label pixels, their objects numbered after the ids
+kept elsewhere; other kinds take the pixels whose class they change out of their objects; pixels the
+import leaves alone keep theirs.
 """
 
 from __future__ import annotations
@@ -10,11 +15,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from skimage.segmentation import relabel_sequential
 
 from unet_studio.core.annotations import mask_to_annotation
 from unet_studio.core.errors import AnnotationError, StudioError
 from unet_studio.core.project import Project
-from unet_studio.io.imagej_rois import rois_to_annotation
+from unet_studio.io.imagej_rois import rois_to_annotation, rois_to_objects
 from unet_studio.io.label_files import LABEL_SUFFIXES, find_label_file, import_label_image, read_label_image
 
 KINDS = ("mask", "instances", "annotation", "roi")
@@ -27,20 +33,52 @@ def read_as_annotation(path: Path, shape: tuple[int, int], kind: str, class_valu
         return import_label_image(path, shape)
     if kind == "roi":
         return rois_to_annotation(path, shape, class_value, background_value=0)
+    if kind == "instances":
+        return instances_to_annotation(read_instance_image(path, shape), class_value)
     labels = read_label_image(path)
     if labels.shape != tuple(shape):
         raise AnnotationError(path, f"label image shape {labels.shape} differs from the image's {tuple(shape)}")
-    if kind == "instances":
-        return mask_to_annotation((labels > 0).astype(np.uint8) * (class_value - 1))
     if kind == "annotation":
         return labels.astype(np.uint8 if labels.max(initial=0) <= 255 else np.uint16)
     raise AnnotationError(path, f"unknown kind of labels {kind!r}; choose one of {', '.join(KINDS)}")
+
+
+def read_instance_image(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    """An instance label image (0 background, one id per object) of `shape`, as uint32."""
+    objects = read_label_image(path)
+    if objects.shape != tuple(shape):
+        raise AnnotationError(path, f"label image shape {objects.shape} differs from the image's {tuple(shape)}")
+    if int(objects.max(initial=0)) > np.iinfo(np.uint32).max:
+        raise AnnotationError(path, f"object id {int(objects.max())} is too large (at most {np.iinfo(np.uint32).max})")
+    return objects.astype(np.uint32, copy=False)
+
+
+def instances_to_annotation(objects: np.ndarray, class_value: int = 2) -> np.ndarray:
+    """Objects -> their class (`class_value`), the rest background: the annotation of an instance image."""
+    return mask_to_annotation((objects > 0).astype(np.uint8) * (class_value - 1))
 
 
 def merge(existing: np.ndarray, imported: np.ndarray) -> np.ndarray:
     """Imported labelled pixels win; elsewhere the existing annotation stays."""
     dtype = np.promote_types(existing.dtype, imported.dtype)
     return np.where(imported > 0, imported, existing).astype(dtype)
+
+
+def merge_instances(ids: np.ndarray | None, existing: np.ndarray, imported: np.ndarray,
+                    objects: np.ndarray | None) -> np.ndarray | None:
+    """The instance layer after an import (`merge` for object ids); None when there is still no object.
+
+    `ids` and `existing` are the image's layer (None: none yet) and annotation before, `imported` the
+    annotation read, `objects` the ids read (None for kinds without objects)."""
+    if ids is None and objects is None:
+        return None
+    ids = np.zeros(existing.shape, np.uint32) if ids is None else ids.astype(np.uint32, copy=False)
+    untouched = imported == 0
+    if objects is None:  # a pixel whose class the import changes leaves its object
+        return np.where(untouched | (imported == existing), ids, 0).astype(np.uint32)
+    kept = np.where(untouched, ids, 0).astype(np.uint32)
+    renumbered = relabel_sequential(objects, offset=int(kept.max(initial=0)) + 1)[0]
+    return np.where(untouched, kept, renumbered).astype(np.uint32)
 
 
 def import_annotations(project: Project, labels_dir: str | Path, kind: str = "mask",
@@ -61,15 +99,27 @@ def import_annotations(project: Project, labels_dir: str | Path, kind: str = "ma
             continue
         try:
             existing = project.load_annotation(record.id)
-            annotation = read_as_annotation(path, existing.shape, kind, class_value)
+            objects = _objects(path, existing.shape, kind)
+            annotation = (instances_to_annotation(objects, class_value) if kind == "instances"
+                          else read_as_annotation(path, existing.shape, kind, class_value))
+            ids = merge_instances(project.load_instances(record.id), existing, annotation, objects)
             _add_missing_classes(project, int(annotation.max(initial=0)))
             project.save_annotation(record.id, merge(existing, annotation))
+            if ids is not None:
+                project.save_instances(record.id, ids)
             imported.append(record.id)
         except StudioError as error:
             problems.append(str(error))
     if not imported and not problems:
         problems.append(f"{labels_dir}: no label file has the name of an image in the project")
     return imported, problems
+
+
+def _objects(path: Path, shape: tuple[int, int], kind: str) -> np.ndarray | None:
+    """The objects a label file names: an instance image's ids, one per ROI of a ROI set; None for masks."""
+    if kind == "instances":
+        return read_instance_image(path, shape)
+    return rois_to_objects(path, shape) if kind == "roi" else None
 
 
 def _add_missing_classes(project: Project, highest: int) -> None:

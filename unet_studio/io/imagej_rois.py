@@ -1,4 +1,5 @@
-"""Reading ImageJ / Fiji ROI sets (.zip or .roi) and painting their areas into an annotation."""
+"""Reading ImageJ / Fiji ROI sets (.zip or .roi) and painting their areas into an annotation (and, one id
+per ROI, into an instance layer)."""
 
 from __future__ import annotations
 
@@ -51,11 +52,19 @@ def rois_to_annotation(zip_path: str | Path, shape: tuple[int, int], class_value
     if class_value < 1 or class_value > np.iinfo(np.uint16).max:
         raise AnnotationError(zip_path, f"class value {class_value} is outside 1..65535")
     dtype = np.uint8 if max(class_value, background_value) <= 255 else np.uint16
-    annotation = np.full((height, width), background_value, dtype)
+    objects = rois_to_objects(zip_path, (height, width))
+    return np.where(objects > 0, class_value, background_value).astype(dtype)
+
+
+def rois_to_objects(zip_path: str | Path, shape: tuple[int, int]) -> np.ndarray:
+    """The area ROIs of an ImageJ ROI set as objects: uint32 (H, W), ROI k (in file order) = id k + 1, 0
+    outside every ROI; where ROIs overlap the later one wins."""
+    zip_path = Path(zip_path)
     area_rois = [roi for roi in read_imagej_rois(zip_path)
                  if roi.roitype in AREA_TYPES or roi.multi_coordinates is not None]
     if not area_rois:
         raise AnnotationError(zip_path, "holds no area ROIs (only lines or points)")
-    for roi in area_rois:
-        annotation[_roi_region(roi, (height, width))] = class_value
-    return annotation
+    objects = np.zeros((int(shape[0]), int(shape[1])), np.uint32)
+    for object_id, roi in enumerate(area_rois, start=1):
+        objects[_roi_region(roi, objects.shape)] = object_id
+    return objects

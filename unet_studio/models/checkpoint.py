@@ -20,6 +20,7 @@ from torch import nn
 from unet_studio.core.atomic import atomic_write_bytes
 from unet_studio.core.errors import ModelFileError
 from unet_studio.models.config import ModelConfig
+from unet_studio.models.package_checkpoint import is_bioimageio_package, package_payload
 from unet_studio.models.registry import build_model
 
 FORMAT = "unet-studio-checkpoint"
@@ -128,6 +129,8 @@ class Checkpoint:
 def _read_payload(path: Path) -> Any:
     if not path.is_file():
         raise ModelFileError(path, "file not found" if not path.exists() else "not a file")
+    if is_bioimageio_package(path):
+        return package_payload(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)

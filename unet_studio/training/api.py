@@ -16,7 +16,9 @@ from unet_studio.core.images import file_stem, list_images, read_image
 from unet_studio.core.normalize import normalize_for_network
 from unet_studio.core.project import Project
 from unet_studio.data.sampling import TrainItem
+from unet_studio.inference.package_model import read_package
 from unet_studio.models.checkpoint import DEFAULT_NORMALIZATION, Checkpoint, load_checkpoint
+from unet_studio.models.package_checkpoint import PREDICT_ONLY_ARCH, PredictOnlyModelError
 from unet_studio.models.config import ModelConfig
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.events import Log, TrainingEvent, TrainingFinished
@@ -205,11 +207,18 @@ def iter_train_snapshot(snapshot: ProjectSnapshot, out_path: str | Path,
 def register_model(project: Project, checkpoint_path: str | Path, name: str, activate: bool = True) -> Path:
     """Record a finished checkpoint in the project and (unless `activate` is False) make it the active model;
     returns its path there. Call it on the thread that owns the project (the GUI thread in the app).
+    A bioimage.io package is a checkpoint when UNet Studio made it; any other one that this app can run is
+    recorded with the architecture "bioimage.io": it predicts, and training from it says it cannot.
     """
-    checkpoint = load_checkpoint(checkpoint_path)
-    n_images = len(checkpoint.history.get("images") or [])
-    record = project.add_model(checkpoint_path, name, checkpoint.model_config.arch, n_images,
-                               checkpoint.metrics.get("mean_dice"), checkpoint.metrics)
+    try:
+        checkpoint = load_checkpoint(checkpoint_path)
+    except PredictOnlyModelError:  # a bioimage.io package from elsewhere: recorded to predict with
+        read_package(checkpoint_path)  # refuses one this app cannot run
+        record = project.add_model(checkpoint_path, name, PREDICT_ONLY_ARCH, 0)
+    else:
+        n_images = len(checkpoint.history.get("images") or [])
+        record = project.add_model(checkpoint_path, name, checkpoint.model_config.arch, n_images,
+                                   checkpoint.metrics.get("mean_dice"), checkpoint.metrics)
     if activate:
         project.set_active_model(record.id)
     return project.model_path(record.id)
