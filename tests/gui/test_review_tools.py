@@ -10,6 +10,8 @@ from unet_studio.gui.document import AnnotationDocument
 from unet_studio.gui.prediction_overlay import PredictionOverlayItem
 from unet_studio.gui.prediction_state import PredictionState
 from unet_studio.gui.review_tools import ReviewController, ReviewTool, patch_to
+from unet_studio.gui.training_worker import PreviewFrame
+from unet_studio.training.events import PreviewReady
 
 pytestmark = pytest.mark.gui
 
@@ -30,6 +32,10 @@ def review(qtbot, tmp_path):
     document.set_image("img_00")
     yield document, state, ReviewController(document, state)
     document.close_image()
+
+
+def preview_frame(image_id: str, probabilities: np.ndarray, step: int = 0, region=None) -> PreviewFrame:
+    return PreviewFrame.of(image_id, PreviewReady(0, 0, probabilities, step, region))
 
 
 def probabilities_from(mask: np.ndarray) -> np.ndarray:
@@ -105,10 +111,10 @@ def test_click_accepts_or_rejects_one_object(review):
 def test_preview_is_shown_but_not_stored(review):
     document, state, _ = review
     mask = two_objects()
-    state.set_preview("img_00", probabilities_from(mask))
+    state.set_preview(preview_frame("img_00", probabilities_from(mask)))
     assert state.is_preview and state.mask.sum() == mask.sum()
     assert document.project.load_prediction("img_00") is None
-    state.set_preview("img_01", probabilities_from(mask))  # not the image shown: ignored
+    state.set_preview(preview_frame("img_01", probabilities_from(mask)))  # not the image shown: ignored
     assert state.image_id == "img_00"
     document.set_image("img_01")
     assert state.mask is None

@@ -28,7 +28,7 @@ def test_preview_comes_from_memory_within_the_first_epoch(qtbot, tmp_path, monke
     document, panel = make_panel(qtbot, labelled_project(tmp_path / "p"))
     panel.form.set_settings(replace(TINY, train_overrides={**TINY.train_overrides, "steps_per_epoch": 100_000}))
     previews = []
-    panel.preview_ready.connect(lambda image_id, probs: previews.append((image_id, probs.shape)))
+    panel.preview_ready.connect(lambda frame: previews.append((frame.image_id, frame.probabilities.shape)))
     assert panel.start()
     qtbot.waitUntil(lambda: len(previews) >= 2, timeout=60000)
     assert not panel.curves.epoch_steps  # no epoch has ended: these previews came between steps

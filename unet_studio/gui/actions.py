@@ -16,7 +16,7 @@ TOOL_NAMES = {
     "pickerAction": "picker",
 }
 CHECKABLE = {"onlyUnlabelledAction": False, "toggleLabelsAction": True, "outlineAction": False,
-             "objectOutlinesAction": True}
+             "objectOutlinesAction": True, "uncertaintyAction": False}
 TOGGLES = {"fillEnclosedAction": ("Fill only enclosed areas", True)}  # menu toggles without a key
 UNTABLED = {  # menu entries without a key
     "addImagesAction": "Add images...",
@@ -103,7 +103,7 @@ def build_menus(window: QMainWindow, actions: dict[str, QAction]) -> QMenu:
     view_menu = bar.addMenu("&View")
     view_menu.setObjectName("viewMenu")
     view_menu.addActions([actions[name] for name in ("toggleLabelsAction", "outlineAction", "objectOutlinesAction",
-                                                     "fitAction", "actualSizeAction")])
+                                                     "uncertaintyAction", "fitAction", "actualSizeAction")])
     images_menu = bar.addMenu("&Images")
     images_menu.addActions([actions["nextImageAction"], actions["previousImageAction"]])
     help_menu = bar.addMenu("&Help")

@@ -11,12 +11,13 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QStyledItemDelegate,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from unet_studio.gui.dataset_model import (
-    ID_ROLE, NAME, PROBLEM, SIZE, SPLIT, SPLITS, STATUSES, DatasetFilter, DatasetModel,
+    ID_ROLE, NAME, PROBLEM, SIZE, SPLIT, SPLITS, STATUSES, UNCERTAINTY, DatasetFilter, DatasetModel,
 )
 from unet_studio.gui.thumbnails import THUMBNAIL_SIZE, ThumbnailLoader
 
@@ -51,6 +52,12 @@ class DatasetBrowser(QWidget):
         self.name_filter = QLineEdit()
         self.name_filter.setPlaceholderText("Filter by name")
         self.name_filter.setClearButtonEnabled(True)
+        self.uncertain_button = QToolButton()
+        self.uncertain_button.setObjectName("mostUncertainButton")
+        self.uncertain_button.setText("Uncertain first")
+        self.uncertain_button.setCheckable(True)
+        self.uncertain_button.setToolTip("Sort the unlabelled images most uncertain first (scored while "
+                                         "training live): paint those next")
         self.status_filter = QComboBox()
         self.status_filter.addItem("All statuses", "")
         for status in STATUSES + ("unreadable",):
@@ -72,17 +79,22 @@ class DatasetBrowser(QWidget):
         filters = QHBoxLayout()
         filters.addWidget(self.name_filter, 2)
         filters.addWidget(self.status_filter, 1)
+        filters.addWidget(self.uncertain_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(filters)
         layout.addWidget(self.view)
         self.name_filter.textChanged.connect(self.proxy.set_text)
         self.status_filter.currentIndexChanged.connect(self._on_status_filter_changed)
+        self.uncertain_button.toggled.connect(self.proxy.sort_most_uncertain)
         self.view.selectionModel().currentRowChanged.connect(self._on_view_current_row_changed)
         document.image_changed.connect(self.show_image)
         document.project_changed.connect(self._update_problem_column)
+        document.project_changed.connect(self._update_uncertainty_column)
+        self.model.dataChanged.connect(self._update_uncertainty_column)
         self.loader.thumbnail_failed.connect(self._update_problem_column)
         self._update_problem_column()
+        self._update_uncertainty_column()
 
     def visible_ids(self) -> list[str]:
         """Image ids in the order the filtered view shows them."""
@@ -112,6 +124,12 @@ class DatasetBrowser(QWidget):
     def _update_problem_column(self, *_args) -> None:
         """The Problem column takes room only while some file cannot be read."""
         self.view.setColumnHidden(PROBLEM, not self.loader.errors)
+
+    def _update_uncertainty_column(self, *_args) -> None:
+        """The Uncertainty column shows once live training has scored an image."""
+        shown = self.model.has_uncertainty
+        if self.view.isColumnHidden(UNCERTAINTY) == shown:
+            self.view.setColumnHidden(UNCERTAINTY, not shown)
 
     def _on_status_filter_changed(self, _index: int) -> None:
         self.proxy.set_status(self.status_filter.currentData())

@@ -1,4 +1,5 @@
-"""Table model of the project's images (thumbnail + name, size, status, split, problem) and its filter."""
+"""Table model of the project's images (thumbnail + name, size, status, split, problem, uncertainty) and
+its filter, which also sorts "most uncertain first" (scores from live training: live_worker.py)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ STATUS_COLOURS = {
 }
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 2
-NAME, SIZE, STATUS, SPLIT, PROBLEM = range(5)
-HEADERS = ("Image", "Size", "Status", "Split", "Problem")
+SORT_ROLE = Qt.ItemDataRole.UserRole + 3
+NAME, SIZE, STATUS, SPLIT, PROBLEM, UNCERTAINTY = range(6)
+HEADERS = ("Image", "Size", "Status", "Split", "Problem", "Uncertainty")
+UNLABELLED = ("unlabelled", "predicted")  # the images whose uncertainty says where to paint next
 
 
 def _pixmap(array) -> QPixmap:
@@ -44,6 +47,7 @@ class DatasetModel(QAbstractTableModel):
         self._records: list = []
         self._rows: dict[str, int] = {}
         self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()  # bounded like the loader's cache
+        self._uncertainty: dict[str, float] = {}  # mean uncertainty of unlabelled images (live training)
         loader.thumbnail_ready.connect(self._on_loader_thumbnail)
         loader.thumbnail_failed.connect(self._on_loader_thumbnail)
         document.project_changed.connect(self._on_document_project_changed)
@@ -71,6 +75,21 @@ class DatasetModel(QAbstractTableModel):
     def status(self, record) -> str:
         return "unreadable" if record.id in self.loader.errors else str(record.status)
 
+    def set_uncertainty(self, image_id: str, value: float) -> None:
+        """The mean uncertainty the live model has on an unlabelled image (shown and sorted on)."""
+        self._uncertainty[image_id] = float(value)
+        row = self._rows.get(image_id)
+        if row is not None:
+            self.dataChanged.emit(self.index(row, UNCERTAINTY), self.index(row, UNCERTAINTY))
+
+    def uncertainty(self, record) -> float | None:
+        """The image's score while it is unlabelled; None when it has none or has labels now."""
+        return self._uncertainty.get(record.id) if self.status(record) in UNLABELLED else None
+
+    @property
+    def has_uncertainty(self) -> bool:
+        return bool(self._uncertainty)
+
     def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._records)
 
@@ -94,6 +113,9 @@ class DatasetModel(QAbstractTableModel):
             return record.id
         if role == STATUS_ROLE:
             return self.status(record)
+        if role == SORT_ROLE:  # most uncertain first sorts descending; images without a score go last
+            value = self.uncertainty(record) if column == UNCERTAINTY else None
+            return -1.0 if value is None else value
         if role == Qt.ItemDataRole.ToolTipRole:
             size = f"\n{record.width} x {record.height} px" if record.width else ""
             return self.loader.errors.get(record.id, f"{record.path}{size}")
@@ -114,6 +136,9 @@ class DatasetModel(QAbstractTableModel):
             return self.status(record)
         if column == SPLIT:
             return str(record.split)
+        if column == UNCERTAINTY:
+            value = self.uncertainty(record)
+            return "" if value is None else f"{value:.2f}"
         return self.loader.errors.get(record.id, "")
 
     def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:
@@ -145,6 +170,7 @@ class DatasetModel(QAbstractTableModel):
     def _on_document_project_changed(self) -> None:
         self.loader.clear()
         self._pixmaps.clear()
+        self._uncertainty.clear()
         self._records = []
         self.reload()
 
@@ -156,6 +182,14 @@ class DatasetFilter(QSortFilterProxyModel):
         super().__init__(parent)
         self._status = ""
         self._text = ""
+        self.setSortRole(SORT_ROLE)
+
+    def sort_most_uncertain(self, on: bool) -> None:
+        """Most uncertain unlabelled images first (kept sorted as scores arrive), or the project's order."""
+        if on:
+            self.sort(UNCERTAINTY, Qt.SortOrder.DescendingOrder)
+        else:
+            self.sort(-1)
 
     def set_status(self, status: str) -> None:
         self._status = status

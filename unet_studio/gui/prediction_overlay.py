@@ -50,6 +50,7 @@ class PredictionOverlayItem(LabelOverlayItem):
         self.single_colour = False
         self.setToolTip(LEGEND)
         state.prediction_changed.connect(self._on_state_prediction_changed)
+        state.region_changed.connect(self._on_state_region_changed)
         state.document.classes_changed.connect(self._on_state_prediction_changed)
         self._drawn_against = None  # the label array the whole prediction was last drawn against
         state.document.annotation_changed.connect(self._on_document_annotation_changed)
@@ -83,6 +84,19 @@ class PredictionOverlayItem(LabelOverlayItem):
         self._drawn_against = labels
         self.refresh(bbox)
 
+    def _on_state_region_changed(self, region) -> None:
+        """A live preview piece pasted into the mask shown: redraw that rectangle only."""
+        if self._labels is self.state.mask:
+            self.refresh(region)
+            self._say_step()
+        else:
+            self._on_state_prediction_changed()
+
+    def _say_step(self) -> None:
+        """The tooltip names the training step a live preview came from."""
+        step = self.state.preview_step if self.state.is_preview else None
+        self.setToolTip(LEGEND if step is None else f"{LEGEND}\nLive preview from training step {step}")
+
     def _on_state_prediction_changed(self, *_args) -> None:
         mask = self.state.mask
         if mask is None:
@@ -90,4 +104,5 @@ class PredictionOverlayItem(LabelOverlayItem):
         else:
             self.set_labels(mask, self.colours())
         self._drawn_against = self.state.document.labels
+        self._say_step()
         self.update()

@@ -31,6 +31,7 @@ class PredictionState(QObject):
     """Prediction of the document's current image; emits `prediction_changed(image_id)` when it changes."""
 
     prediction_changed = Signal(str)
+    region_changed = Signal(object)  # (y0, x0, y1, x1) of the shown preview redrawn in place
     error_raised = Signal(str)
 
     def __init__(self, document, parent: QObject | None = None):
@@ -40,6 +41,8 @@ class PredictionState(QObject):
         self.image_id: str | None = None
         self.mask: np.ndarray | None = None
         self.is_preview = False
+        self.preview_step: int | None = None  # the training step whose weights made the shown preview
+        self.uncertainty: np.ndarray | None = None  # uint8 (H, W) of the shown preview (live_uncertainty.py)
         self._foreground: OrderedDict[str, np.ndarray] = OrderedDict()
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
@@ -63,17 +66,35 @@ class PredictionState(QObject):
         if image_id == self.document.image_id:
             self._show(image_id, mask, preview=False)
 
-    def set_preview(self, image_id: str, probabilities: np.ndarray) -> None:
-        """A live training preview (not stored) for the image shown; other images' previews are dropped."""
-        if image_id != self.document.image_id:
+    def set_preview(self, frame) -> None:
+        """A live training preview (a PreviewFrame, not stored) for the image shown; other images' are
+        dropped. A frame of a region is pasted into the preview shown (region_changed), a whole one replaces it."""
+        if frame.image_id != self.document.image_id or self.document.labels is None:
             return
-        fg = foreground(probabilities)
-        if fg is not None:
-            self._remember(image_id, fg)
-            mask = self._thresholded(fg)
+        fg = foreground(frame.probabilities)
+        part = self._thresholded(fg) if fg is not None else np.argmax(frame.probabilities, axis=0).astype(np.uint8)
+        shape = self.document.labels.shape
+        region = frame.region or (0, 0, *shape)
+        if frame.region is None or not (self.is_preview and self.image_id == frame.image_id
+                                        and self.mask is not None and self.mask.shape == shape):
+            mask, uncertainty = np.zeros(shape, np.uint8), np.zeros(shape, np.uint8)
         else:
-            mask = np.argmax(probabilities, axis=0).astype(np.uint8)
-        self._show(image_id, mask, preview=True)
+            mask, uncertainty = self.mask, self.uncertainty
+        y0, x0, y1, x1 = region
+        mask[y0:y1, x0:x1] = part
+        uncertainty[y0:y1, x0:x1] = frame.uncertainty
+        if fg is not None:
+            whole = self._foreground.get(frame.image_id)
+            if whole is None or whole.shape != shape or mask is not self.mask:
+                whole = np.zeros(shape, np.float16)
+            whole[y0:y1, x0:x1] = fg
+            self._remember(frame.image_id, whole)
+        self.preview_step = frame.step
+        if mask is self.mask:
+            self.region_changed.emit(region)
+        else:
+            self.uncertainty = uncertainty
+            self._show(frame.image_id, mask, preview=True)
 
     def set_threshold(self, threshold: float) -> None:
         """Re-threshold the current two-class prediction (saved shortly after the last change)."""
@@ -128,6 +149,8 @@ class PredictionState(QObject):
 
     def _show(self, image_id: str | None, mask: np.ndarray | None, preview: bool) -> None:
         self.image_id, self.mask, self.is_preview = image_id, mask, preview
+        if not preview:
+            self.uncertainty, self.preview_step = None, None
         self.prediction_changed.emit(image_id or "")
 
     def _on_document_project_changed(self) -> None:

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QDockWidget, QFrame, QMessageBox, QScrollArea, QWi
 
 from unet_studio.gui.dataset_model import ID_ROLE
 from unet_studio.gui.export_dialog import ExportDialog
+from unet_studio.gui.live_session import LiveSession
+from unet_studio.gui.live_uncertainty import UncertaintyOverlayItem
 from unet_studio.gui.models_panel import ModelsPanel
 from unet_studio.gui.prediction_overlay import PredictionOverlayItem
 from unet_studio.gui.prediction_panel import PredictionPanel
@@ -45,6 +47,8 @@ class TrainingDocks:
     docks: dict[str, QDockWidget]
     actions: dict[str, QAction]
     window: Any = None
+    live: LiveSession | None = None
+    uncertainty: UncertaintyOverlayItem | None = None
 
     def export_dialogs(self) -> list[ExportDialog]:
         return self.window.findChildren(ExportDialog) if self.window is not None else []
@@ -122,7 +126,12 @@ def install_training_docks(window) -> TrainingDocks:
     docks["training"].raise_()
     window.tabifyDockWidget(docks["models"], docks["quality"])
     docks["models"].raise_()
-    parts = TrainingDocks(state, overlay, review, review_tool, training, prediction, models, qc, docks, {}, window)
+    uncertainty = UncertaintyOverlayItem(state)
+    window.canvas.scene().addItem(uncertainty)
+    live = LiveSession(doc, training, window.canvas, state, window.browser.model, window)
+    training.add_live_controls(live.buttons, live.status_label)
+    parts = TrainingDocks(state, overlay, review, review_tool, training, prediction, models, qc, docks, {}, window,
+                          live, uncertainty)
     _connect(window, parts)
     parts.actions = _build_menu(window, parts)
     return parts
@@ -146,6 +155,7 @@ def _connect(window, parts: TrainingDocks) -> None:
     for signal in (window.tools.tool_changed, window.tools.brush_size_changed):  # picking a tool (P E F L I)
         signal.connect(lambda *_: prediction.review_button.setChecked(False))
     parts.state.error_raised.connect(window.show_error)
+    window.actions["uncertaintyAction"].toggled.connect(parts.uncertainty.setVisible)
 
 
 def _set_review_mode(window, parts: TrainingDocks, on: bool) -> None:
@@ -179,6 +189,9 @@ def _build_menu(window, parts: TrainingDocks) -> dict[str, QAction]:
         "fineTuneAction": _action(window, "fineTuneAction", "Fine-tune current model",
                                   lambda: parts.training.start(True)),
         "stopTrainingAction": _action(window, "stopTrainingAction", "Stop training", parts.training.stop),
+        "liveTrainingAction": parts.live.live_action,
+        "pauseTrainingAction": parts.live.pause_action,
+        "keepModelAction": parts.live.keep_action,
         "predictAction": _action(window, "predictAction", "Predict", parts.prediction.predict,
                                    shortcut("predictAction").keys[0]),
         "acceptPredictionAction": parts.prediction.accept_action,
@@ -190,7 +203,7 @@ def _build_menu(window, parts: TrainingDocks) -> dict[str, QAction]:
     menu.setObjectName("modelMenu")
     for name, action in actions.items():
         menu.addAction(action)
-        if name in ("stopTrainingAction", "replacePredictionAction"):
+        if name in ("keepModelAction", "replacePredictionAction"):
             menu.addSeparator()
     window.addActions(list(actions.values()))
     return actions

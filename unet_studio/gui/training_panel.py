@@ -4,7 +4,9 @@ The run itself happens in a TrainingWorker in its own QThread; this panel only s
 snapshot of the project), forwards the viewed image for the live preview, stores the events' numbers and
 redraws the curves from a 100 ms timer. Under the form it says what the budget buys, from the speed the
 last run with the same settings measured (stored in the project). A finished model is registered here on
-the GUI thread; an interrupted run (Stop, quit) never replaces the active model.
+the GUI thread; an interrupted run (Stop, quit) never replaces the active model. A live run (`start(live=
+True)`, a LiveTrainingWorker with no limit) is started, stopped and registered the same way; what only
+live runs do (status, pause, keep, new labels) is in live_session.py.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from PySide6.QtCore import QThread, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from unet_studio.core.errors import StudioError
+from unet_studio.gui.live_worker import LiveTrainingWorker
 from unet_studio.gui.loss_plot import DicePlot, LearningRatePlot, LossPlot, TrainingCurves
 from unet_studio.gui.training_form import TrainingForm
 from unet_studio.gui.training_progress import SPEED_KEY, RunProgress, budget_summary, measured_rate, speed_key
@@ -33,8 +36,9 @@ class TrainingPanel(QWidget):
     """Starts and stops training on the document's project and shows how it goes."""
 
     training_started = Signal()
+    buttons_updated = Signal()  # Train's enabled state (and tooltip) may have changed
     training_finished = Signal(object)  # TrainingFinished, or None when the run failed
-    preview_ready = Signal(str, object)  # image id, probabilities (K, H, W)
+    preview_ready = Signal(object)  # PreviewFrame (training_worker.py)
 
     def __init__(self, document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -48,7 +52,7 @@ class TrainingPanel(QWidget):
         self._speed_key: str | None = None
         self.form = TrainingForm()
         self.train_button = named_button("trainButton", "Train", lambda: self.start(fine_tune=False))
-        self.fine_tune_button = named_button("fineTuneButton", "Fine-tune current model",
+        self.fine_tune_button = named_button("fineTuneButton", "Fine-tune",
                                              lambda: self.start(fine_tune=True))
         self.stop_button = named_button("stopButton", "Stop", self.stop)
         self.budget_label = self._label("trainBudgetLabel")
@@ -85,7 +89,7 @@ class TrainingPanel(QWidget):
         return label
 
     def _layout(self) -> None:
-        buttons = QHBoxLayout()
+        self.buttons_row = buttons = QHBoxLayout()
         for button in (self.train_button, self.fine_tune_button, self.stop_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
@@ -99,6 +103,12 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.loss_plot, 1)
         layout.addWidget(self.dice_plot)
         layout.addWidget(self.lr_plot)
+
+    def add_live_controls(self, buttons: list[QWidget], status: QLabel) -> None:
+        """The live training buttons at the end of the Train row, their status line under it."""
+        for button in buttons:
+            self.buttons_row.addWidget(button)
+        self.layout().insertWidget(self.layout().indexOf(self.reason_label), status)
 
     # ----- state
     @property
@@ -124,10 +134,17 @@ class TrainingPanel(QWidget):
         self.reason_label.setText("" if self.running or reason is None else f"Cannot train: {reason}")
         self.stop_button.setEnabled(self.running)
         self.form.setEnabled(not self.running)
+        self.buttons_updated.emit()
 
     # ----- running
-    def start(self, fine_tune: bool = False) -> bool:
-        """Start a run (a fine-tune starts from the active model's checkpoint); False with a message if not."""
+    @property
+    def live(self) -> bool:
+        """A live run is going on."""
+        return isinstance(self.worker, LiveTrainingWorker)
+
+    def start(self, fine_tune: bool = False, live: bool = False) -> bool:
+        """Start a run (a fine-tune starts from the active model's checkpoint; a live one trains until
+        stopped); False with a message if not."""
         if self.running or not self.document.save_now():
             return False
         reason = self.blocker()
@@ -135,7 +152,7 @@ class TrainingPanel(QWidget):
             self.message_label.setText(f"Cannot train: {reason}")
             return False
         try:
-            job = self._job(fine_tune)
+            job = self._job(fine_tune, live)
         except StudioError as error:
             self.message_label.setText(str(error))
             return False
@@ -143,23 +160,28 @@ class TrainingPanel(QWidget):
         self.last_finished = None
         self.progress = RunProgress(job.train_config)
         self._speed_key = self.current_speed_key()
-        self.worker = TrainingWorker(job)
+        self.worker = LiveTrainingWorker(job) if live else TrainingWorker(job)
         self._connect(self.worker)
         if self.document.image is not None:
             self.worker.set_preview_image(self.document.image_id, self.document.image.pixels)
-        self.message_label.setText("Fine-tuning the active model..." if fine_tune else "Training...")
+        self.message_label.setText("Training live: every saved stroke joins the run" if live else
+                                   "Fine-tuning the active model..." if fine_tune else "Training...")
         self.thread = start_worker(self.worker, self)
         self.redraw_timer.start()
         self.update_buttons()
         self.training_started.emit()
         return True
 
-    def _job(self, fine_tune: bool) -> TrainingJob:
+    def _job(self, fine_tune: bool, live: bool = False) -> TrainingJob:
         project = self.document.project
         settings = self.form.settings()
         project.update_settings(**{SETTINGS_KEY: settings.to_dict()})
         out_path = project.new_model_path()
         snapshot = snapshot_project(project)
+        if live:  # no budget: it runs until stopped
+            config = dataclasses.replace(settings.train_config(), epochs=None, max_seconds=None, max_steps=None)
+            model, stamp = settings.model_config(), out_path.stem.removeprefix("model-")
+            return TrainingJob(snapshot, model, config, out_path, None, f"{model.arch} live {stamp}")
         if fine_tune:
             active = project.active_model
             name = f"{project.model(active).name} fine-tuned"

@@ -40,11 +40,14 @@ class EpochEnded:
 
 @dataclass(frozen=True, eq=False)
 class PreviewReady:
-    """Class probabilities float32 (K, H, W) of the preview image after an epoch (a private copy)."""
+    """Class probabilities float32 (K, H, W) of the preview image (a private copy), made by the weights of
+    step `step`. With a `region` (y0, x0, y1, x1) they cover only that rectangle of the image."""
 
     epoch: int
     image_index: int
     probabilities: np.ndarray
+    step: int = 0
+    region: tuple[int, int, int, int] | None = None
 
 
 @dataclass(frozen=True)

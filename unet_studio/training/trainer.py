@@ -30,6 +30,7 @@ from unet_studio.runtime.precision import choose_precision
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingEvent, TrainingFinished
 from unet_studio.training.losses import class_weights_from_counts, combined_loss
 from unet_studio.training.postprocess_choice import choose_for_weights, describe_choice
+from unet_studio.training.preview_regions import Region, clip_region, context_crop
 from unet_studio.training.schedule import FINAL_FACTOR, WarmupCosine
 from unet_studio.training.stopping import PlateauRule, anneal_lr
 from unet_studio.training.validation import validate
@@ -301,7 +302,7 @@ class Trainer:
         yield EpochEnded(epoch, train_loss, val_loss, dict(metrics), lr, elapsed, improved, collapsed)
         if collapsed is not None:
             yield Log(collapse_warning(f"epoch {epoch}'s model", self._class_name(collapsed), collapsed == 0))
-        preview = self.preview(epoch)
+        preview = self.preview(epoch, step)
         if preview is not None:
             yield preview
         return improved
@@ -329,20 +330,30 @@ class Trainer:
         tile = max(64, self.train_config.patch_size)
         return tile, tile // 8
 
-    def preview(self, epoch: int) -> PreviewReady | None:
-        """The preview image predicted with the weights in memory now, or None without one. Call it on the
-        training thread between events (iter_fit is suspended at a yield): the GUI previews mid-epoch."""
+    def predict(self, image: np.ndarray) -> np.ndarray:
+        """Probabilities (K, H, W) of a normalised image (C, H, W) with the weights in memory now, tiled
+        as validation tiles; on the training thread between events only (as `preview`)."""
+        tile, overlap = self._tiling()
+        config = PredictConfig(tile, overlap, precision=self.precision.name)
+        probabilities = predict_probabilities(self.model, image, config, device=self.device)
+        return fold_border(probabilities) if self.border_class is not None else probabilities
+
+    def preview(self, epoch: int, step: int = 0, region: Region | None = None) -> PreviewReady | None:
+        """The preview image predicted with the weights in memory now (made at step `step`), or None without
+        one; only `region` (y0, x0, y1, x1) of it when given, from a crop with the tiles' overlap around it
+        (preview_regions.py). Call it on the training thread between events (iter_fit is suspended at a
+        yield): the GUI previews mid-epoch."""
         with self._preview_lock:
             preview = self._preview
         if preview is None:
             return None
         index, image = preview
-        tile, overlap = self._tiling()
-        config = PredictConfig(tile, overlap, precision=self.precision.name)
-        probabilities = predict_probabilities(self.model, image, config, device=self.device)
-        if self.border_class is not None:
-            probabilities = fold_border(probabilities)
-        return PreviewReady(epoch, index, probabilities)
+        region = clip_region(region, image.shape[1:]) if region is not None else None
+        if region is None:
+            return PreviewReady(epoch, index, self.predict(image), step)
+        (cy0, cx0, cy1, cx1), (y0, x0, y1, x1) = context_crop(region, image.shape[1:], self._tiling()[1])
+        probabilities = self.predict(np.ascontiguousarray(image[:, cy0:cy1, cx0:cx1]))
+        return PreviewReady(epoch, index, np.ascontiguousarray(probabilities[:, y0:y1, x0:x1]), step, region)
 
     # -- history and checkpoints --------------------------------------------------------------------------
 
