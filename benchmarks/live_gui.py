@@ -28,7 +28,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from PySide6.QtCore import QEvent, QPointF, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -82,15 +82,22 @@ def paint(app: QApplication, window, seconds: float, seed: int) -> dict:
         for point in points[1:]:
             due = time.perf_counter() + MOVE_MS / 1000
             mouse(canvas, QEvent.Type.MouseMove, point, held)
-            while time.perf_counter() < due:
-                app.processEvents()
+            run_events_until(due)
         mouse(canvas, QEvent.Type.MouseButtonRelease, points[-1], Qt.MouseButton.NoButton)
         strokes += 1
-        pause_end = time.perf_counter() + PAUSE_S
-        while time.perf_counter() < pause_end:
-            app.processEvents()
+        run_events_until(time.perf_counter() + PAUSE_S)
     ticker.stop()
     return {"strokes": strokes, **lag_ms(stamps)}
+
+
+def run_events_until(deadline: float) -> None:
+    """The event loop, idle until `deadline` (perf_counter) as a user's window is between mouse moves. A loop
+    of processEvents() instead keeps the GUI thread busy and holds the GIL, starving the training thread."""
+    left_ms = int((deadline - time.perf_counter()) * 1000)
+    if left_ms > 0:
+        loop = QEventLoop()
+        QTimer.singleShot(left_ms, loop.quit)
+        loop.exec()
 
 
 def whole_covered_at(frames: list, shape: tuple[int, int] = (512, 512)) -> float | None:

@@ -27,6 +27,7 @@ from unet_studio.training.project_source import ProjectSnapshot
 
 SCORE_COST_SHARE = 0.1  # at most this share of the run goes into scoring unlabelled images
 SCORE_SIDE = 256  # the centre crop scored of each unlabelled image
+LIVE_PREVIEW_EVERY_S = 4.0  # rounds start at the first step after this, so they arrive within ~5 s
 
 
 def centre_crop(pixels: np.ndarray, side: int = SCORE_SIDE) -> np.ndarray:
@@ -45,7 +46,7 @@ class LiveTrainingWorker(TrainingWorker):
     what = "live training"
 
     def __init__(self, job: TrainingJob, preview_every_s: float | None = None):
-        super().__init__(job, preview_every_s)
+        super().__init__(job, LIVE_PREVIEW_EVERY_S if preview_every_s is None else preview_every_s)
         self.control = LiveControl()
         self._unlabelled: tuple[tuple[str, Path], ...] = ()  # set by the GUI thread, under _lock
         self._score_index = 0  # the rest: training thread only

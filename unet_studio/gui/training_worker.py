@@ -41,6 +41,9 @@ from unet_studio.training.trainer import Trainer
 # that work off the training thread, where it would hold the import lock and the GIL in long stretches.
 PREVIEW_EVERY_S = 5.0
 PREVIEW_COST_SHARE = 0.2  # at most this share of the run goes into mid-epoch previews
+# A viewport showing at least this share of the image is not predicted first: the pieces around it (each with
+# its context) would cost more than the whole image at once, and the whole image arrives almost as soon.
+VIEWPORT_FIRST_MAX_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,10 @@ class TrainingWorker(JobWorker):
         if wanted is None or wanted[0] != self._given_id:
             return None
         region = clip_region(wanted[1], self._shape)
-        return None if region is None or region == (0, 0, *self._shape) else region
+        if region is None:
+            return None
+        area = (region[2] - region[0]) * (region[3] - region[1])
+        return None if area >= VIEWPORT_FIRST_MAX_SHARE * self._shape[0] * self._shape[1] else region
 
     def _preview_between_steps(self, epoch: int, step: int = 0) -> None:
         """A preview round when one is due: the viewport (or the whole image) first, each piece shown as it

@@ -35,6 +35,7 @@ from unet_studio.training.schedule import FINAL_FACTOR, WarmupCosine
 from unet_studio.training.stopping import PlateauRule, anneal_lr
 from unet_studio.training.validation import validate
 
+PREVIEW_TILE = 512  # previews tile larger than validation: a 512 x 512 image in one tile, not nine overlapping
 BORDER_WEIGHT = (10.0, 5.0)  # w0, sigma of the U-Net paper's weight map
 
 
@@ -331,10 +332,10 @@ class Trainer:
         return tile, tile // 8
 
     def predict(self, image: np.ndarray) -> np.ndarray:
-        """Probabilities (K, H, W) of a normalised image (C, H, W) with the weights in memory now, tiled
-        as validation tiles; on the training thread between events only (as `preview`)."""
+        """Probabilities (K, H, W) of a normalised image (C, H, W) with the weights in memory now, in tiles of
+        at least PREVIEW_TILE; on the training thread between events only (as `preview`)."""
         tile, overlap = self._tiling()
-        config = PredictConfig(tile, overlap, precision=self.precision.name)
+        config = PredictConfig(max(tile, PREVIEW_TILE), overlap, precision=self.precision.name)
         probabilities = predict_probabilities(self.model, image, config, device=self.device)
         return fold_border(probabilities) if self.border_class is not None else probabilities
 
