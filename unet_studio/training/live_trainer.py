@@ -17,16 +17,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 
 from unet_studio.core.errors import StudioError, TrainingError
 from unet_studio.models.checkpoint import save_checkpoint
 from unet_studio.training.api import SKIPPED
-from unet_studio.training.events import LabelsReloaded, Log, ModelKept, StepEnded, TrainingEvent
+from unet_studio.training.events import LabelsReloaded, Log, ModelKept, TrainingEvent
 from unet_studio.training.live_control import LiveControl
 from unet_studio.training.live_labels import LiveLabels
 from unet_studio.training.stopping import PlateauRule
-from unet_studio.training.trainer import Trainer
+from unet_studio.training.trainer import ENDED, Trainer
 
 RELOAD_INTERVAL_S = 1.0  # how often the annotation files are polled between steps
 IDLE_WAIT_S = 0.2  # sleep while paused or waiting for labels (stop is seen within this)
@@ -59,24 +58,14 @@ class LiveTrainer(Trainer):
             if self.control.paused or self.waiting is not None:
                 self.control.wait(IDLE_WAIT_S)
                 continue
-            lr = self._lr(step)
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
-            batch_start, batch = time.perf_counter(), self.source.next_batch()
-            loss, oom_reason = self._safe_step(batch)
-            if oom_reason:
-                yield self._finish(oom_reason, interrupted=True)
+            result = yield from self._step(step, epoch)
+            if result is ENDED:
                 return
-            if loss is None:
-                yield Log(f"out of GPU memory: batch size halved to {self.source.batch_size}")
+            if result is None:
                 continue
-            if not np.isfinite(loss):
-                yield self._finish(f"loss became {loss:g} at step {step + 1}", interrupted=True)
-                return
             step, now = step + 1, time.perf_counter()
-            losses.append(loss)
-            patches += len(batch.targets)
-            yield StepEnded(step, epoch, loss, lr, len(batch.targets) / max(now - batch_start, 1e-9), now - self.start)
+            losses.append(result[0])
+            patches += result[1]
             if len(losses) >= cfg.steps_per_epoch:
                 yield from self._end_epoch(epoch, step, losses, patches / max(now - epoch_start, 1e-9))
                 epoch, losses, patches, epoch_start = epoch + 1, [], 0, time.perf_counter()

@@ -36,6 +36,7 @@ from unet_studio.training.stopping import PlateauRule, anneal_lr
 from unet_studio.training.validation import validate
 
 PREVIEW_TILE = 512  # previews tile larger than validation: a 512 x 512 image in one tile, not nine overlapping
+ENDED = "ended"  # what Trainer._step returns after it ended the run
 BORDER_WEIGHT = (10.0, 5.0)  # w0, sigma of the U-Net paper's weight map
 
 
@@ -234,25 +235,14 @@ class Trainer:
                 reason = self._limit_reached(step)
                 if reason:
                     break
-                lr = self._lr(step)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = lr
-                batch_start, batch = time.perf_counter(), self.source.next_batch()
-                loss, oom_reason = self._safe_step(batch)
-                if oom_reason:
-                    yield self._finish(oom_reason, interrupted=True)
+                result = yield from self._step(step, epoch)
+                if result is ENDED:
                     return
-                if loss is None:
-                    yield Log(f"out of GPU memory: batch size halved to {self.source.batch_size}")
+                if result is None:
                     continue
-                if not np.isfinite(loss):
-                    yield self._finish(f"loss became {loss:g} at step {step + 1}", interrupted=True)
-                    return
                 step += 1
-                losses.append(loss)
-                patches += len(batch.targets)
-                now = time.perf_counter()
-                yield StepEnded(step, epoch, loss, lr, len(batch.targets) / max(now - batch_start, 1e-9), now - self.start)
+                losses.append(result[0])
+                patches += result[1]
             if losses:
                 yield from self._end_epoch(epoch, step, losses, patches / (time.perf_counter() - epoch_start))
             if reason is None and cfg.epochs is not None and epoch >= cfg.epochs:
@@ -262,6 +252,27 @@ class Trainer:
             if reason is not None:
                 yield self._finish(reason, interrupted=False)
                 return
+
+    def _step(self, step: int, epoch: int):
+        """Step `step + 1` at the schedule's rate, yielding its events; returns (loss, patches), None when
+        out-of-memory halved the batch, or ENDED once it yielded TrainingFinished (OOM at batch 1, NaN loss)."""
+        lr = self._lr(step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        batch_start, batch = time.perf_counter(), self.source.next_batch()
+        loss, oom_reason = self._safe_step(batch)
+        if oom_reason:
+            yield self._finish(oom_reason, interrupted=True)
+            return ENDED
+        if loss is None:
+            yield Log(f"out of GPU memory: batch size halved to {self.source.batch_size}")
+            return None
+        if not np.isfinite(loss):
+            yield self._finish(f"loss became {loss:g} at step {step + 1}", interrupted=True)
+            return ENDED
+        now = time.perf_counter()
+        yield StepEnded(step + 1, epoch, loss, lr, len(batch.targets) / max(now - batch_start, 1e-9), now - self.start)
+        return loss, len(batch.targets)
 
     def _lr(self, step: int) -> float:
         """The schedule's rate, or lower while annealing after a plateau (stopping.py)."""
