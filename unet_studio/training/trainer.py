@@ -27,6 +27,7 @@ from unet_studio.models.registry import build_model
 from unet_studio.training.config import TrainConfig
 from unet_studio.runtime.device import select_device
 from unet_studio.runtime.precision import choose_precision
+from unet_studio.training.fine_tune import load_init_weights
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingEvent, TrainingFinished
 from unet_studio.training.losses import class_weights_from_counts, combined_loss
 from unet_studio.training.postprocess_choice import choose_for_weights, describe_choice
@@ -108,7 +109,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model = build_model(self.model_config)
         if self.init_checkpoint is not None:
-            note = self._load_init_weights(self.init_checkpoint)
+            note = load_init_weights(self.model, self.model_config, self.classes, self.init_checkpoint)
             yield Log(note)
         layout = torch.channels_last if self.device.type in ("cpu", "cuda") else torch.contiguous_format
         self.layout = layout
@@ -147,22 +148,6 @@ class Trainer:
             raise
         if hasattr(self, "source"):  # built: new patches drawn on from the old source's random stream
             self._use_items(int(self.source.rng.integers(2**31)), self.source.batch_size)
-
-    def _load_init_weights(self, init: Checkpoint) -> str:
-        """Copy init's weights; with other classes every weight but the output head is copied."""
-        ours = dataclasses.replace(self.model_config, num_classes=init.model_config.num_classes)
-        if ours != init.model_config:
-            raise TrainingError(init.path, "cannot fine-tune: the checkpoint's architecture differs from the "
-                                           "model settings (use the checkpoint's model settings)")
-        same_classes = [(c["value"], c["name"]) for c in init.classes] == [(c["value"], c["name"]) for c in self.classes]
-        if same_classes and init.model_config.num_classes == self.model_config.num_classes:
-            self.model.load_state_dict(init.state_dict)
-            return f"fine-tuning from {init.path.name}"
-        wider = build_model(dataclasses.replace(self.model_config, num_classes=self.model_config.num_classes + 1))
-        head = {k for k, v in wider.state_dict().items() if v.shape != self.model.state_dict()[k].shape}
-        kept = {k: v for k, v in init.state_dict.items() if k not in head}
-        self.model.load_state_dict(kept, strict=False)
-        return f"fine-tuning from {init.path.name}: classes differ, output head re-initialised"
 
     # -- training loop ------------------------------------------------------------------------------------
 
