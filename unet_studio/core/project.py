@@ -24,15 +24,17 @@ from unet_studio.core.images import file_stem, image_info, list_images
 from unet_studio.core.manifest import (
     COLOR_PATTERN, SPLITS, STATUSES, ClassInfo, ImageRecord, Manifest, ModelRecord, load_manifest, save_manifest,
 )
+from unet_studio.core.lazy_images import lazy_image_size, list_zarr_images
 from unet_studio.core.project_annotations import ProjectAnnotations
+from unet_studio.core.project_chunked import ProjectChunkedLabels
 
 MANIFEST_NAME = "project.json"
 SUBFOLDERS = ("annotations", "predictions", "models")
 
 
-class Project(ProjectAnnotations):
+class Project(ProjectAnnotations, ProjectChunkedLabels):
     """An open project; read state from the properties, change it through the methods (annotations and
-    predictions: core/project_annotations.py)."""
+    predictions: core/project_annotations.py; chunked labels of huge images: core/project_chunked.py)."""
 
     def __init__(self, folder: Path, manifest: Manifest):
         self.folder = folder
@@ -72,7 +74,7 @@ class Project(ProjectAnnotations):
             return cls.open(root)
         if not root.is_dir():
             raise ProjectError(root, "folder not found")
-        return cls.create(root, list_images(root))
+        return cls.create(root, list_images(root) + list_zarr_images(root))
 
     @property
     def manifest_path(self) -> Path:
@@ -161,8 +163,9 @@ class Project(ProjectAnnotations):
             try:
                 info = image_info(path)
                 size = {"height": info.height, "width": info.width}
-            except ImageReadError:
-                size = {}
+            except ImageReadError:  # an OME-Zarr folder or a TIFF too big to read whole keeps its size too
+                lazy = lazy_image_size(path)
+                size = {"height": lazy[0], "width": lazy[1]} if lazy else {}
             added.append(ImageRecord(image_id, self._reference(path), **size))
         if added:
             self._commit(images=self._manifest.images + tuple(added))

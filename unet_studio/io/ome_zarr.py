@@ -8,18 +8,17 @@ NGFF metadata read here: ``multiscales[0]`` (``datasets`` paths, ``axes`` with t
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from unet_studio.core.errors import ImageReadError
 from unet_studio.core.image_headers import DECODER_ERRORS
+from unet_studio.core.lazy_images import ZARR_SUFFIXES, read_ngff_attrs
 from unet_studio.io.multiscale_image import MultiscaleImage
 from unet_studio.io.ome_zarr_tiff import is_big_tiff, open_tiff_multiscale
 
 __all__ = ["MultiscaleImage", "ZARR_SUFFIXES", "is_multiscale_path", "open_multiscale", "read_ngff_attrs"]
 
-ZARR_SUFFIXES = (".ome.zarr", ".zarr")
 _TIFF_SUFFIXES = (".tif", ".tiff")
 # NGFF space units (UDUNITS-2 names) in µm; an axis without a unit gives no pixel size.
 _UM_PER_UNIT = {"micrometer": 1.0, "micron": 1.0, "um": 1.0, "µm": 1.0, "nanometer": 1e-3, "nm": 1e-3,
@@ -33,22 +32,6 @@ def is_multiscale_path(path: str | os.PathLike) -> bool:
     if source.is_dir():
         return read_ngff_attrs(source) is not None
     return source.is_file() and source.suffix.lower() in _TIFF_SUFFIXES and is_big_tiff(source)
-
-
-def read_ngff_attrs(folder: Path) -> dict | None:
-    """The NGFF attributes of a zarr group folder, 0.5 (``zarr.json`` attributes.ome) or 0.4 (``.zattrs``),
-    normalised to one dict holding ``multiscales`` (and ``omero`` when present); None if it has none."""
-    for name, unwrap in (("zarr.json", lambda d: d.get("attributes", {}).get("ome", {})), (".zattrs", lambda d: d)):
-        meta = folder / name
-        if not meta.is_file():
-            continue
-        try:
-            attrs = unwrap(json.loads(meta.read_text(encoding="utf-8")))
-        except (OSError, ValueError, AttributeError):
-            return None
-        if isinstance(attrs, dict) and isinstance(attrs.get("multiscales"), list) and attrs["multiscales"]:
-            return attrs
-    return None
 
 
 def open_multiscale(path: str | os.PathLike) -> MultiscaleImage:
