@@ -3,8 +3,9 @@ file each, every chunk written atomically (core.atomic), so a crash mid-write le
 
 Values follow the annotation convention (0 = unlabelled, 1 = background, 2.. = classes). A chunk that
 becomes all 0 is deleted, so a sparsely labelled 50,000 x 50,000 image costs disk only where it is labelled.
-``index.json`` (atomic too) keeps the geometry and each chunk's label status with the file's mtime and size,
-so ``status()`` reads only chunks changed behind the index's back (a writer killed between chunk and index).
+``index.json`` (atomic too) keeps the geometry and each chunk's label status and pixels per value with the
+file's mtime and size, so ``status()`` and ``chunk_counts()`` read only chunks changed behind the index's
+back (a writer killed between chunk and index).
 """
 
 from __future__ import annotations
@@ -125,8 +126,7 @@ class ChunkedLabels:
         np.save(buffer, block, allow_pickle=False)
         with atomic_writer(path) as handle:
             handle.write(buffer.getbuffer())
-        stat = path.stat()
-        self._index[key] = {"status": status, "mtime_ns": stat.st_mtime_ns, "size": stat.st_size}
+        self._index[key] = _entry(block, path)
 
     # --- status --------------------------------------------------------------------------------
     def chunks_touched(self) -> list[tuple[int, int]]:
@@ -153,16 +153,27 @@ class ChunkedLabels:
             statuses = [self._chunk_status(cy, cx) for cy, cx in stored]
         return "labelled" if all(s == "labelled" for s in statuses) else "partial"
 
+    def chunk_counts(self) -> dict[tuple[int, int], np.ndarray]:
+        """Pixels per label value (index = value) of every stored chunk, from the index where it is current:
+        what a patch sampler weighs chunks by without reading them."""
+        with self._lock:
+            return {key: np.asarray(self._chunk_entry(*key)["counts"], np.int64) for key in self.chunks_stored()}
+
     def _chunk_status(self, cy: int, cx: int) -> str:
+        return self._chunk_entry(cy, cx)["status"]
+
+    def _chunk_entry(self, cy: int, cx: int) -> dict:
+        """The index entry of a stored chunk, made again from the chunk when its file changed."""
         path, key = self.chunk_path(cy, cx), f"{cy}_{cx}"
         entry = self._index.get(key)
         stat = path.stat()
-        if entry and entry.get("mtime_ns") == stat.st_mtime_ns and entry.get("size") == stat.st_size:
-            return entry["status"]
+        if entry and entry.get("mtime_ns") == stat.st_mtime_ns and entry.get("size") == stat.st_size \
+                and "counts" in entry:
+            return entry
         block = self._read_chunk(cy, cx)
-        status = "unlabelled" if block is None else label_status(block)
-        self._index[key] = {"status": status, "mtime_ns": stat.st_mtime_ns, "size": stat.st_size}
-        return status
+        entry = _entry(np.zeros((1, 1), self.dtype) if block is None else block, path)
+        self._index[key] = entry
+        return entry
 
     # --- index ---------------------------------------------------------------------------------
     def _load_index(self) -> dict:
@@ -183,6 +194,13 @@ class ChunkedLabels:
             "format": _FORMAT, "shape": list(self.shape), "chunk": self.chunk, "dtype": self.dtype.name,
             "chunks": self._index,
         }, indent=None)
+
+
+def _entry(block: np.ndarray, path: Path) -> dict:
+    """A chunk's index entry: label status, pixels per value, and the file's mtime and size it describes."""
+    stat = path.stat()
+    return {"status": label_status(block), "counts": np.bincount(block.ravel()).tolist(),
+            "mtime_ns": stat.st_mtime_ns, "size": stat.st_size}
 
 
 def _stored_dtype(folder: Path) -> str | None:

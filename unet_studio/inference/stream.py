@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from unet_studio.core.errors import StudioError
-from unet_studio.core.normalize import normalize_with_range, percentile_range
+from unet_studio.core.normalize import normalize_with_range
+from unet_studio.data.lazy_patches import RANGE_PIXELS, intensity_range
 from unet_studio.inference.postprocess import SEED_HEIGHT, border_mask, classify_pixels
 from unet_studio.inference.predictor import MIN_INSTANCE_SIZE, Predictor
 from unet_studio.inference.stream_instances import BorderMerger
@@ -29,15 +30,9 @@ from unet_studio.inference.tiling import tile_function
 from unet_studio.io.multiscale_image import MultiscaleImage
 from unet_studio.io.ome_zarr_write import DEFAULT_CHUNK, OmeZarrWriter, create_ome_zarr
 
-RANGE_PIXELS = 2**24  # the largest level read whole for the percentile range (16.8 Mpx: 4096 x 4096)
+__all__ = ["RANGE_PIXELS", "intensity_range", "stream_predict"]
+
 _SCRATCH = "scratch-ids"
-
-
-def intensity_range(image: MultiscaleImage, low: float = 0.5, high: float = 99.5) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel percentiles of the finest level with at most RANGE_PIXELS pixels (level 0 if it fits)."""
-    level = next((i for i, (h, w) in enumerate(image.levels) if h * w <= RANGE_PIXELS), len(image.levels) - 1)
-    height, width = image.levels[level]
-    return percentile_range(image.read(level, 0, height, 0, width), low, high)
 
 
 def stream_predict(
