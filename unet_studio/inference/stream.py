@@ -62,7 +62,7 @@ def stream_predict(
     own = {"kind": "instances" if instances else "mask", "source": str(image.path), "model": predictor.source,
            "classes": predictor.classes}
     writer = create_ome_zarr(out, (height, width), np.uint32 if instances else np.uint16, 1, chunk,
-                             image.pixel_size_um, ngff, own=own, name=f"{Path(image.path).name} labels")
+                             image.pixel_size_um, ngff, own=own, name=f"{Path(image.path).name} labels", labels=True)
     try:
         merger = BorderMerger(width, chunk, split_touching and instances, seed_height) if instances or min_size else None
         ids = writer.levels[0] if instances else _scratch(writer) if merger else None

@@ -118,10 +118,12 @@ def written_by_us(path: Path) -> bool:
 
 def create_ome_zarr(target: str | os.PathLike, shape: tuple[int, int], dtype, channels: int = 1,
                     chunk: int = DEFAULT_CHUNK, pixel_size_um: float | None = None, ngff: str = "0.4",
-                    channel_names: tuple[str, ...] = (), own: dict | None = None, name: str | None = None) -> OmeZarrWriter:
+                    channel_names: tuple[str, ...] = (), own: dict | None = None, name: str | None = None,
+                    labels: bool = False) -> OmeZarrWriter:
     """Create the arrays and NGFF metadata of a multiscale image (levels from ``level_shapes``; axes y, x or
     c, y, x; scale = pixel size in micrometres per level, or 1 per pixel without one), under a temporary
-    name beside ``target``; blosc-lz4 compressed chunks of ``chunk`` pixels."""
+    name beside ``target``; blosc-lz4 compressed chunks of ``chunk`` pixels. ``labels`` marks it as an NGFF
+    label image (``image-label``; levels by nearest pixel), which napari and ome-zarr-py show as labels."""
     import numcodecs
     import zarr
     from zarr.codecs import BloscCodec
@@ -151,8 +153,11 @@ def create_ome_zarr(target: str | os.PathLike, shape: tuple[int, int], dtype, ch
     unit = {"unit": "micrometer"} if pixel_size_um else {}
     axes = ([{"name": "c", "type": "channel"}] if lead else []) + [
         {"name": "y", "type": "space", **unit}, {"name": "x", "type": "space", **unit}]
-    multiscale = {"name": name or target.name, "axes": axes, "datasets": datasets, "type": "mean"}
+    multiscale = {"name": name or target.name, "axes": axes, "datasets": datasets,
+                  "type": "nearest" if labels else "mean"}
     attrs: dict = {"multiscales": [{"version": "0.4", **multiscale} if v2 else multiscale]}
+    if labels:
+        attrs["image-label"] = {"version": "0.4"} if v2 else {}
     if channel_names and len(channel_names) == channels:
         attrs["omero"] = {"channels": [{"label": str(n), "active": True} for n in channel_names]}
     attrs[OWN_KEY] = dict(own or {})
