@@ -8,9 +8,11 @@ from pathlib import Path
 
 from unet_studio.cli.output import ProgressLine, bar, info, problem
 from unet_studio.cli.paths import describe_collision, output_names, refuse_writing_inputs, unusable_links
+from unet_studio.cli.predict_stream import STREAMED_SUFFIX, is_streamed, predict_streamed
 from unet_studio.core.atomic import ensure_writable_folder
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import file_stem, list_images, read_image
+from unet_studio.core.lazy_images import list_zarr_images
 from unet_studio.export.masks import write_instances, write_semantic_mask
 from unet_studio.inference.postprocess import SEED_HEIGHT
 from unet_studio.inference.model_files import load_predictor
@@ -20,7 +22,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("predict", help="predict masks for every image in a folder")
     p.add_argument("--model", required=True, help="checkpoint (.pt) from `unet-studio train`, or a bioimage.io "
                    "package (.zip) with TorchScript or ONNX weights (run with its own pre- and post-processing)")
-    p.add_argument("--images", required=True, help="folder of images")
+    p.add_argument("--images", required=True, help="folder of images; *.ome.zarr folders and TIFFs over 2**30 "
+                   "pixels in it are predicted chunk by chunk into <stem>.ome.zarr label images")
     p.add_argument("--out", required=True, help="output folder (not the images' folder): <stem>.png masks "
                    "(0 background, 1..K classes); images sharing a stem (a.png, a.tif) keep their suffix: "
                    "a.png.png, a.tif.png")
@@ -73,14 +76,15 @@ def run(args: argparse.Namespace) -> int:
     predictor = load_predictor(args.model, device=args.device)
     if args.threshold is not None:
         predictor.threshold = args.threshold
-    images = list_images(args.images)
+    images = sorted(list_images(args.images) + list_zarr_images(args.images), key=lambda p: (p.name.lower(), p.name))
     link_problems = unusable_links(args.images)
     if not images:
-        raise StudioError(args.images, "no images found (PNG, JPEG, BMP or TIFF)")
+        raise StudioError(args.images, "no images found (PNG, JPEG, BMP, TIFF or OME-Zarr)")
     suffix = ".tif" if args.instances else ".png"
     out = Path(args.out)
     names, collisions = output_names(images)
-    targets = {path: out / f"{names[path]}{suffix}" for path in images}
+    streamed = {path for path in images if is_streamed(path)}
+    targets = {path: out / f"{names[path]}{STREAMED_SUFFIX if path in streamed else suffix}" for path in images}
     refuse_writing_inputs(out, images, targets.values())
     ensure_writable_folder(out)
     for group in collisions:
@@ -93,6 +97,10 @@ def run(args: argparse.Namespace) -> int:
     for index, path in enumerate(images):
         progress.update(f"predict {bar(index / len(images))} {index}/{len(images)}  {path.name}")
         try:
+            if path in streamed:
+                predict_streamed(predictor, path, targets[path], args, lambda done, total, i=index: progress.update(
+                    f"predict {bar((i + done / total) / len(images))} {i}/{len(images)}  {path.name}"))
+                continue
             pixels = read_image(path, plane=args.plane).pixels
             result = predictor.predict(pixels, tta=args.tta, instances=args.instances, min_size=args.min_size,
                                        fill_holes=args.fill_holes, source=str(path), seed_height=args.seed_height,

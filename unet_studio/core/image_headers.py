@@ -312,3 +312,8 @@ def _tiff_pixel_size(tif: tifffile.TiffFile) -> float | None:
     unit = tags["ResolutionUnit"].value if "ResolutionUnit" in tags else 2
     # 2 inch and 3 cm are TIFF 6; 4 mm and 5 µm are the extension tifffile and some microscopes write.
     return _to_um(per_pixel, {2: "inch", 3: "cm", 4: "mm", 5: "µm"}.get(int(unit), ""))
+
+
+def tiff_pixel_size(tif: tifffile.TiffFile) -> float | None:
+    """Pixel width in µm of an open TIFF (OME, ImageJ or TIFF resolution tags), or None."""
+    return _tiff_pixel_size(tif)

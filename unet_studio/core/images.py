@@ -26,12 +26,12 @@ from unet_studio.core.image_headers import DECODER_ERRORS, MAX_PIXELS, Header, T
 
 _FLAT_ERRORS = (*DECODER_ERRORS, cv2.error)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-_DOUBLE_SUFFIXES = (".ome.tif", ".ome.tiff")
+_DOUBLE_SUFFIXES = (".ome.tif", ".ome.tiff", ".ome.zarr")
 
 
 def file_stem(path: str | os.PathLike) -> str:
     """The one rule that names an image and pairs it with its label files: the name without its suffix,
-    '.ome.tif' / '.ome.tiff' counting as one ('a.ome.tiff' -> 'a', 'a.tif' -> 'a', 'a.b.png' -> 'a.b')."""
+    '.ome.tif' / '.ome.tiff' / '.ome.zarr' counting as one ('a.ome.tiff' -> 'a', 'a.tif' -> 'a', 'a.b.png' -> 'a.b')."""
     path = Path(path)
     for double in _DOUBLE_SUFFIXES:
         if path.name.lower().endswith(double):
