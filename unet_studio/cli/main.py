@@ -10,7 +10,8 @@ from unet_studio.cli.output import problem
 from unet_studio.cli.window import run_gui
 from unet_studio.core.errors import StudioError
 
-COMMANDS = ("train", "predict", "evaluate", "info", "export", "export-model", "import-labels", "demo", "doctor", "gui")
+COMMANDS = ("train", "predict", "convert", "evaluate", "info", "export", "export-model", "import-labels", "demo", "doctor",
+            "gui")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,10 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"unet-studio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    from unet_studio.cli import demo, doctor, evaluate, export, import_labels, info, predict, train
+    from unet_studio.cli import convert, demo, doctor, evaluate, export, import_labels, info, predict, train
 
     train.add_parser(sub)
     predict.add_parser(sub)
+    convert.add_parser(sub)
     evaluate.add_parser(sub)
     info.add_parser(sub)
     export.add_parsers(sub)
