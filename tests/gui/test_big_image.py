@@ -172,3 +172,17 @@ def test_brush_moves_copy_only_the_brush_window(qtbot, big_window, monkeypatch):
     drag(canvas, [(1500, 1500), (1500, 1506), (1500, 1512)])
     painted = [r for r in reads if r.size <= 64 * 64]
     assert painted and len(painted) >= 3 and max(r.size for r in painted) <= 40 * 40
+
+
+def test_contrast_change_reloads_tiles_with_the_new_range(qtbot, big_window):
+    from unet_studio.gui.display import DisplaySettings
+
+    win = big_window
+    canvas = win.canvas
+    wait_for_tiles(qtbot, win)
+    before = canvas.tiled.loader.generation
+    canvas.tiled.set_settings(DisplaySettings(mode="manual", manual_range=(0.0, 1.0)))
+    assert canvas.tiled.loader.generation == before + 1 and len(canvas.tiled.cache) == 0
+    wait_for_tiles(qtbot, win)
+    pixels, _ = canvas.tiled.cache.get(canvas.tiled.cache.keys()[0])
+    assert (pixels == 255).mean() > 0.9  # everything above 1 is white under the manual range 0..1

@@ -51,6 +51,7 @@ class TiledImageItem(QGraphicsItem):
         self.loader: TileLoader | None = None
         self.cache = TileCache(cache_bytes)
         self.ranges: list[tuple[float, float]] = []
+        self._sample = None  # the coarsest level's pixels the contrast is measured on
         self.level_shown: int | None = None  # the level the last paint chose
         self.errors: list[str] = []  # tiles that could not be read (one line each)
 
@@ -60,11 +61,12 @@ class TiledImageItem(QGraphicsItem):
         if self.loader is not None:
             self.loader.shutdown()
             self.loader.deleteLater()
-        self.source, self.loader, self.level_shown = source, None, None
+        self.source, self.loader, self.level_shown, self._sample = source, None, None, None
         self.cache.clear()
         if source is None:
             return
-        self.ranges = channel_ranges(contrast_sample(source), settings)
+        self._sample = contrast_sample(source)
+        self.ranges = channel_ranges(self._sample, settings)
         self.loader = TileLoader(source, settings, self.ranges)
         self.loader.on_tile = self._on_loader_tile
         self.loader.tile_failed.connect(self.errors.append)
@@ -74,7 +76,7 @@ class TiledImageItem(QGraphicsItem):
         """New contrast / channel: tiles are loaded again with it."""
         if self.source is None:
             return
-        self.ranges = channel_ranges(contrast_sample(self.source), settings)
+        self.ranges = channel_ranges(self._sample, settings)
         self.loader.reset(settings, self.ranges)
         self.cache.clear()
         self.update()
