@@ -186,3 +186,14 @@ def test_contrast_change_reloads_tiles_with_the_new_range(qtbot, big_window):
     wait_for_tiles(qtbot, win)
     pixels, _ = canvas.tiled.cache.get(canvas.tiled.cache.keys()[0])
     assert (pixels == 255).mean() > 0.9  # everything above 1 is white under the manual range 0..1
+
+
+def test_status_bar_gives_position_and_label_on_a_big_image(qtbot, big_window):
+    from unet_studio.gui.status_info import describe_cursor
+
+    win = big_window
+    zoom_to(win.canvas, 1.0, 700, 700)
+    drag(win.canvas, [(700, 700), (700, 720)])
+    position, values, label = describe_cursor(win.document, 700.5, 710.5)
+    assert position == "x 710  y 700" and values == "(uint16)" and label.startswith(f"label {win.tools.class_value}:")
+    assert describe_cursor(win.document, -1, 5) is None
