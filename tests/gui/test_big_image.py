@@ -197,3 +197,42 @@ def test_status_bar_gives_position_and_label_on_a_big_image(qtbot, big_window):
     position, values, label = describe_cursor(win.document, 700.5, 710.5)
     assert position == "x 710  y 700" and values == "(uint16)" and label.startswith(f"label {win.tools.class_value}:")
     assert describe_cursor(win.document, -1, 5) is None
+
+
+def test_fill_and_object_brush_say_they_do_not_work_on_big_images(qtbot, big_window):
+    from tests.gui.helpers import click
+
+    win = big_window
+    zoom_to(win.canvas, 1.0, 900, 900)
+    notices = []
+    win.tools.notice_raised.connect(notices.append)
+    for tool in ("fill", "object"):
+        win.tools.set_tool(tool)
+        click(win.canvas, 900, 900)
+    assert len(notices) == 2 and all("big images" in text for text in notices)
+    assert not win.document.big.buffer.has_labels() and not win.document.is_dirty
+
+
+def test_coarser_tiles_stand_in_while_the_right_ones_load(qtbot, big_window, monkeypatch):
+    win = big_window
+    canvas = win.canvas
+    wait_for_tiles(qtbot, win)  # the fitted view: level 2 in the cache
+    source, gate = canvas.tiled.source, threading.Event()
+    read = source.read
+
+    def held_back(level, *region):
+        if level == 0:
+            gate.wait(20)
+        return read(level, *region)
+
+    monkeypatch.setattr(source, "read", held_back)
+    try:
+        zoom_to(canvas, 1.0, 2000, 2000)
+        shown = canvas.viewport().grab().toImage()
+        assert canvas.tiled.level_shown == 0 and not any(k.level == 0 for k in canvas.tiled.cache.keys())
+        samples = [shown.pixelColor(x, y).getRgb()[:3] for x in range(5, shown.width(), 50)
+                   for y in range(5, shown.height(), 50)]
+        assert sum(rgb != (30, 30, 30) for rgb in samples) > 0.95 * len(samples)  # no empty background
+    finally:
+        gate.set()
+    wait_for_tiles(qtbot, win)
