@@ -236,3 +236,18 @@ def test_coarser_tiles_stand_in_while_the_right_ones_load(qtbot, big_window, mon
     finally:
         gate.set()
     wait_for_tiles(qtbot, win)
+
+
+def test_without_a_pyramid_level_for_the_zoom_no_tile_is_read(qtbot, tmp_path, monkeypatch):
+    from unet_studio.gui import tiled_image
+
+    monkeypatch.setattr(tiled_image, "MAX_TILES_PER_VIEW", 12)  # as a 50,000 px TIFF without levels, fitted
+    Project.create(tmp_path / "project", [write_ome_zarr(tmp_path / "flat.ome.zarr", size=SIZE, n_levels=1)])
+    win = open_window(qtbot, tmp_path)
+    canvas = win.canvas
+    canvas.viewport().repaint()
+    qtbot.wait(200)
+    assert len(canvas.tiled.cache) == 0 and not canvas.tiled.loader.loader_threads
+    zoom_to(canvas, 1.0, 2000, 2000)  # few enough tiles on screen now
+    wait_for_tiles(qtbot, win)
+    assert len(canvas.tiled.cache) <= 12

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from unet_studio.gui.display import DisplaySettings, channel_ranges
 from unet_studio.gui.tiled_grid import (
-    CACHE_BYTES, TILE, TileCache, choose_level, covering_tile, tile_scene_rect, tiles_in_rect,
+    CACHE_BYTES, TileCache, choose_level, covering_tile, tile_scene_rect, tiles_in_rect,
 )
 from unet_studio.gui.tiled_loader import TileLoader
 
