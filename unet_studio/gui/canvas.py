@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
 
 from unet_studio.gui.label_overlay import LabelOverlayItem
 from unet_studio.gui.object_outlines import ObjectOutlineItem
+from unet_studio.gui.tiled_image import TiledImageItem
+from unet_studio.gui.tiled_labels import TiledLabelItem
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
 WHEEL_STEP = 1.0015  # zoom factor per wheel angle unit: one notch (120) is about 20 %
@@ -85,8 +87,10 @@ class ImageCanvas(QGraphicsView):
         scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         self.setScene(scene)
         self.image_item = ImageItem()
+        self.tiled = TiledImageItem()  # a big image's pyramid, tile by tile (instead of image_item)
         self.overlay = LabelOverlayItem()
         self.overlay.setZValue(1)
+        self.tiled_labels = TiledLabelItem(self.overlay)  # a big image's labels; the overlay's opacity applies
         self.objects = ObjectOutlineItem()
         self.objects.setZValue(1.5)
         self.preview = QGraphicsPathItem()
@@ -96,7 +100,7 @@ class ImageCanvas(QGraphicsView):
         self.brush_ring.setZValue(3)
         self.brush_ring.setPen(_cosmetic_pen(QColor(255, 255, 255)))
         self.brush_ring.setVisible(False)
-        for item in (self.image_item, self.overlay, self.objects, self.preview, self.brush_ring):
+        for item in (self.image_item, self.tiled, self.overlay, self.objects, self.preview, self.brush_ring):
             scene.addItem(item)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
@@ -123,9 +127,30 @@ class ImageCanvas(QGraphicsView):
     # ----- content
     def set_display(self, pixels: np.ndarray | None) -> None:
         """Show new display pixels; a new image size resets the scene and fits the view."""
-        old_size = self.image_item.boundingRect().size()
+        old_size = self._content_rect().size()
+        if self.tiled.source is not None:
+            self.set_big_image(None)
         self.image_item.set_pixels(pixels)
-        rect = self.image_item.boundingRect()
+        self._content_changed(old_size)
+
+    def set_big_image(self, big, settings=None, colors: dict | None = None) -> None:
+        """Show a big image (the document's BigImage: pyramid tiles, chunked labels) or none; a new size fits."""
+        if big is not None and big.source is self.tiled.source:  # same image, new contrast
+            self.tiled.set_settings(settings)
+            return
+        old_size = self._content_rect().size()
+        if big is not None:
+            self.image_item.set_pixels(None)
+        self.tiled.set_source(None if big is None else big.source, settings)
+        self.tiled_labels.set_buffer(None if big is None else big.buffer, () if big is None else big.scales,
+                                     colors or {})
+        self._content_changed(old_size)
+
+    def _content_rect(self) -> QRectF:
+        return self.tiled.boundingRect() if self.tiled.source is not None else self.image_item.boundingRect()
+
+    def _content_changed(self, old_size) -> None:
+        rect = self._content_rect()
         if rect.size() != old_size:
             self._auto_fit = True
             margin_x, margin_y = rect.width(), rect.height()
@@ -186,7 +211,7 @@ class ImageCanvas(QGraphicsView):
 
     def fit(self) -> None:
         """Show the whole image."""
-        rect = self.image_item.boundingRect()
+        rect = self._content_rect()
         if not rect.isEmpty():
             self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
             self.zoom_changed.emit(self.zoom * 100)

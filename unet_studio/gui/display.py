@@ -60,15 +60,18 @@ def channel_range(channel: np.ndarray, settings: DisplaySettings) -> tuple[float
     return float(lo), float(hi)
 
 
-def render(pixels: np.ndarray, settings: DisplaySettings) -> np.ndarray:
-    """(H, W, C) raw pixels -> uint8 (H, W) grey or (H, W, 3) RGB for the screen."""
+def render(pixels: np.ndarray, settings: DisplaySettings, ranges: list | None = None) -> np.ndarray:
+    """(H, W, C) raw pixels -> uint8 (H, W) grey or (H, W, 3) RGB for the screen. `ranges` ((lo, hi) per
+    channel) fixes the contrast instead of measuring it on `pixels` (tiles of a big image share one)."""
     n_channels = pixels.shape[2]
+
+    def shown_channel(c: int) -> np.ndarray:
+        limits = ranges[c] if ranges is not None else channel_range(pixels[:, :, c], settings)
+        return to_display_uint8(pixels[:, :, c], *limits, settings.gamma)
+
     if settings.channel is not None or n_channels == 1:
-        index = min(settings.channel or 0, n_channels - 1)
-        channel = pixels[:, :, index]
-        return to_display_uint8(channel, *channel_range(channel, settings), settings.gamma)
-    shown = [to_display_uint8(pixels[:, :, c], *channel_range(pixels[:, :, c], settings), settings.gamma)
-             for c in range(n_channels)]
+        return shown_channel(min(settings.channel or 0, n_channels - 1))
+    shown = [shown_channel(c) for c in range(n_channels)]
     if n_channels == 3:
         return np.dstack(shown)
     colours = TWO_CHANNEL_COLOURS if n_channels == 2 else COMPOSITE_COLOURS
@@ -78,3 +81,8 @@ def render(pixels: np.ndarray, settings: DisplaySettings) -> np.ndarray:
             if weight:
                 rgb[:, :, k] += channel
     return np.minimum(rgb, 255).astype(np.uint8)
+
+
+def channel_ranges(pixels: np.ndarray, settings: DisplaySettings) -> list[tuple[float, float]]:
+    """(lo, hi) of every channel of (H, W, C) pixels under the settings (for `render(..., ranges)`)."""
+    return [channel_range(pixels[:, :, c], settings) for c in range(pixels.shape[2])]

@@ -21,10 +21,10 @@ from unet_studio.gui.class_list import ClassListWidget
 from unet_studio.gui.contrast_panel import ContrastPanel
 from unet_studio.gui.dataset_browser import DatasetBrowser
 from unet_studio.gui.display import channel_range, render
-from unet_studio.gui.document import AnnotationDocument
 from unet_studio.gui.project_io import open_or_create_project
 from unet_studio.gui.recent import RecentProjects
 from unet_studio.gui.status_info import StatusInfo
+from unet_studio.gui.tiled_document import BigImageDocument
 from unet_studio.gui.tool_panel import ToolPanel
 from unet_studio.gui.tools import Tool, ToolController
 from unet_studio.gui.training_docks import install_training_docks
@@ -45,7 +45,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         self.resize(1400, 900)
-        self.document = AnnotationDocument(self)
+        self.document = BigImageDocument(self)
         self.tools = ToolController(self.document, self)
         settings = settings if settings is not None else QSettings("UNetStudio", "UNetStudio")
         self.recent = RecentProjects(settings)
@@ -107,7 +107,9 @@ class MainWindow(QMainWindow):
         doc.image_changed.connect(self._on_document_image_changed)
         doc.annotation_changed.connect(self.canvas.overlay.refresh)
         doc.annotation_changed.connect(self.canvas.objects.refresh)
+        doc.annotation_changed.connect(self.canvas.tiled_labels.refresh)
         doc.classes_changed.connect(lambda: self.canvas.overlay.set_colors(doc.class_colours()))
+        doc.classes_changed.connect(lambda: self.canvas.tiled_labels.set_colors(doc.class_colours()))
         doc.dirty_changed.connect(self._update_title)
         doc.error_raised.connect(self.show_error)
         self.browser.image_selected.connect(doc.set_image)
@@ -217,7 +219,12 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def _on_document_pixels_changed(self, *_args) -> None:
-        image = self.document.image
+        image, big = self.document.image, self.document.big
+        if big is not None:  # a big image: tiles at the zoom's pyramid level, one contrast for all
+            self.contrast.set_image_layout(big.source.channels, 1, 0)
+            self.canvas.set_big_image(big, self.contrast.settings(), self.document.class_colours())
+            self.contrast.set_range_hint(*self.canvas.tiled.ranges[self.contrast.settings().channel or 0])
+            return
         if image is None:
             self.canvas.set_display(None)
             return

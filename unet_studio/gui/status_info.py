@@ -18,6 +18,8 @@ def format_values(values: np.ndarray) -> str:
 def describe_cursor(document, row_f: float, col_f: float) -> tuple[str, str, str] | None:
     """(position, value(s), label) texts at a scene point, or None outside the image."""
     image, labels = document.image, document.labels
+    if image is None and getattr(document, "big", None) is not None:
+        return _describe_big(document, math.floor(row_f), math.floor(col_f))
     if image is None:
         return None
     row, col = math.floor(row_f), math.floor(col_f)
@@ -30,6 +32,15 @@ def describe_cursor(document, row_f: float, col_f: float) -> tuple[str, str, str
         value = int(labels[row, col])
         label = f"label {value}: {document.class_name(value)}"
     return f"x {col}  y {row}", f"{values} ({dtype})", label
+
+
+def _describe_big(document, row: int, col: int) -> tuple[str, str, str] | None:
+    """A big image: position and label (from the chunks in memory); its pixel values are not read per move."""
+    buffer = document.big.buffer
+    if not (0 <= row < buffer.shape[0] and 0 <= col < buffer.shape[1]):
+        return None
+    value = buffer.value_at(row, col)
+    return f"x {col}  y {row}", f"({document.big.source.dtype.name})", f"label {value}: {document.class_name(value)}"
 
 
 class StatusInfo(QStatusBar):

@@ -15,17 +15,20 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from unet_studio.core.errors import StudioError
+from unet_studio.core.errors import ImageReadError, StudioError
+from unet_studio.core.image_headers import MAX_PIXELS
 from unet_studio.core.images import read_image
 from unet_studio.gui.display import DisplaySettings, render
+from unet_studio.io.ome_zarr import is_multiscale_path, open_multiscale
 
 THUMBNAIL_SIZE = 64
 CACHE_SIZE = 512
 
 
 def make_thumbnail(path: str | Path, size: int = THUMBNAIL_SIZE) -> np.ndarray:
-    """uint8 (h, w) or (h, w, 3) image of at most size x size pixels (raises ImageReadError)."""
-    pixels = read_image(path).pixels
+    """uint8 (h, w) or (h, w, 3) image of at most size x size pixels (raises ImageReadError). A big
+    multiscale image (OME-Zarr, pyramidal TIFF) gives its coarsest level, never its full size."""
+    pixels = coarsest_level(path) if is_multiscale_path(path) else read_image(path).pixels
     step = max(1, math.floor(max(pixels.shape[:2]) / (2 * size)))
     small = render(np.ascontiguousarray(pixels[::step, ::step]), DisplaySettings())
     h, w = small.shape[:2]
@@ -33,6 +36,16 @@ def make_thumbnail(path: str | Path, size: int = THUMBNAIL_SIZE) -> np.ndarray:
     if scale < 1:
         small = cv2.resize(small, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(small)
+
+
+def coarsest_level(path: str | Path) -> np.ndarray:
+    """(h, w, C) pixels of a multiscale image's smallest level; refused when even that is over MAX_PIXELS / 64."""
+    with open_multiscale(path) as source:
+        h, w = source.levels[-1]
+        if h * w > MAX_PIXELS // 64:
+            raise ImageReadError(path, f"no pyramid level small enough for a thumbnail ({h} x {w})")
+        pixels = source.read(len(source.levels) - 1, 0, h, 0, w)
+    return pixels[:, :, None] if pixels.ndim == 2 else pixels
 
 
 class ThumbnailJob(QRunnable):

@@ -29,6 +29,7 @@ from unet_studio.core.painting import (
 )
 from unet_studio.core.undo_patch import Patch, merge_patches
 from unet_studio.gui.instance_layer import edit_bbox
+from unet_studio.gui.tiled_tools import big_move, big_polygon, big_press
 
 MIN_BRUSH, MAX_BRUSH = 1, 400
 LASSO_MIN_STEP = 1.0  # scene pixels between lasso points while dragging
@@ -116,7 +117,10 @@ class ToolController(QObject):
     # ----- canvas input (scene coordinates)
     def press(self, point: QPointF) -> None:
         labels = self.document.labels
-        if labels is None:
+        if labels is None and getattr(self.document, "big", None) is not None and self.tool is not Tool.POLYGON:
+            big_press(self, point)
+            return
+        if labels is None and getattr(self.document, "big", None) is None:
             return
         if self.tool is Tool.OBJECT:
             self._start_object_stroke(labels, point)
@@ -137,7 +141,9 @@ class ToolController(QObject):
             self.preview_changed.emit(list(self._polygon), False)
 
     def move(self, point: QPointF, left_down: bool) -> None:
-        if self._stroke is not None and left_down:
+        if self._stroke is not None and left_down and self.document.labels is None:
+            big_move(self, point)
+        elif self._stroke is not None and left_down:
             here, radius, labels = _centre(point), self.brush_size / 2, self.document.labels
             if self.tool is Tool.OBJECT:
                 self._stroke.append(object_stroke_segment(labels, self.document.instances.ids, self._last, here,
@@ -202,6 +208,9 @@ class ToolController(QObject):
         self._lasso_dragging = False
         self.preview_changed.emit([], False)
         labels = self.document.labels
+        if labels is None and getattr(self.document, "big", None) is not None:
+            big_polygon(self, points)
+            return
         if labels is None or len(points) < 3:
             return
         patch = fill_polygon(labels, [_centre(p) for p in points], self.paint_value, self.only_unlabelled)
