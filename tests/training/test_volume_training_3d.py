@@ -129,3 +129,10 @@ def test_a_2d_model_config_is_refused_for_volumes(tmp_path):
     write_pair(images, labels, "a", *blob_volume())
     with pytest.raises(TrainingError, match="2-D network"):
         list(iter_train_volumes(images, labels, tmp_path / "out.pt", ModelConfig(arch="unet")))
+
+
+def test_3d_training_on_a_cpu_runs_in_fp32_in_the_3d_layout(tmp_path):
+    volume_trainer = trainer(tmp_path, amp=True, max_steps=1)
+    list(volume_trainer.iter_fit())
+    assert volume_trainer.precision.name == "fp32"  # bf16 backward of Conv3d crashed torch 2.13 on this CPU
+    assert volume_trainer.layout == torch.channels_last_3d

@@ -52,18 +52,19 @@ def blend_window_3d(lengths: Shape3, overlap: Shape3) -> np.ndarray:
 
 class VolumeTiles:
     """A 3-D network as a tile function: float32 (C, d, h, w) -> probabilities (K, d, h, w), under
-    inference_mode in the precision the runtime policy picks for `device`."""
+    inference_mode, channels_last_3d, in the precision the runtime policy picks for `device` (fp32 on a
+    CPU: see training/volume_trainer.CPU_PRECISION)."""
 
     def __init__(self, model: nn.Module, device: torch.device | str = "cpu", precision: str = "auto"):
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
-        self.precision = choose_precision(self.device, precision)
+        self.model = model.to(self.device, memory_format=torch.channels_last_3d).eval()
+        self.precision = choose_precision(self.device, "fp32" if self.device.type == "cpu" else precision)
         self.align = volume_alignment(model.config)
 
     def __call__(self, tile_input: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(tile_input, np.float32))[None].to(self.device)
         with torch.inference_mode(), self.precision.autocast():
-            logits = self.model(x)
+            logits = self.model(x.contiguous(memory_format=torch.channels_last_3d))
         return logits_to_probabilities(logits)[0].cpu().numpy()
 
 

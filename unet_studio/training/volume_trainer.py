@@ -1,7 +1,8 @@
 """VolumeTrainer: the Trainer's loop, step, losses, schedule, stopping and checkpoints on 3-D patches.
 
-Only what differs in 3-D is overridden: the model is kept in the plain memory layout (channels_last is a
-2-D layout), batches come from data/volume_batches.VolumeBatchSource, and there is no validation split
+Only what differs in 3-D is overridden: the model runs in the channels_last_3d memory layout (twice as
+fast as the plain layout for a training step on the 2-core CPU), in fp32 on a CPU (CPU_PRECISION), batches
+come from data/volume_batches.VolumeBatchSource, and there is no validation split
 or preview (sparse labels in a few planes: every labelled voxel trains, the best epoch is the lowest
 training loss, as for 2-D scribbles). Events and checkpoints are those of the 2-D Trainer, with
 ``architecture: "unet3d"`` in the model config and ``patch_depth`` in the history.
@@ -29,6 +30,10 @@ from unet_studio.training.losses import class_weights_from_counts
 from unet_studio.training.schedule import WarmupCosine
 from unet_studio.training.trainer import Trainer
 
+# bf16 autocast of this 3-D U-Net's training step crashed the process (segfault, torch 2.13 CPU, oneDNN) on
+# the AVX-512 BF16 / AMX CPU, so 3-D runs on a CPU stay in fp32 whatever the 2-D probe chose.
+CPU_PRECISION = "fp32"
+
 
 class VolumeTrainer(Trainer):
     """Trains a 3-D model_config on VolumeItems with (patch_depth, patch_size, patch_size) patches;
@@ -51,9 +56,9 @@ class VolumeTrainer(Trainer):
         self.model = build_model(self.model_config)
         if self.init_checkpoint is not None:
             yield Log(load_init_weights(self.model, self.model_config, self.classes, self.init_checkpoint))
-        self.layout = torch.contiguous_format
-        self.model.to(device=self.device)
-        self.precision = choose_precision(self.device, "auto" if cfg.amp else "fp32")
+        self.layout = torch.channels_last_3d if self.device.type in ("cpu", "cuda") else torch.contiguous_format
+        self.model.to(device=self.device, memory_format=self.layout)
+        self.precision = choose_precision(self.device, "auto" if cfg.amp and self.device.type != "cpu" else CPU_PRECISION)
         self.autocast, self.scaler = self.precision.autocast, self.precision.grad_scaler()
         yield Log(f"precision: {self.precision.describe()}")
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
