@@ -49,7 +49,7 @@ def trained(tmp_path_factory):
 def test_train_writes_a_3d_checkpoint(trained):
     checkpoint = load_checkpoint(trained[2])
     assert checkpoint.model_config.arch == "unet3d"
-    assert checkpoint.model_config.xy_pool_levels == 2  # fast preset depth 3, 4 planes: z pooled once
+    assert checkpoint.model_config.xy_pool_levels == 1  # fast preset depth 2, 4 planes: z pooled once
     assert checkpoint.history["patch_depth"] == 4 and checkpoint.train_config["patch_size"] == 32
 
 

@@ -66,7 +66,7 @@ def test_bad_3d_settings_are_refused_in_one_line(overrides, message):
 
 def test_preset_gives_a_3d_config():
     config = ModelConfig.from_preset("fast", arch="unet3d", xy_pool_levels=1)
-    assert (config.arch, config.depth, config.base_channels, config.xy_pool_levels) == ("unet3d", 3, 8, 1)
+    assert (config.arch, config.depth, config.base_channels, config.xy_pool_levels) == ("unet3d", 2, 8, 1)
 
 
 @torch.no_grad()
