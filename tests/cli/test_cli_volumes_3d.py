@@ -109,3 +109,9 @@ def test_measurements_with_a_2d_model_are_refused(tmp_path, capsys):
     assert main(["predict", "--model", str(model), "--images", str(tmp_path / "in"), "--out", str(tmp_path / "o"),
                  "--measurements"]) == 2
     assert "--measurements is for 3-D models" in capsys.readouterr().err
+
+
+def test_exporting_a_3d_model_is_refused_in_one_line(trained, tmp_path, capsys):
+    assert main(["export-model", "--model", str(trained[2]), "--format", "onnx", "--out", str(tmp_path / "m.onnx")]) == 2
+    assert "3-D models are not exported" in capsys.readouterr().err
+    assert not (tmp_path / "m.onnx").exists()

@@ -46,7 +46,8 @@ def add_parser(sub) -> None:
                    help=f"with --labels: object classes to train (confirms labels with more than "
                         f"{MAX_UNCONFIRMED_CLASSES}; default: what the labels hold)")
     p.add_argument("--model", choices=ARCHS + VOLUME_ARCHS, default="unet",
-                   help="architecture (default unet); unet3d: a 3-D U-Net on multi-page TIFF volumes (see --patch-depth)")
+                   help="architecture (default unet); unet3d: a 3-D U-Net on multi-page TIFF volumes "
+                        "(see --patch-depth)")
     p.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET, help="network size")
     p.add_argument("--padding", choices=["same", "valid"], default="same",
                    help="'valid': the U-Net paper's unpadded convolutions with overlap-tile prediction (unet only)")

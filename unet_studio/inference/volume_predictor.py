@@ -73,7 +73,9 @@ class VolumePredictor:
         if probabilities is None:
             return None
         mask = probabilities_to_mask(probabilities, self.threshold, min_size, fill_holes)
-        labels = volume_instances(mask, probabilities, voxel_size_um, seed_height, split_touching) if instances else None
+        labels = None
+        if instances:
+            labels = volume_instances(mask, probabilities, voxel_size_um, seed_height, split_touching)
         return VolumePrediction(mask, probabilities, labels)
 
     def _checked(self, pixels: np.ndarray, source: str) -> np.ndarray:

@@ -95,7 +95,8 @@ class ModelConfig:
         if preset not in PRESETS:
             raise ModelFileError(CONFIG_SOURCE, f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
         if arch not in ARCHS + VOLUME_ARCHS:
-            raise ModelFileError(CONFIG_SOURCE, f"unknown arch {arch!r}; choose one of {', '.join(ARCHS + VOLUME_ARCHS)}")
+            choices = ", ".join(ARCHS + VOLUME_ARCHS)
+            raise ModelFileError(CONFIG_SOURCE, f"unknown arch {arch!r}; choose one of {choices}")
         return cls(arch=arch, **{**PRESETS[preset][arch], **overrides})
 
 

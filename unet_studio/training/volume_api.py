@@ -86,7 +86,8 @@ def _resolve_config(model_config: ModelConfig | None, init: Checkpoint | None, i
     if model_config is not None or init is None:
         levels = auto_xy_pool_levels(base.depth, patch_depth) if xy_pool_levels is None else xy_pool_levels
         base = dataclasses.replace(base, xy_pool_levels=levels)
-    return dataclasses.replace(base, in_channels=channels.pop(), num_classes=max(outputs, base.num_classes if init else 2))
+    outputs = max(outputs, base.num_classes if init else 2)
+    return dataclasses.replace(base, in_channels=channels.pop(), num_classes=outputs)
 
 
 def _planes_line(items: Sequence[VolumeItem]) -> str:

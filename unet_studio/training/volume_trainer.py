@@ -58,7 +58,8 @@ class VolumeTrainer(Trainer):
             yield Log(load_init_weights(self.model, self.model_config, self.classes, self.init_checkpoint))
         self.layout = torch.channels_last_3d if self.device.type in ("cpu", "cuda") else torch.contiguous_format
         self.model.to(device=self.device, memory_format=self.layout)
-        self.precision = choose_precision(self.device, "auto" if cfg.amp and self.device.type != "cpu" else CPU_PRECISION)
+        mixed_allowed = cfg.amp and self.device.type != "cpu"
+        self.precision = choose_precision(self.device, "auto" if mixed_allowed else CPU_PRECISION)
         self.autocast, self.scaler = self.precision.autocast, self.precision.grad_scaler()
         yield Log(f"precision: {self.precision.describe()}")
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
