@@ -7,7 +7,7 @@ import pytest
 
 from unet_studio.core.errors import ModelFileError, StudioError
 from unet_studio.models import PRESETS, ModelConfig, build_model
-from unet_studio.models.config import ARCHS
+from unet_studio.models.config import ARCHS, VOLUME_ARCHS
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_config_is_frozen():
 def test_presets_cover_every_arch_with_partial_kwargs():
     assert set(PRESETS) == {"fast", "balanced", "accurate"}
     for preset in PRESETS.values():
-        assert set(preset) == set(ARCHS)
+        assert set(preset) == set(ARCHS + VOLUME_ARCHS)
         for kwargs in preset.values():
             assert set(kwargs) <= {"depth", "base_channels", "norm", "upsample"}
             ModelConfig(**kwargs)

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from unet_studio.cli.output import ProgressLine, bar, info, problem
+from unet_studio.cli.predict_volumes import add_volume_predict_options, is_volume_model, run_volumes
 from unet_studio.cli.paths import describe_collision, output_names, refuse_writing_inputs, unusable_links
 from unet_studio.cli.predict_stream import STREAMED_SUFFIX, is_streamed, predict_streamed
 from unet_studio.core.atomic import ensure_writable_folder
@@ -46,7 +47,9 @@ def add_parser(sub) -> None:
                         "probability is at least P (default: the model's choice; larger splits more)")
     p.add_argument("--no-split", action="store_true", help="with --instances: connected components, no splitting")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    p.add_argument("--plane", type=int, default=0, help="plane of multi-page stacks (default 0)")
+    p.add_argument("--plane", type=int, default=0, help="plane of multi-page stacks (default 0; 3-D models "
+                   "predict whole volumes: a multi-page <stem>.tif each)")
+    add_volume_predict_options(p)
     p.set_defaults(handler=run)
 
 
@@ -73,6 +76,10 @@ def probability(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    if is_volume_model(args.model):
+        return run_volumes(args)
+    if args.measurements:
+        raise StudioError(args.model, "--measurements is for 3-D models; for 2-D masks use `unet-studio export`")
     predictor = load_predictor(args.model, device=args.device)
     if args.threshold is not None:
         predictor.threshold = args.threshold

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from unet_studio.cli.output import info, problem
 from unet_studio.cli.paths import unusable_links
+from unet_studio.cli.train_volumes import (add_volume_options, check_volume_args, is_volume_run, iter_volume_run,
+                                           patch_size)
 from unet_studio.cli.train_watch import WatchFollower
 from unet_studio.cli.training_progress import TrainingFollower, follow_training  # noqa: F401 (demo uses it)
 from unet_studio.core.errors import StudioError, TrainingError
@@ -16,7 +18,7 @@ from unet_studio.core.images import list_images
 from unet_studio.core.project import Project
 from unet_studio.data.augment_config import PRESET_NAMES as AUGMENT_PRESETS
 from unet_studio.data.augment_config import AugmentConfig
-from unet_studio.models.config import ARCHS, DEFAULT_PRESET, PRESETS, ModelConfig
+from unet_studio.models.config import ARCHS, DEFAULT_PRESET, PRESETS, VOLUME_ARCHS, ModelConfig
 from unet_studio.training.api import MAX_UNCONFIRMED_CLASSES, iter_train_folders, iter_train_project, register_model
 from unet_studio.models.checkpoint import load_checkpoint
 from unet_studio.training.config import DEVICES, LOSSES, TrainConfig
@@ -43,7 +45,9 @@ def add_parser(sub) -> None:
     p.add_argument("--classes", type=int, metavar="N",
                    help=f"with --labels: object classes to train (confirms labels with more than "
                         f"{MAX_UNCONFIRMED_CLASSES}; default: what the labels hold)")
-    p.add_argument("--model", choices=ARCHS, default="unet", help="architecture (default unet)")
+    p.add_argument("--model", choices=ARCHS + VOLUME_ARCHS, default="unet",
+                   help="architecture (default unet); unet3d: a 3-D U-Net on multi-page TIFF volumes "
+                        "(see --patch-depth)")
     p.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET, help="network size")
     p.add_argument("--padding", choices=["same", "valid"], default="same",
                    help="'valid': the U-Net paper's unpadded convolutions with overlap-tile prediction (unet only)")
@@ -54,7 +58,8 @@ def add_parser(sub) -> None:
     p.add_argument("--max-steps", type=int, help="number of optimiser steps")
     p.add_argument("--steps-per-epoch", type=int, default=TrainConfig.steps_per_epoch)
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    p.add_argument("--patch-size", type=int, default=TrainConfig.patch_size)
+    p.add_argument("--patch-size", type=int, help=f"patch side in pixels (default {TrainConfig.patch_size}, "
+                   "unet3d 96)")
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
     p.add_argument("--loss", choices=LOSSES, default=TrainConfig.loss)
     p.add_argument("--border-weight", action="store_true",
@@ -76,6 +81,7 @@ def add_parser(sub) -> None:
     p.add_argument("--save-every", type=float, default=DEFAULT_SAVE_EVERY_S, metavar="SECONDS",
                    help=f"with --watch: write the current weights to <model stem>.current.pt this often "
                         f"(default {DEFAULT_SAVE_EVERY_S:.0f} s)")
+    add_volume_options(p)
     p.set_defaults(handler=run)
 
 
@@ -87,7 +93,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig | None, Tra
     train_config = TrainConfig(
         loss=args.loss, border_weight=args.border_weight, border_width=args.border_width,
         instance_target=args.instance_target, batch_size=args.batch_size,
-        patch_size=args.patch_size, lr=args.lr, steps_per_epoch=args.steps_per_epoch, seed=args.seed,
+        patch_size=patch_size(args), lr=args.lr, steps_per_epoch=args.steps_per_epoch, seed=args.seed,
         device=args.device, amp=not args.no_amp, augment=AugmentConfig.preset(args.augment), **limits,
     )
     model_config = None if args.init else ModelConfig.from_preset(args.preset, arch=args.model, padding=args.padding)
@@ -96,6 +102,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig | None, Tra
 
 def run(args: argparse.Namespace) -> int:
     _check_watch(args)
+    check_volume_args(args)
     model_config, train_config = configs_from_args(args)
     if args.project and (args.images or args.labels):
         raise TrainingError(args.project, "give either a project folder or --images/--labels, not both")
@@ -111,7 +118,9 @@ def run(args: argparse.Namespace) -> int:
     with ModelDestination(target, overwrite=args.overwrite) as destination:
         for line in link_problems:
             problem(line)
-        if args.watch:
+        if is_volume_run(args):
+            events = iter_volume_run(args, destination.working_path, model_config, train_config, stop)
+        elif args.watch:
             events = iter_train_watched(project, destination.working_path, target, model_config, train_config,
                                         args.init, stop, args.save_every)
         elif project is not None:

@@ -21,6 +21,7 @@ from unet_studio.core.checksums import file_sha256
 from unet_studio.export.card import card_path, min_input_size, model_card
 from unet_studio.export.errors import ExportError
 from unet_studio.models.checkpoint import Checkpoint, load_checkpoint
+from unet_studio.models.config import VOLUME_ARCHS
 
 ONNX_OPSET = 17
 TOLERANCE = 1e-4
@@ -47,7 +48,10 @@ class PaddedForExport(nn.Module):
 
 
 def require_same_padding(checkpoint: Checkpoint) -> None:
-    """Only 'same'-padded networks export: their input size is free."""
+    """Only 'same'-padded 2-D networks export: their input size is free."""
+    if checkpoint.model_config.arch in VOLUME_ARCHS:
+        raise ExportError(checkpoint.path, "3-D models are not exported to ONNX, TorchScript or bioimage.io yet; "
+                                           "predict with the checkpoint itself (`unet-studio predict`)")
     if checkpoint.model_config.padding != "same":
         raise ExportError(checkpoint.path, "only 'same'-padded models can be exported (their input size "
                                            "is free); this one uses 'valid' padding")

@@ -7,12 +7,14 @@ from torch import nn
 from unet_studio.models.attention_unet import AttentionUNet
 from unet_studio.models.config import ModelConfig
 from unet_studio.models.unet import UNet
+from unet_studio.models.unet3d import UNet3D
 from unet_studio.models.unetpp import UNetPlusPlus
 
 MODEL_CLASSES: dict[str, type[nn.Module]] = {
     "unet": UNet,
     "unetpp": UNetPlusPlus,
     "attention-unet": AttentionUNet,
+    "unet3d": UNet3D,
 }
 
 

@@ -19,8 +19,8 @@ IGNORE = -1
 
 def _check_shapes(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None) -> None:
     """Programming errors, not user errors: shapes must agree before any loss is computed."""
-    if logits.ndim != 4:
-        raise ValueError(f"logits must be (N, K, H, W), got shape {tuple(logits.shape)}")
+    if logits.ndim not in (4, 5):
+        raise ValueError(f"logits must be (N, K, H, W) or (N, K, Z, H, W), got shape {tuple(logits.shape)}")
     expected = (logits.shape[0], *logits.shape[2:])
     if tuple(target.shape) != expected:
         raise ValueError(f"target shape {tuple(target.shape)} does not match logits {tuple(logits.shape)}")
@@ -75,10 +75,10 @@ def soft_dice_loss(
         n_classes = logits.shape[1]
         labelled = (target >= 0).unsqueeze(1).float()
         probs = torch.softmax(logits.float(), dim=1) * labelled
-        one_hot = F.one_hot(target.clamp(min=0), n_classes).permute(0, 3, 1, 2).float() * labelled
+        one_hot = F.one_hot(target.clamp(min=0), n_classes).movedim(-1, 1).float() * labelled
         if not include_background and n_classes > 1:
             probs, one_hot = probs[:, 1:], one_hot[:, 1:]
-        dims = (0, 2, 3)
+        dims = (0, *range(2, logits.ndim))
         intersection = (probs * one_hot).sum(dims)
         denominator = probs.sum(dims) + one_hot.sum(dims)
         dice = (2.0 * intersection + smooth) / (denominator + smooth)
