@@ -90,6 +90,31 @@ def test_a_bad_image_is_one_line_and_the_others_are_written(tmp_path, model, ima
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"cell_{i}.png" for i in range(6)]
 
 
+def flaky_once(predictor, path: Path, target: Path, options: FileOptions) -> str | None:
+    """A job whose first try on each image fails as a file system hiccup would; the retry writes it."""
+    marker = target.with_suffix(".tried")
+    if not marker.exists():
+        marker.touch()
+        raise OSError(f"{path}: stale file handle")
+    return predict_file(predictor, path, target, options)
+
+
+def always_fails(predictor, path: Path, target: Path, options: FileOptions) -> str | None:
+    raise OSError(f"{path}: disk gone\nsecond line of detail")
+
+
+@pytest.mark.slow
+def test_a_transient_failure_is_retried_and_a_lasting_one_reported_in_one_line(tmp_path, model, images):
+    tasks = [(path, tmp_path / f"{path.stem}.png") for path in sorted(images.iterdir())[:3]]
+    with dask_client(None, 2, processes=False) as client:
+        retried = list(predict_on_cluster(client, model, flaky_once, tasks, FileOptions(), device="cpu"))
+        assert [r.problem for r in retried] == [None] * 3 and all(target.is_file() for _, target in tasks)
+        failed = list(predict_on_cluster(client, model, always_fails, tasks[:1], FileOptions(), device="cpu",
+                                         retries=1))
+    assert len(failed) == 1 and failed[0].problem.endswith("failed on the cluster after 2 tries (OSError: "
+                                                           f"{tasks[0][0]}: disk gone)")
+
+
 def test_torch_threads_share_the_cores_out():
     assert torch_threads_per_worker(2, cores=16) == 8
     assert torch_threads_per_worker(3, cores=2) == 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import uuid
@@ -29,6 +30,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from unet_studio.core.errors import StudioError
 
 RETRIES = 2  # a task that raised (not a bad image: those return their problem line) runs up to this many times more
+
 
 def torch_threads_per_worker(n_workers: int, cores: int | None = None) -> int:
     """Torch threads for each of `n_workers` single-task workers so that together they fill the cores once."""
@@ -66,7 +68,8 @@ class ModelOnWorker(WorkerPlugin):
         self.device, self.threshold, self.torch_threads = device, threshold, torch_threads
         self._predictor = None
         self._lock = threading.Lock()
-        self._folder: str | None = None
+        self._folder: str | None = None  # the worker's local folder; the model file goes in a temporary one there
+        self._model_folder: Path | None = None
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -81,6 +84,8 @@ class ModelOnWorker(WorkerPlugin):
 
     def teardown(self, worker) -> None:
         self._predictor = None
+        if self._model_folder is not None:
+            shutil.rmtree(self._model_folder, ignore_errors=True)
 
     def predictor(self):
         with self._lock:
@@ -95,8 +100,8 @@ class ModelOnWorker(WorkerPlugin):
 
         if self.torch_threads:
             torch.set_num_threads(self.torch_threads)
-        folder = Path(tempfile.mkdtemp(prefix="unet-studio-model-", dir=self._folder))
-        path = folder / self.file_name
+        self._model_folder = Path(tempfile.mkdtemp(prefix="unet-studio-model-", dir=self._folder))
+        path = self._model_folder / self.file_name
         path.write_bytes(self.data)
         predictor = load_predictor(path, device=self.device)
         if self.threshold is not None:
@@ -142,8 +147,9 @@ def predict_on_cluster(client, model_path: str | Path, job: Callable, tasks: Seq
             path = futures[future]
             if future.status == "error":
                 error = future.exception()
+                reason = (str(error).splitlines() or [""])[0]
                 yield TaskResult(path, f"{path}: failed on the cluster after {retries + 1} tries "
-                                       f"({type(error).__name__}: {error})")
+                                       f"({type(error).__name__}: {reason})")
             else:
                 yield TaskResult(path, future.result())
     finally:

@@ -130,7 +130,8 @@ def process_group(device: str = "auto") -> Iterator[DistributedRun]:
     try:
         dist.init_process_group(backend, timeout=TIMEOUT)
     except (RuntimeError, ValueError) as error:
-        raise TrainingError("torchrun", f"cannot join the process group ({backend}): {error}") from error
+        reason = (str(error).splitlines() or ["no reason given"])[0]
+        raise TrainingError("torchrun", f"cannot join the process group ({backend}): {reason}") from error
     try:
         yield current()
     finally:
