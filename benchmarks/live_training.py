@@ -10,9 +10,11 @@ The same scribbles as sparse_isbi.py (`inside` style, ~2 % of pixels, slices 00-
   first part is there at the start: a run needs one labelled image).
 
 Runs one after the other with the same torch thread count (--threads, default 1), so each has the
-machine's cores the same way. Prints JSON (target: live Dice >= ordinary Dice).
+machine's cores the same way. Prints JSON (target: live Dice >= ordinary Dice). `--steps N` matches the
+runs by steps instead of seconds (ordinary: max_steps N; live: stopped after step N): a comparison that
+other work on the machine cannot tilt, for checking a change while the machine is busy. `--seed` seeds both.
 
-Usage: python benchmarks/live_training.py [--seconds 60] [--threads 1] [--preset balanced]
+Usage: python benchmarks/live_training.py [--seconds 60 | --steps N] [--seed 0] [--threads 1] [--preset balanced]
 """
 
 from __future__ import annotations
@@ -87,7 +89,8 @@ def painter(project: Project, schedule: list[tuple[float, str, np.ndarray]], sta
         project.save_annotation(image_id, annotation)
 
 
-def live(train, test, annotations, seconds: float, preset: str, threads: int, progressive: bool) -> dict:
+def live(train, test, annotations, seconds: float, preset: str, threads: int, progressive: bool,
+         steps: int | None = None, seed: int = 0) -> dict:
     """A live run on a project of the scribbled slices for `seconds` of training; scored as `ours`."""
     with tempfile.TemporaryDirectory() as tmp:
         project = make_project(Path(tmp), train)
@@ -106,7 +109,7 @@ def live(train, test, annotations, seconds: float, preset: str, threads: int, pr
         started, stop = threading.Event(), threading.Event()
         thread = threading.Thread(target=painter, args=(project, schedule, started), daemon=True)
         thread.start()
-        config = TrainConfig(device="cpu", num_threads=threads)
+        config = TrainConfig(device="cpu", num_threads=threads, seed=seed)
         events = iter_train_live(snapshot, Path(tmp, "live.pt"), ModelConfig.from_preset(preset), config,
                                  stop=stop, control=LiveControl())
         reloads, epochs, finished, step = [], 0, None, None
@@ -114,7 +117,7 @@ def live(train, test, annotations, seconds: float, preset: str, threads: int, pr
             if isinstance(event, StepEnded):
                 started.set()
                 step = event
-                if event.elapsed_s >= seconds:
+                if (event.step >= steps) if steps else (event.elapsed_s >= seconds):
                     stop.set()
             elif isinstance(event, LabelsReloaded):
                 reloads.append({"version": event.version, "step": event.step, "train_images": event.train_images,
@@ -141,6 +144,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads for each run (they run in turn)")
     parser.add_argument("--fraction", type=float, default=0.02)
     parser.add_argument("--preset", default="balanced")
+    parser.add_argument("--steps", type=int, default=None, help="match the runs by steps, not seconds")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     train = load_pairs("isbi2012_em_membranes", TRAIN_IDS)
@@ -149,10 +154,12 @@ def main() -> None:
     result = {"benchmark": "live vs ordinary training, sparse scribbles, ISBI 2012", "train_slices": TRAIN_IDS,
               "test_slices": TEST_IDS, "seconds": args.seconds, "threads": args.threads, "preset": args.preset,
               "machine": machine("native")}
-    result["ordinary"] = ours(train, test, annotations, args.seconds, args.preset, {"num_threads": args.threads}, {})
-    result["live"] = live(train, test, annotations, args.seconds, args.preset, args.threads, progressive=False)
-    result["live_progressive"] = live(train, test, annotations, args.seconds, args.preset, args.threads,
-                                      progressive=True)
+    result["steps"], result["seed"] = args.steps, args.seed
+    extra = {"num_threads": args.threads, "seed": args.seed, **({"max_steps": args.steps} if args.steps else {})}
+    result["ordinary"] = ours(train, test, annotations, args.seconds, args.preset, extra, {})
+    for key, progressive in (("live", False), ("live_progressive", True)):
+        result[key] = live(train, test, annotations, args.seconds, args.preset, args.threads, progressive,
+                           args.steps, args.seed)
     base = result["ordinary"]["membrane_dice"]
     for key in ("live", "live_progressive"):
         result[f"{key}_minus_ordinary"] = round(result[key]["membrane_dice"] - base, 4)

@@ -201,3 +201,24 @@ def test_no_labelled_training_image_is_an_error(tmp_path):
     project = make_project(tmp_path, count=1, labelled=0)
     with pytest.raises(TrainingError, match="no labelled training image"):
         next(iter_train_live(snapshot_project(project), tmp_path / "live.pt", TINY_MODEL, tiny_config()))
+
+
+def test_the_rate_settles_after_the_last_change_and_new_strokes_bring_it_back(tmp_path, monkeypatch):
+    from unet_studio.training import live_trainer
+
+    project = make_project(tmp_path, count=1)
+    run = LiveRun(project, tmp_path / "live.pt")
+    run.until(StepEnded)
+    trainer, base = run.trainer, run.trainer.train_config.lr
+    after_warmup = trainer.schedule.warmup_steps
+    assert trainer._lr(after_warmup) == pytest.approx(base, rel=0.05)  # the run just started: full rate
+    trainer.changed_at -= live_trainer.SETTLE_S / 2
+    assert trainer._lr(after_warmup) == pytest.approx(0.5 * base, rel=0.1)  # half-way down the cosine
+    trainer.changed_at -= live_trainer.SETTLE_S
+    settled = trainer._lr(after_warmup)
+    assert settled < 0.05 * base  # a minute with no new strokes: the floor
+    project.save_annotation("img0", blob_annotation(0, rows=slice(0, 24)))
+    run.control.labels_changed()
+    run.until(LabelsReloaded)
+    assert trainer._lr(after_warmup) == pytest.approx(base, rel=0.05)  # new strokes: full rate again
+    run.finish()

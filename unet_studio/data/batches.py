@@ -56,6 +56,21 @@ def check_trainable(items: Sequence[TrainItem]) -> np.ndarray:
     return counts
 
 
+def check_items(train: Sequence[TrainItem], val: Sequence[TrainItem], model_config, where) -> np.ndarray:
+    """check_trainable(train), after checking every item's channels and labels against `model_config`
+    (a ModelConfig); TrainingError names the item (or `where`, the run's output, when there is none)."""
+    channels, k = model_config.in_channels, model_config.num_classes
+    if not train:
+        raise TrainingError(where, "no training images with labels")
+    for item in list(train) + list(val):
+        if item.image.shape[0] != channels:
+            raise TrainingError(item.name, f"image has {item.image.shape[0]} channel(s), the model expects {channels}")
+        if item.target.size and int(item.target.max()) >= k:
+            raise TrainingError(item.name, f"label {int(item.target.max()) + 1} is beyond the model's {k - 1} "
+                                           "object class(es)")
+    return check_trainable(train)
+
+
 class BatchSource:
     """Endless seeded batches from TrainItems for the Trainer (which converts them to torch)."""
 

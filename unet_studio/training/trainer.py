@@ -16,7 +16,7 @@ import torch
 from unet_studio.core.errors import TrainingError
 from unet_studio.core.instance_targets import TargetRecipe
 from unet_studio.core.metrics import collapse_warning
-from unet_studio.data.batches import BatchSource, check_trainable
+from unet_studio.data.batches import BatchSource, check_items
 from unet_studio.data.sampling import TrainItem
 from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.postprocess import fold_border
@@ -75,23 +75,11 @@ class Trainer:
         self.init_checkpoint = init_checkpoint
         self.image_sources = to_plain(list(image_sources or []))
         self.normalization = normalization
-        self._check_items()
-        self.counts = check_trainable(self.train_items)
+        self.counts = check_items(self.train_items, self.val_items, self.model_config, self.out_path)
         self._preview_lock = threading.Lock()
         self._preview: tuple[int, np.ndarray] | None = None
         if preview_image is not None:
             self.set_preview_image(preview_image)
-
-    def _check_items(self) -> None:
-        channels, k = self.model_config.in_channels, self.model_config.num_classes
-        if not self.train_items:
-            raise TrainingError(self.out_path, "no training images with labels")
-        for item in self.train_items + self.val_items:
-            if item.image.shape[0] != channels:
-                raise TrainingError(item.name, f"image has {item.image.shape[0]} channel(s), the model expects {channels}")
-            if item.target.size and int(item.target.max()) >= k:
-                raise TrainingError(item.name, f"label {int(item.target.max()) + 1} is beyond the model's {k - 1} "
-                                               "object class(es)")
 
     def set_preview_image(self, image: np.ndarray, index: int = 0) -> None:
         """Image float32 (C,H,W) (normalised) whose probabilities are sent after each epoch; thread-safe."""
@@ -143,8 +131,7 @@ class Trainer:
         previous = self.train_items, self.val_items, self.counts
         self.train_items, self.val_items = list(train_items), list(val_items)
         try:
-            self._check_items()
-            self.counts = check_trainable(self.train_items)
+            self.counts = check_items(self.train_items, self.val_items, self.model_config, self.out_path)
         except TrainingError:
             self.train_items, self.val_items, self.counts = previous
             raise
