@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import tifffile
 import torch
 
 from tests.cli.helpers import CLASSES, cli_command, cli_env, error_lines, run_cli
@@ -53,23 +54,28 @@ def digests(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
+def suffix(options: FileOptions) -> str:
+    return ".tif" if options.instances else ".png"
+
+
 def predict_locally(model: Path, images: Path, out: Path, options: FileOptions) -> None:
     out.mkdir()
     predictor = load_predictor(model, device="cpu")
     for path in sorted(images.iterdir()):
-        assert predict_file(predictor, path, out / f"{path.stem}.png", options) is None
+        assert predict_file(predictor, path, out / f"{path.stem}{suffix(options)}", options) is None
 
 
 def predict_on_dask(model: Path, images: Path, out: Path, options: FileOptions, workers: int = 2) -> list:
     out.mkdir()
-    tasks = [(path, out / f"{path.stem}.png") for path in sorted(images.iterdir())]
+    tasks = [(path, out / f"{path.stem}{suffix(options)}") for path in sorted(images.iterdir())]
     with dask_client(None, workers, processes=False) as client:
         assert len(client.scheduler_info()["workers"]) == workers
         return list(predict_on_cluster(client, model, predict_file, tasks, options, device="cpu", torch_threads=1))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("options", [FileOptions(), FileOptions(instances=False, min_size=5, fill_holes=True)])
+@pytest.mark.parametrize("options", [FileOptions(), FileOptions(min_size=5, fill_holes=True),
+                                     FileOptions(instances=True, min_size=3)])
 def test_local_cluster_writes_the_bytes_of_local_prediction(tmp_path, model, images, options):
     predict_locally(model, images, tmp_path / "local", options)
     results = predict_on_dask(model, images, tmp_path / "dask", options)
@@ -77,8 +83,9 @@ def test_local_cluster_writes_the_bytes_of_local_prediction(tmp_path, model, ima
     assert sorted(r.path.name for r in results) == sorted(p.name for p in images.iterdir())
     local = digests(tmp_path / "local")
     assert len(local) == 6 and digests(tmp_path / "dask") == local
-    masks = [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in (tmp_path / "local").iterdir()]
-    assert any(0 < m.mean() < 1 for m in masks)  # mixed masks: the comparison is not between blank files
+    masks = [tifffile.imread(p) if options.instances else cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+             for p in (tmp_path / "local").iterdir()]
+    assert any(0 < np.count_nonzero(m) < m.size for m in masks)  # mixed: the comparison is not of blank files
 
 
 @pytest.mark.slow
