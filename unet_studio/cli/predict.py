@@ -8,8 +8,8 @@ from pathlib import Path
 
 from unet_studio.cli.output import ProgressLine, bar, info, problem
 from unet_studio.cli.paths import describe_collision, output_names, refuse_writing_inputs, unusable_links
-from unet_studio.core.atomic import ensure_writable_folder
 from unet_studio.cli.predict_dask import add_dask_arguments, run_dask
+from unet_studio.core.atomic import ensure_writable_folder
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import list_images
 from unet_studio.export.predicted_files import FileOptions, predict_file
