@@ -8,8 +8,9 @@ on a shared machine two OpenMP threads spin-waiting for a busy core were several
 would flatter DDP).
 
 Both runs train on the same synthetic blob images (masks; a quarter held out for validation) with the same
-settings. For each: wall seconds, patches trained (the DDP run sees 2 x batch per step), patches/s, the
-training loss of the first and last epoch (DDP: the mean over both ranks), validation Dice, the files left
+settings. For each: wall seconds (process start included), training seconds (the checkpoint history's, from
+the Trainer's start to the last epoch's end, validation included), patches trained (the DDP run sees 2 x
+batch per step), patches/s of both, the training loss of the first and last epoch (DDP: the mean over both ranks), validation Dice, the files left
 in the output folder (one checkpoint, nothing else), and whether the checkpoint loads and predicts through
 the Predictor and through the GUI's path (training.api.register_model into a project, then
 inference.model_files.load_predictor of the project's model, as the prediction worker does).
@@ -74,7 +75,7 @@ def train(command_prefix: list[str], args, images: Path, masks: Path, out: Path,
     history = load_checkpoint(out).history
     return {**result, "epochs": len(history["train_loss"]), "train_loss_first_epoch": history["train_loss"][0],
             "train_loss_last_epoch": history["train_loss"][-1], "val_dice_last_epoch": history["val_dice"][-1],
-            "finished_lines": done.stderr.count("finished:")}
+            "train_seconds": history["seconds"][-1], "finished_lines": done.stderr.count("finished:")}
 
 
 def loads_everywhere(model: Path, folder: Path, images: Path) -> dict:
@@ -113,6 +114,7 @@ def main() -> None:
             if run["returncode"] == 0:
                 run["patches"] = args.steps * args.batch_size * ranks
                 run["patches_per_s"] = run["patches"] / run["seconds"]
+                run["patches_per_train_s"] = run["patches"] / run["train_seconds"]
         loads = loads_everywhere(folder / "ddp" / "model.pt", folder, images) if ddp["returncode"] == 0 else {}
         print(json.dumps({
             "benchmark": "ddp_cpu", "steps": args.steps, "batch_size_per_rank": args.batch_size,
@@ -122,6 +124,8 @@ def main() -> None:
             "ddp_one_checkpoint": ddp["files"] == ["model.pt"], "ddp_checkpoint_loads": loads,
             "patches_per_s_ddp_vs_one_process": (ddp.get("patches_per_s", 0) / single["patches_per_s"]
                                                  if single.get("patches_per_s") else None),
+            "patches_per_train_s_ddp_vs_one_process": (ddp.get("patches_per_train_s", 0) / single["patches_per_train_s"]
+                                                       if single.get("patches_per_train_s") else None),
             "load_average_at_start": load_at_start, "machine": machine("native"),
         }, indent=1))
 
