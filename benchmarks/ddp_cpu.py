@@ -10,10 +10,11 @@ would flatter DDP).
 Both runs train on the same synthetic blob images (masks; a quarter held out for validation) with the same
 settings. For each: wall seconds (process start included), training seconds (the checkpoint history's, from
 the Trainer's start to the last epoch's end, validation included), patches trained (the DDP run sees 2 x
-batch per step), patches/s of both, the training loss of the first and last epoch (DDP: the mean over both ranks), validation Dice, the files left
-in the output folder (one checkpoint, nothing else), and whether the checkpoint loads and predicts through
-the Predictor and through the GUI's path (training.api.register_model into a project, then
-inference.model_files.load_predictor of the project's model, as the prediction worker does).
+batch per step), patches/s of both, the training loss of the first and last epoch (DDP: the mean over both
+ranks), validation Dice, the files left in the output folder (one checkpoint, nothing else), and whether the
+checkpoint loads and predicts through the Predictor and through the GUI's path (training.api.register_model
+into a project, then inference.model_files.load_predictor of the project's model, as the prediction worker
+does).
 """
 
 from __future__ import annotations
