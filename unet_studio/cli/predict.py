@@ -9,12 +9,13 @@ from pathlib import Path
 from unet_studio.cli.output import ProgressLine, bar, info, problem
 from unet_studio.cli.predict_volumes import add_volume_predict_options, is_volume_model, run_volumes
 from unet_studio.cli.paths import describe_collision, output_names, refuse_writing_inputs, unusable_links
+from unet_studio.cli.predict_dask import add_dask_arguments, run_dask
 from unet_studio.cli.predict_stream import STREAMED_SUFFIX, is_streamed, predict_streamed
 from unet_studio.core.atomic import ensure_writable_folder
 from unet_studio.core.errors import StudioError
-from unet_studio.core.images import file_stem, list_images, read_image
+from unet_studio.core.images import list_images
 from unet_studio.core.lazy_images import list_zarr_images
-from unet_studio.export.masks import write_instances, write_semantic_mask
+from unet_studio.export.predicted_files import FileOptions, predict_file
 from unet_studio.inference.postprocess import SEED_HEIGHT
 from unet_studio.inference.model_files import load_predictor
 
@@ -50,6 +51,7 @@ def add_parser(sub) -> None:
     p.add_argument("--plane", type=int, default=0, help="plane of multi-page stacks (default 0; 3-D models "
                    "predict whole volumes: a multi-page <stem>.tif each)")
     add_volume_predict_options(p)
+    add_dask_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -98,34 +100,50 @@ def run(args: argparse.Namespace) -> int:
         info(f"note: {describe_collision(group, suffix)}")
     for line in link_problems:
         problem(line)
-    progress = ProgressLine()
     failures = len(link_problems)
     started = time.monotonic()
-    for index, path in enumerate(images):
-        progress.update(f"predict {bar(index / len(images))} {index}/{len(images)}  {path.name}")
-        try:
-            if path in streamed:
-                predict_streamed(predictor, path, targets[path], args, lambda done, total, i=index: progress.update(
-                    f"predict {bar((i + done / total) / len(images))} {i}/{len(images)}  {path.name}"))
-                continue
-            pixels = read_image(path, plane=args.plane).pixels
-            result = predictor.predict(pixels, tta=args.tta, instances=args.instances, min_size=args.min_size,
-                                       fill_holes=args.fill_holes, source=str(path), seed_height=args.seed_height,
-                                       split_touching=not args.no_split, seed_level=args.seed_level)
-            if args.instances:
-                write_instances(targets[path], result.instances)
-            else:
-                write_semantic_mask(targets[path], result.mask)
-        except StudioError as exc:
-            failures += 1
-            progress.finish()
-            problem(str(exc))
-        except MemoryError:
-            failures += 1
-            progress.finish()
-            problem(f"{path}: out of memory while predicting (try a smaller tile or another machine)")
-    progress.finish(f"predict {bar(1.0)} {len(images)}/{len(images)}")
+    here = images
+    if args.dask is not None:  # one task per ordinary image; big ones are streamed here, chunk by chunk
+        flat = {path: targets[path] for path in images if path not in streamed}
+        failures += run_dask(args, flat) if flat else 0
+        here = [path for path in images if path in streamed]
+    if here:
+        failures += predict_here(predictor, args, here, targets, streamed, FileOptions.from_args(args))
     done = len(images) + len(link_problems) - failures
     info(f"wrote {done} {'instance label' if args.instances else 'mask'} file(s) to {out} "
          f"in {time.monotonic() - started:.1f} s" + (f"; {failures} failed" if failures else ""))
     return 1 if failures else 0
+
+
+def predict_here(predictor, args, images: list[Path], targets: dict[Path, Path], streamed: set[Path],
+                 options: FileOptions) -> int:
+    """Predict `images` one after another in this process (those in `streamed` chunk by chunk); returns how
+    many failed."""
+    progress, failures = ProgressLine(), 0
+    for index, path in enumerate(images):
+        progress.update(f"predict {bar(index / len(images))} {index}/{len(images)}  {path.name}")
+        if path not in streamed:
+            failed = predict_file(predictor, path, targets[path], options)
+        else:
+            failed = _predict_streamed(predictor, path, targets[path], args, progress, index, len(images))
+        if failed is not None:
+            failures += 1
+            progress.finish()
+            problem(failed)
+    progress.finish(f"predict {bar(1.0)} {len(images)}/{len(images)}")
+    return failures
+
+
+def _predict_streamed(predictor, path: Path, target: Path, args, progress: ProgressLine, index: int,
+                      count: int) -> str | None:
+    """A big image chunk by chunk into `target` (an OME-Zarr label image); None, or the one-line problem."""
+    def report(done: int, total: int) -> None:
+        progress.update(f"predict {bar((index + done / total) / count)} {index}/{count}  {path.name}")
+
+    try:
+        predict_streamed(predictor, path, target, args, report)
+    except StudioError as exc:
+        return str(exc)
+    except MemoryError:
+        return f"{path}: out of memory while predicting (try a smaller tile or another machine)"
+    return None

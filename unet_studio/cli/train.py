@@ -8,6 +8,7 @@ from pathlib import Path
 
 from unet_studio.cli.output import info, problem
 from unet_studio.cli.paths import unusable_links
+from unet_studio.cli.train_ranks import destination_for, follower_for
 from unet_studio.cli.train_volumes import (add_volume_options, check_volume_args, is_volume_run, iter_volume_run,
                                            patch_size)
 from unet_studio.cli.train_watch import WatchFollower
@@ -23,6 +24,7 @@ from unet_studio.training.api import MAX_UNCONFIRMED_CLASSES, iter_train_folders
 from unet_studio.models.checkpoint import load_checkpoint
 from unet_studio.training.config import DEVICES, LOSSES, TrainConfig
 from unet_studio.training.destination import ModelDestination
+from unet_studio.training.distributed import DistributedRun, process_group
 from unet_studio.training.live_watch import DEFAULT_SAVE_EVERY_S, iter_train_watched
 
 DEFAULT_SECONDS = 600.0
@@ -101,6 +103,14 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig | None, Tra
 
 
 def run(args: argparse.Namespace) -> int:
+    """Under torchrun every rank runs this; one process group for the run (training/distributed.py)."""
+    with process_group(args.device) as ranks:
+        if ranks.active and args.watch:
+            raise TrainingError("train --watch", "trains live in one process; run it without torchrun")
+        return _run(args, ranks)
+
+
+def _run(args: argparse.Namespace, ranks: DistributedRun) -> int:
     _check_watch(args)
     check_volume_args(args)
     model_config, train_config = configs_from_args(args)
@@ -114,8 +124,8 @@ def run(args: argparse.Namespace) -> int:
     target = Path(args.out) if args.out else project.new_model_path()
     link_problems = _check_inputs(args, project, target)
     stop = threading.Event()
-    follower = (WatchFollower if args.watch else TrainingFollower)(train_config, stop)
-    with ModelDestination(target, overwrite=args.overwrite) as destination:
+    follower = follower_for(ranks, WatchFollower if args.watch else TrainingFollower, train_config, stop)
+    with destination_for(ranks, target, args.overwrite) as destination:
         for line in link_problems:
             problem(line)
         if is_volume_run(args):
@@ -146,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
         info(f"{skipped} input file(s) skipped (listed above)")
     if follower.signal is not None and not args.watch:  # a signal is how a --watch run ends
         return 128 + follower.signal
-    return 0 if finished is not None and finished.checkpoint_path is not None and not skipped else 1
+    saved = finished is not None and (finished.checkpoint_path is not None or not ranks.is_main)  # rank 0 saves
+    return 0 if saved and not skipped else 1
 
 
 def _check_watch(args: argparse.Namespace) -> None:

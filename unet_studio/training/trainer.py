@@ -25,6 +25,7 @@ from unet_studio.models.checkpoint import Checkpoint, cpu_state_dict, save_check
 from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model
 from unet_studio.training.config import TrainConfig
+from unet_studio.training.distributed import current as current_run
 from unet_studio.runtime.device import select_device
 from unet_studio.runtime.precision import choose_precision
 from unet_studio.training.fine_tune import load_init_weights
@@ -99,15 +100,16 @@ class Trainer:
         if self.init_checkpoint is not None:
             note = load_init_weights(self.model, self.model_config, self.classes, self.init_checkpoint)
             yield Log(note)
-        layout = torch.channels_last if self.device.type in ("cpu", "cuda") else torch.contiguous_format
-        self.layout = layout
-        self.model.to(device=self.device, memory_format=layout)
+        self.layout = torch.channels_last if self.device.type in ("cpu", "cuda") else torch.contiguous_format
+        self.model.to(device=self.device, memory_format=self.layout)
+        self.dist = current_run()  # torchrun: DDP, one patch stream per rank, rank 0 saves (training/distributed.py)
+        self.net = self.dist.wrap(self.model, self.device)
         self.precision = choose_precision(self.device, "auto" if cfg.amp else "fp32")
         self.autocast, self.scaler = self.precision.autocast, self.precision.grad_scaler()
         yield Log(f"precision: {self.precision.describe()}")
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.schedule = WarmupCosine.for_budget(cfg.lr, cfg.step_budget(), cfg.max_seconds, cfg.steps_per_epoch)
-        self._use_items(cfg.seed, cfg.batch_size)
+        self._use_items(self.dist.rank_seed(cfg.seed), cfg.batch_size)
 
     def _use_items(self, seed: int, batch_size: int) -> None:
         """The batch source and class weights for the current training items."""
@@ -145,9 +147,9 @@ class Trainer:
         targets = torch.from_numpy(batch.targets).to(self.device, non_blocking=True)
         weights = None if batch.weights is None else torch.from_numpy(batch.weights).to(self.device)
         with self.autocast():
-            logits = self.model(images)
+            logits = self.net(images)
         loss = combined_loss(logits, targets, self.train_config.loss, weights, self.class_weights)
-        value = float(loss.detach())
+        value = self.dist.mean(float(loss.detach()))
         if not np.isfinite(value):
             return value
         self.optimizer.zero_grad(set_to_none=True)
@@ -201,10 +203,10 @@ class Trainer:
             losses, epoch_start, patches = [], time.perf_counter(), 0
             reason = None
             while len(losses) < cfg.steps_per_epoch:
-                if stop.is_set():
+                stopped, reason = self.dist.agree_to_end(stop.is_set(), self._limit_reached(step))
+                if stopped:
                     yield self._finish("stopped by the user", interrupted=True)
                     return
-                reason = self._limit_reached(step)
                 if reason:
                     break
                 result = yield from self._step(step, epoch)
@@ -228,7 +230,7 @@ class Trainer:
     def _step(self, step: int, epoch: int):
         """Step `step + 1` at the schedule's rate, yielding its events; returns (loss, patches), None when
         out-of-memory halved the batch, or ENDED once it yielded TrainingFinished (OOM at batch 1, NaN loss)."""
-        lr = self._lr(step)
+        lr = self.dist.from_main(self._lr(step))
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         batch_start, batch = time.perf_counter(), self.source.next_batch()
@@ -268,11 +270,11 @@ class Trainer:
         """Validate, keep/save the best weights, send the preview; returns whether this epoch improved."""
         train_loss = float(np.mean(losses))
         val_loss, metrics, threshold, collapsed = None, {}, None, None
-        if self.val_items:
+        if self.val_items and self.dist.is_main:
             result = self._validate()
             val_loss, metrics, threshold, collapsed = result.loss, result.metrics, result.threshold, result.collapsed_to
-        score = self._score(train_loss, val_loss, metrics)
-        self.plateau.update(score, is_loss="mean_dice" not in metrics)
+        score, by_dice = self.dist.from_main(self._score(train_loss, val_loss, metrics), "mean_dice" in metrics)
+        self.plateau.update(score, is_loss=not by_dice)
         if self.plateau.annealing and self.anneal_from is None:
             self.anneal_from = (step, self.optimizer.param_groups[0]["lr"])
         improved = self.best is None or score > self.best.score
@@ -281,7 +283,7 @@ class Trainer:
         lr = self.optimizer.param_groups[0]["lr"]
         elapsed = time.perf_counter() - self.start
         self._record(epoch, step, train_loss, val_loss, metrics, lr, elapsed, patches_per_s)
-        if improved:
+        if improved and self.dist.is_main:
             self._save(interrupted=False)
         yield EpochEnded(epoch, train_loss, val_loss, dict(metrics), lr, elapsed, improved, collapsed)
         if collapsed is not None:
@@ -369,7 +371,7 @@ class Trainer:
     def _choose_postprocess(self) -> None:
         """Under touching-border: threshold, seed level, minimum size and flips for the best weights, chosen on
         the validation images that have instance labels (postprocess_choice.py)."""
-        if self.border_class is not None and self.best is not None and self.val_items:
+        if self.border_class is not None and self.best is not None and self.val_items and self.dist.is_main:
             tile, overlap = self._tiling()
             choice = choose_for_weights(self.model_config, self.best.state, self.val_items, tile=tile,
                                         overlap=overlap, device=self.device, precision=self.precision.name)
@@ -379,6 +381,6 @@ class Trainer:
         """Save the best weights (or the current ones if no epoch ended) with the full history."""
         path = None
         self._choose_postprocess()
-        if self.best is not None or all(torch.isfinite(p).all() for p in self.model.parameters()):
+        if self.dist.is_main and (self.best is not None or all(torch.isfinite(p).all() for p in self.model.parameters())):
             path = self._save(interrupted)
         return TrainingFinished(path, copy.deepcopy(self.history), interrupted, reason)
