@@ -192,3 +192,20 @@ def test_a_collapsed_epoch_is_flagged_in_the_event_and_in_the_cli(tmp_path, monk
     assert warning in [e.message for e in _of(events, Log)]
     follow_training(iter(events), config, threading.Event())
     assert warning in capsys.readouterr().err
+
+
+def test_out_of_memory_on_one_rank_of_a_data_parallel_run_ends_it_instead_of_halving(tmp_path, monkeypatch):
+    """One rank alone cannot shrink its batch: its peers would wait in the next collective step forever."""
+    from unet_studio.training.distributed import DistributedRun
+
+    def out_of_memory(self, batch):
+        raise torch.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(Trainer, "_train_step", out_of_memory)
+    trainer = Trainer(TINY_MODEL, tiny_config(batch_size=4, epochs=1, steps_per_epoch=2), blob_items(1), [],
+                      CLASSES, tmp_path / "m.pt")
+    list(trainer._build())  # model, optimiser and batches, as iter_fit makes them
+    trainer.dist = DistributedRun(rank=1, world_size=2)  # as under torchrun, without a process group
+    loss, reason = trainer._safe_step(trainer.source.next_batch())
+    assert loss is None and trainer.source.batch_size == 4
+    assert reason.startswith("out of GPU memory on rank 1 at batch size 4") and "--batch-size" in reason

@@ -157,6 +157,8 @@ def _run(args: argparse.Namespace, ranks: DistributedRun) -> int:
     if follower.signal is not None and not args.watch:  # a signal is how a --watch run ends
         return 128 + follower.signal
     saved = finished is not None and (finished.checkpoint_path is not None or not ranks.is_main)  # rank 0 saves
+    if ranks.active and finished is not None and finished.interrupted:
+        return 1  # a rank that ended on its own (out of memory): torchrun stops the ranks still waiting on it
     return 0 if saved and not skipped else 1
 
 

@@ -170,6 +170,10 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
+            if self.dist.active:  # one rank alone cannot change its batch: its peers would wait on it forever
+                return None, (f"out of GPU memory on rank {self.dist.rank} at batch size {self.source.batch_size}: "
+                              "the ranks of a data-parallel run cannot shrink their batches alone; start again "
+                              "with a smaller --batch-size or --patch-size")
             if self.source.batch_size == 1:
                 return None, (f"out of GPU memory even with batch size 1 at patch size {self.source.patch_size}: "
                               "use a smaller patch size or model, or the CPU")
