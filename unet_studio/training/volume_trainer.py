@@ -20,14 +20,9 @@ from unet_studio.data.volume import VolumeItem
 from unet_studio.data.volume_batches import VolumeBatchSource
 from unet_studio.models.checkpoint import Checkpoint
 from unet_studio.models.config import ModelConfig
-from unet_studio.models.registry import build_model
-from unet_studio.runtime.device import select_device
-from unet_studio.runtime.precision import choose_precision
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.events import Log, TrainingEvent
-from unet_studio.training.fine_tune import load_init_weights
 from unet_studio.training.losses import class_weights_from_counts
-from unet_studio.training.schedule import WarmupCosine
 from unet_studio.training.trainer import Trainer
 
 # bf16 autocast of this 3-D U-Net's training step crashed the process (segfault, torch 2.13 CPU, oneDNN) on
@@ -48,24 +43,15 @@ class VolumeTrainer(Trainer):
                          image_sources=image_sources, normalization=normalization)
 
     def _build(self) -> Iterator[TrainingEvent]:
+        yield from super()._build()
         cfg = self.train_config
-        choice = select_device(cfg.device)
-        self.device = choice.device
-        yield Log(f"device: {choice.device.type} ({choice.reason})")
-        torch.manual_seed(cfg.seed)
-        self.model = build_model(self.model_config)
-        if self.init_checkpoint is not None:
-            yield Log(load_init_weights(self.model, self.model_config, self.classes, self.init_checkpoint))
-        self.layout = torch.channels_last_3d if self.device.type in ("cpu", "cuda") else torch.contiguous_format
-        self.model.to(device=self.device, memory_format=self.layout)
-        mixed_allowed = cfg.amp and self.device.type != "cpu"
-        self.precision = choose_precision(self.device, "auto" if mixed_allowed else CPU_PRECISION)
-        self.autocast, self.scaler = self.precision.autocast, self.precision.grad_scaler()
-        yield Log(f"precision: {self.precision.describe()}")
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.schedule = WarmupCosine.for_budget(cfg.lr, cfg.step_budget(), cfg.max_seconds, cfg.steps_per_epoch)
-        self._use_items(cfg.seed, cfg.batch_size)
         yield Log(f"patches: {self.patch_depth} x {cfg.patch_size} x {cfg.patch_size} voxels, batch {cfg.batch_size}")
+
+    def _memory_layout(self) -> torch.memory_format:
+        return torch.channels_last_3d if self.device.type in ("cpu", "cuda") else torch.contiguous_format
+
+    def _precision_wanted(self) -> str:
+        return "auto" if self.train_config.amp and self.device.type != "cpu" else CPU_PRECISION
 
     def _use_items(self, seed: int, batch_size: int) -> None:
         cfg = self.train_config
