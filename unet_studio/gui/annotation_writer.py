@@ -14,18 +14,17 @@ Only numpy copies cross threads; the writer never touches the project (its manif
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
 
 from unet_studio.core.annotations import BACKGROUND, classes_present, label_status, write_annotation
 from unet_studio.core.errors import StudioError
 from unet_studio.core.instance_labels import write_instances
 from unet_studio.core.undo_patch import BBox
+from unet_studio.gui.background_writer import BackgroundWriter
 
 IDLE_EXIT_S = 5.0  # the thread ends after this long with nothing to write; the next save starts a new one
 
@@ -74,20 +73,14 @@ class WriteResult:
     error: str | None = None
 
 
-class AnnotationWriter(QObject):
+class AnnotationWriter(BackgroundWriter):
     """One writer thread for the document's annotation files."""
 
-    written = Signal()  # results are waiting: call results() on the GUI thread
-
     def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
-        self._cond = threading.Condition()
+        super().__init__("annotation-writer", IDLE_EXIT_S, parent)
         self._labels: dict[str, tuple[Path, np.ndarray]] = {}
         self._ids: dict[str, list] = {}  # image id -> [instance file, ids copy (None: no object yet), unwritten]
         self._queue: dict[str, tuple[int, list[LabelRegion], list[LabelRegion]]] = {}
-        self._results: list[WriteResult] = []
-        self._busy = False
-        self._thread: threading.Thread | None = None
 
     def begin(self, image_id: str, stem: Path, labels: np.ndarray, ids_path: Path | None = None,
               ids: np.ndarray | None = None) -> None:
@@ -112,50 +105,22 @@ class AnnotationWriter(QObject):
                 raise StudioError(image_id, "autosave: labels were never handed to the writer")
             _, queued, queued_ids = self._queue.get(image_id, (seq, [], []))
             self._queue[image_id] = (seq, queued + list(regions), queued_ids + list(id_regions))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="annotation-writer", daemon=True)
-                self._thread.start()
-            self._cond.notify_all()
+            self._wake()
 
-    def flush(self, timeout_s: float | None = 60.0) -> bool:
-        """Block until every queued save is written; False on timeout."""
-        with self._cond:
-            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout_s)
+    def _has_work(self) -> bool:
+        return bool(self._queue)
 
-    def results(self) -> list[WriteResult]:
-        """The writes finished since the last call, oldest first."""
-        with self._cond:
-            done, self._results = self._results, []
-        return done
+    def _take(self):
+        image_id = next(iter(self._queue))
+        seq, regions, id_regions = self._queue.pop(image_id)
+        return image_id, seq, regions, id_regions, self._labels[image_id], self._ids[image_id]
 
-    @property
-    def running(self) -> bool:
-        """Whether the writer thread exists now (it ends when idle)."""
-        with self._cond:
-            return self._thread is not None
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                idle_until = time.monotonic() + IDLE_EXIT_S
-                while not self._queue and time.monotonic() < idle_until:
-                    self._cond.wait(max(0.0, idle_until - time.monotonic()))
-                if not self._queue:
-                    self._thread = None
-                    return
-                image_id = next(iter(self._queue))
-                seq, regions, id_regions = self._queue.pop(image_id)
-                stem, labels = self._labels[image_id]
-                ids = self._ids[image_id]
-                self._busy = True
-            result = self._write(image_id, seq, stem, labels, regions)
-            if ids[0] is not None:
-                result = self._write_ids(result, labels, ids, id_regions, regions)
-            with self._cond:
-                self._results.append(result)
-                self._busy = False
-                self._cond.notify_all()
-            self.written.emit()
+    def _work(self, job) -> WriteResult:
+        image_id, seq, regions, id_regions, (stem, labels), ids = job
+        result = self._write(image_id, seq, stem, labels, regions)
+        if ids[0] is not None:
+            result = self._write_ids(result, labels, ids, id_regions, regions)
+        return result
 
     @staticmethod
     def _write(image_id: str, seq: int, stem: Path, labels: np.ndarray, regions: list[LabelRegion]) -> WriteResult:

@@ -8,12 +8,12 @@ through `results()` on the GUI thread (poked by `written`); `flush()` blocks unt
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
 
 from unet_studio.core.errors import StudioError
+from unet_studio.gui.background_writer import BackgroundWriter
 
 
 @dataclass(frozen=True)
@@ -26,18 +26,12 @@ class ChunkSave:
     error: str | None = None
 
 
-class ChunkSaver(QObject):
+class ChunkSaver(BackgroundWriter):
     """One writer thread for the label chunks of big images."""
 
-    written = Signal()  # results are waiting: call results() on the GUI thread
-
     def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
-        self._cond = threading.Condition()
+        super().__init__("chunk-saver", parent=parent)
         self._queue: list[tuple[str, object, int, dict]] = []
-        self._results: list[ChunkSave] = []
-        self._busy = False
-        self._thread: threading.Thread | None = None
 
     def submit(self, image_id: str, store, chunk: int, chunks: dict) -> None:
         """Queue chunk copies {(cy, cx): array} of an image for `store` (chunk side `chunk`)."""
@@ -45,36 +39,16 @@ class ChunkSaver(QObject):
             return
         with self._cond:
             self._queue.append((image_id, store, chunk, chunks))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="chunk-saver", daemon=True)
-                self._thread.start()
-            self._cond.notify_all()
+            self._wake()
 
-    def flush(self, timeout_s: float | None = 60.0) -> bool:
-        """Block until every queued chunk is written; False on timeout."""
-        with self._cond:
-            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout_s)
+    def _has_work(self) -> bool:
+        return bool(self._queue)
 
-    def results(self) -> list[ChunkSave]:
-        """The saves finished since the last call, oldest first."""
-        with self._cond:
-            done, self._results = self._results, []
-        return done
+    def _take(self):
+        return self._queue.pop(0)
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                if not self._queue:
-                    self._thread = None
-                    return
-                image_id, store, chunk, chunks = self._queue.pop(0)
-                self._busy = True
-            result = self._write(image_id, store, chunk, chunks)
-            with self._cond:
-                self._results.append(result)
-                self._busy = False
-                self._cond.notify_all()
-            self.written.emit()
+    def _work(self, job) -> ChunkSave:
+        return self._write(*job)
 
     @staticmethod
     def _write(image_id: str, store, chunk: int, chunks: dict) -> ChunkSave:
