@@ -50,9 +50,23 @@ def lazy_image_size(path: str | os.PathLike) -> tuple[int, int] | None:
     try:
         with quiet_tifffile(), tifffile.TiffFile(path) as tif:
             series = tif.series[0]
+            if not _reads_in_pieces(tif.pages[0]):
+                return None  # one huge strip: any region would decode all of it (a decompression bomb)
             return int(series.shape[series.axes.index("Y")]), int(series.shape[series.axes.index("X")])
     except (*DECODER_ERRORS, IndexError):
         return None
+
+
+MAX_PIECE_BYTES = 2**26  # a big TIFF is read tile by tile or strip by strip; no piece may decode to more
+
+
+def _reads_in_pieces(page) -> bool:
+    """Whether a TIFF page can be read a region at a time: tiled, or in strips of at most MAX_PIECE_BYTES."""
+    if page.is_tiled:
+        return True
+    itemsize = page.dtype.itemsize if page.dtype is not None else 1
+    rows = min(int(page.rowsperstrip or page.imagelength), int(page.imagelength))
+    return rows * int(page.imagewidth) * int(page.samplesperpixel) * itemsize <= MAX_PIECE_BYTES
 
 
 def _zarr_size(folder: Path) -> tuple[int, int] | None:
