@@ -14,9 +14,9 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.measure import label
 from skimage.morphology import h_maxima
-from skimage.segmentation import relabel_sequential, watershed
+from skimage.segmentation import watershed
 
-from unet_studio.inference.postprocess import SEED_HEIGHT
+from unet_studio.inference.postprocess import SEED_HEIGHT, label_per_class
 
 
 def relative_spacing(voxel_size_um: Sequence[float] | None) -> tuple[float, float, float]:
@@ -36,20 +36,15 @@ def volume_instances(mask: np.ndarray, probabilities: np.ndarray | None = None,
     if mask.ndim != 3:
         raise ValueError(f"volume mask must be (Z, H, W), got shape {mask.shape}")
     spacing = relative_spacing(voxel_size_um)
-    instances = np.zeros(mask.shape, np.int64)
-    offset = 0
-    for value in np.unique(mask):
-        if value == 0:
-            continue
-        region = mask == value
+
+    def pieces_of(value: int, region: np.ndarray) -> np.ndarray:
         pieces = label(region, connectivity=1).astype(np.int64)
-        if split_touching and pieces.any():
-            class_probs = None if probabilities is None else np.asarray(probabilities)[int(value)]
-            pieces = _split(region, pieces, class_probs, spacing, seed_height)
-        instances[region] = pieces[region] + offset
-        offset += int(pieces.max(initial=0))
-    relabelled = relabel_sequential(instances)[0]
-    return relabelled.astype(np.uint16 if relabelled.max(initial=0) <= np.iinfo(np.uint16).max else np.uint32)
+        if not (split_touching and pieces.any()):
+            return pieces
+        class_probs = None if probabilities is None else np.asarray(probabilities)[value]
+        return _split(region, pieces, class_probs, spacing, seed_height)
+
+    return label_per_class(mask, pieces_of)
 
 
 def _split(region: np.ndarray, pieces: np.ndarray, class_probs: np.ndarray | None,

@@ -71,6 +71,23 @@ def _sequential(labels: np.ndarray) -> np.ndarray:
     return relabelled.astype(np.uint16 if count <= np.iinfo(np.uint16).max else np.uint32)
 
 
+def label_per_class(mask: np.ndarray, pieces_of) -> np.ndarray:
+    """Instances 1..N (uint16, uint32 past 65535) of a class mask, 2-D or 3-D: `pieces_of(value, region)`
+    labels one class's region (ints, 0 outside it); ids are offset class by class, so no instance spans two
+    classes."""
+    mask = np.asarray(mask)
+    instances = np.zeros(mask.shape, np.int64)
+    offset = 0
+    for value in np.unique(mask):
+        if value == 0:
+            continue
+        region = mask == value
+        pieces = pieces_of(int(value), region)
+        instances[region] = pieces[region] + offset
+        offset += int(pieces.max(initial=0))
+    return _sequential(instances)
+
+
 SEED_HEIGHT = 1.0  # pixels; best at recovering DSB 2018 nuclei from their true masks (benchmarks/instance_seeds.py)
 
 
@@ -89,20 +106,14 @@ def mask_to_instances(
     ``probs`` are given the flooding also follows the class probability, so splits run through uncertain
     pixels. Each class is split on its own, so an instance never spans two classes.
     """
-    mask = np.asarray(mask)
-    instances = np.zeros(mask.shape, np.int64)
-    offset = 0
-    for value in np.unique(mask):
-        if value == 0:
-            continue
-        region = mask == value
+    def pieces_of(value: int, region: np.ndarray) -> np.ndarray:
         pieces = label(region, connectivity=1).astype(np.int64)
-        if split_touching:
-            class_probs = None if probs is None else np.asarray(probs)[int(value)]
-            pieces = _split_touching(region, pieces, class_probs, seed_height)
-        instances[region] = pieces[region] + offset
-        offset += int(pieces.max(initial=0))
-    return _sequential(instances)
+        if not split_touching:
+            return pieces
+        class_probs = None if probs is None else np.asarray(probs)[value]
+        return _split_touching(region, pieces, class_probs, seed_height)
+
+    return label_per_class(mask, pieces_of)
 
 
 def _split_touching(region, pieces, class_probs, seed_height) -> np.ndarray:
@@ -166,23 +177,19 @@ def border_instances(probs: np.ndarray, mask: np.ndarray, seed_level: float = SE
     seeds are the pieces of each class's region whose interior probability (the class outputs, without the
     border) is at least ``seed_level``; a watershed on the border probability grows them over the region, so
     touching objects part where the border was predicted. A piece with no seed stays one object."""
-    probs, mask = np.asarray(probs), np.asarray(mask)
+    probs = np.asarray(probs)
     interior, border = probs[1:-1].sum(axis=0), probs[-1]
-    instances = np.zeros(mask.shape, np.int64)
-    offset = 0
-    for value in np.unique(mask):
-        if value == 0:
-            continue
-        region = mask == value
+
+    def pieces_of(_value: int, region: np.ndarray) -> np.ndarray:
         seeds = label(region & (interior >= seed_level), connectivity=1).astype(np.int64)
         grown = watershed(border, seeds, mask=region) if seeds.any() else seeds
         unseeded = region & (grown == 0)
         if unseeded.any():
             rest = label(unseeded, connectivity=1)
             grown[unseeded] = rest[unseeded] + int(grown.max(initial=0))
-        instances[region] = grown[region] + offset
-        offset += int(grown.max(initial=0))
-    return _sequential(instances)
+        return grown
+
+    return label_per_class(mask, pieces_of)
 
 
 def drop_small_instances(instances: np.ndarray, min_size: int) -> np.ndarray:
