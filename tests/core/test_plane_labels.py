@@ -93,6 +93,7 @@ def test_removing_a_class_remaps_every_plane(tmp_path):
     labels[0] = 2
     project.save_annotation("stack", labels, plane=4)
     project.save_prediction("stack", np.full((H, W), 2, np.uint8), plane=1)
+    assert project.load_prediction("stack", 2) is None
     project.remove_class(2)
     remapped = project.load_annotation("stack", 4)
     assert set(np.unique(remapped)) == {0, 2} and not remapped[0].any()

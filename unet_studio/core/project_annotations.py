@@ -2,7 +2,8 @@
 
 Kept apart from project.py so the label stores (per-plane stacks, chunked labels of huge images) grow here
 without crowding the manifest code. A stack's labels and predictions have one plane per Z or T plane, in
-one multi-page file (core.plane_labels); every method takes the ``plane`` (0 for single-plane images). The
+one multi-page file (core.plane_labels), its object layers and predictions one file per plane; every
+method takes the ``plane`` (0 for single-plane images). The
 host class provides ``folder``, ``image``, ``image_path``, ``_replace_image`` and ``_subfolder``.
 """
 
@@ -21,7 +22,7 @@ from unet_studio.core.plane_labels import (
     read_label_plane, read_label_planes, stack_status, write_label_plane, write_label_planes,
 )
 
-PLANE_INSTANCES = ".plane-{}"  # instances/<id>.plane-<k>.tif: the object layer of plane k > 0 of a stack
+PLANE_FILES = ".plane-{}"  # <id>.plane-<k>: the object layer or prediction of plane k > 0 of a stack
 
 
 class ProjectAnnotations:
@@ -112,20 +113,18 @@ class ProjectAnnotations:
                     record = replace(record, status=status)
                 if labelled is not None:
                     record = replace(record, labelled_planes=labelled, planes=n)
-        prediction = self.prediction_path(record.id)
-        if prediction is not None:
-            masks = np.stack([self.load_prediction(record.id, p) for p in range(n)])
-            if masks.max() >= value - 1:
-                masks = np.maximum(lut[masks.astype(np.int64) + 1] - 1, 0)
-                stem = self.folder / "predictions" / record.id
-                _write_planes(stem, masks)
+        for plane in range(n):
+            mask = self.load_prediction(record.id, plane)
+            if mask is not None and mask.max() >= value - 1:
+                ann.write_annotation(self._prediction_stem(record.id, plane),
+                                     np.maximum(lut[mask.astype(np.int64) + 1] - 1, 0))
         return record
 
     def instances_path(self, image_id: str, plane: int = 0) -> Path:
         """Where one plane's instance layer lives (the file may not exist): ``instances/<id>.tif`` for plane 0
         (so an old project's layer of a stack stays plane 0's, as its labels do), ``<id>.plane-<k>.tif`` else."""
         self.image(image_id)
-        tag = PLANE_INSTANCES.format(plane) if plane else ""
+        tag = PLANE_FILES.format(plane) if plane else ""
         return self.folder / INSTANCE_FOLDER / f"{image_id}{tag}{INSTANCE_SUFFIX}"
 
     def load_instances(self, image_id: str, plane: int = 0) -> np.ndarray | None:
@@ -139,32 +138,30 @@ class ProjectAnnotations:
         self._subfolder(INSTANCE_FOLDER)
         return write_instances(path, ids, shape)
 
-    def save_prediction(self, image_id: str, mask: np.ndarray, plane: int | None = 0) -> Path:
-        """Store a predicted conventional mask of one plane (``plane=None`` with a (P, H, W) ``mask``: every
-        plane of a stack at once); an unlabelled image becomes 'predicted'."""
-        stem = self._subfolder("predictions") / image_id
-        n = self.n_planes(image_id)
-        if n == 1:
-            written = ann.write_annotation(stem, mask if plane is not None else np.asarray(mask)[0])
-        elif plane is None:
-            written = write_label_planes(stem, mask)
-        else:
-            written = write_label_plane(stem, plane, mask, n)[0]
+    def save_prediction(self, image_id: str, mask: np.ndarray, plane: int = 0) -> Path:
+        """Store a predicted conventional mask of one plane (``predictions/<id>.png``; plane k > 0 of a stack
+        in ``<id>.plane-<k>.png``, so a plane not predicted has no file); an unlabelled image becomes
+        'predicted'."""
+        self._subfolder("predictions")
+        written = ann.write_annotation(self._prediction_stem(image_id, plane), mask)
         record = self.image(image_id)
         if record.status == "unlabelled":
             self._replace_image(replace(record, status="predicted"))
         return written
 
-    def prediction_path(self, image_id: str) -> Path | None:
-        """The stored predicted mask's file, or None."""
+    def _prediction_stem(self, image_id: str, plane: int) -> Path:
+        tag = PLANE_FILES.format(plane) if plane else ""
+        return self.folder / "predictions" / f"{image_id}{tag}"
+
+    def prediction_path(self, image_id: str, plane: int = 0) -> Path | None:
+        """The stored predicted mask's file of one plane, or None."""
         self.image(image_id)
-        return ann.annotation_file(self.folder / "predictions" / image_id)
+        return ann.annotation_file(self._prediction_stem(image_id, plane))
 
     def load_prediction(self, image_id: str, plane: int = 0) -> np.ndarray | None:
-        """One plane's stored predicted mask, or None (a stack's planes not predicted yet are zeros)."""
-        path = self.prediction_path(image_id)
-        return None if path is None else self._load_plane(path, image_id, plane)
-
+        """One plane's stored predicted mask, or None."""
+        path = self.prediction_path(image_id, plane)
+        return None if path is None else ann.read_annotation(path, self._shape(image_id))
 
 def _write_planes(stem: Path, volume: np.ndarray) -> Path:
     """(P, H, W) labels to the file of their kind: an ordinary annotation for P = 1, else the stack's."""
