@@ -147,6 +147,8 @@ class MainWindow(QMainWindow):
         a["actualSizeAction"].triggered.connect(self.canvas.actual_size)
         a["nextImageAction"].triggered.connect(lambda: self.browser.step(1))
         a["previousImageAction"].triggered.connect(lambda: self.browser.step(-1))
+        a["nextPlaneAction"].triggered.connect(lambda: self.document.step_plane(1))
+        a["previousPlaneAction"].triggered.connect(lambda: self.document.step_plane(-1))
         a["saveAction"].triggered.connect(self.document.save_now)
         a["newProjectAction"].triggered.connect(self.new_project_dialog)
         a["openAction"].triggered.connect(self.open_project_dialog)
