@@ -25,6 +25,14 @@ from unet_studio.core.plane_labels import (
 PLANE_FILES = ".plane-{}"  # <id>.plane-<k>: the object layer or prediction of plane k > 0 of a stack
 
 
+def plane_file(path: Path, plane: int) -> Path:
+    """The per-plane file of plane ``plane`` beside the plane-0 ``path`` (instances/<id>.tif ->
+    instances/<id>.plane-3.tif; a path without a suffix gets the tag at its end)."""
+    if plane == 0:
+        return path
+    return path.with_name(f"{path.stem}{PLANE_FILES.format(plane)}{path.suffix}")
+
+
 class ProjectAnnotations:
     """Reading and writing the labels, object ids and predictions stored beside the manifest."""
 
@@ -124,8 +132,7 @@ class ProjectAnnotations:
         """Where one plane's instance layer lives (the file may not exist): ``instances/<id>.tif`` for plane 0
         (so an old project's layer of a stack stays plane 0's, as its labels do), ``<id>.plane-<k>.tif`` else."""
         self.image(image_id)
-        tag = PLANE_FILES.format(plane) if plane else ""
-        return self.folder / INSTANCE_FOLDER / f"{image_id}{tag}{INSTANCE_SUFFIX}"
+        return plane_file(self.folder / INSTANCE_FOLDER / f"{image_id}{INSTANCE_SUFFIX}", plane)
 
     def load_instances(self, image_id: str, plane: int = 0) -> np.ndarray | None:
         """One plane's object ids, uint32 (H, W), 0 = no object; None when it has no instance layer."""
@@ -150,8 +157,7 @@ class ProjectAnnotations:
         return written
 
     def _prediction_stem(self, image_id: str, plane: int) -> Path:
-        tag = PLANE_FILES.format(plane) if plane else ""
-        return self.folder / "predictions" / f"{image_id}{tag}"
+        return self.folder / "predictions" / f"{image_id}{PLANE_FILES.format(plane) if plane else ''}"
 
     def prediction_path(self, image_id: str, plane: int = 0) -> Path | None:
         """The stored predicted mask's file of one plane, or None."""
