@@ -67,6 +67,16 @@ def read_label_planes(path: str | os.PathLike | None, n_planes: int, shape: tupl
     return np.stack([p.astype(dtype, copy=False) for p in planes])
 
 
+def read_every_plane(path: str | os.PathLike) -> np.ndarray:
+    """Every page of a label file (P, H, W), whatever the image it belongs to (a one-page file: P = 1)."""
+    source = Path(path)
+    pages = _pages(source)
+    if pages == 1:
+        return read_annotation(source)[None]
+    info = image_info(source)
+    return read_label_planes(source, pages, (info.height, info.width))
+
+
 def write_label_planes(stem: str | os.PathLike, volume: np.ndarray) -> Path:
     """Write (P, H, W) labels as the multi-page ``<stem>.tif`` atomically; an older ``<stem>.png`` goes."""
     base = Path(stem)
