@@ -10,13 +10,18 @@ from PySide6.QtWidgets import QApplication
 from tests.conftest import make_blobs
 from tests.gui.helpers import drag
 from tests.gui.training_helpers import tiny_checkpoint, with_model  # noqa: F401 (fixture)
+from unet_studio.core.annotations import mask_to_annotation, read_annotation
 from unet_studio.core.project import Project
 from unet_studio.gui.dataset_model import STATUS
 from unet_studio.gui.document import AnnotationDocument
+from unet_studio.gui.export_dialog import ExportDialog
 from unet_studio.gui.main_window import MainWindow
 from unet_studio.gui.prediction_panel import PredictionPanel
 from unet_studio.gui.prediction_state import PredictionState
+from unet_studio.gui.qc import QcPanel
 from unet_studio.gui.review_tools import ReviewController
+from unet_studio.gui.training_settings import LabelCensus
+from unet_studio.inference.scoring import score_model
 
 pytestmark = pytest.mark.gui
 PLANES = 4
@@ -127,3 +132,44 @@ def test_gui_predicts_the_shown_plane_and_every_plane_of_other_stacks(qtbot, tmp
     assert state.mask is None  # plane 1 of stack_0 has no prediction yet
     document.set_plane(2)
     np.testing.assert_array_equal(state.mask, project.load_prediction("stack_0", 2))
+
+
+def test_export_writes_each_labelled_or_predicted_plane(qtbot, tmp_path):
+    project = stack_project(tmp_path / "p")
+    masks = [make_blobs((64, 64), seed=p)[1] for p in range(PLANES)]
+    project.save_annotation("stack_0", mask_to_annotation(masks[1]), plane=1)
+    project.save_annotation("stack_0", mask_to_annotation(masks[3]), plane=3)
+    project.save_prediction("stack_0", masks[2], plane=2)
+    document = AnnotationDocument()
+    document.set_project(project)
+    dialog = ExportDialog(document, ["stack_0"])
+    qtbot.addWidget(dialog)
+    dialog.source.setCurrentIndex(dialog.source.findData("annotations"))
+    dialog.folder.setText(str(tmp_path / "out"))
+    dialog.set_formats(["masks", "csv"])
+    with qtbot.waitSignal(dialog.export_finished, timeout=30000) as done:
+        assert dialog.start()
+    written, problems = done.args
+    assert problems == []
+    assert sorted(p.name for p in written) == ["stack_0.plane-1.csv", "stack_0.plane-1_mask.png",
+                                               "stack_0.plane-3.csv", "stack_0.plane-3_mask.png"]
+    np.testing.assert_array_equal(read_annotation(tmp_path / "out" / "stack_0.plane-3_mask.png") > 0, masks[3] > 0)
+    qtbot.waitUntil(lambda: dialog.worker is None, timeout=5000)
+    dialog.source.setCurrentIndex(dialog.source.findData("predictions"))
+    assert [(s.plane, s.label_page) for s in dialog.sources()] == [(2, None)]
+
+
+def test_the_train_census_and_the_quality_check_read_every_plane(qtbot, tmp_path, tiny_checkpoint):
+    project = with_model(stack_project(tmp_path / "p"), tiny_checkpoint)
+    census = LabelCensus()
+    assert census.blocker(project) is not None  # nothing labelled yet
+    project.save_annotation("stack_0", mask_to_annotation(make_blobs((64, 64), seed=2)[1]), plane=2)
+    assert census.blocker(project) is None  # plane 2 holds background and objects
+    document = AnnotationDocument()
+    document.set_project(project)
+    panel = QcPanel(document)
+    qtbot.addWidget(panel)
+    images, note = panel.validation_images(["stack_0.tif [plane 2]"])
+    assert [(i.plane, i.name) for i in images] == [(2, "stack_0.tif [plane 2]")] and "validated on" in note
+    scores = score_model("m", "m", project.model_path(project.active_model), images)
+    assert scores.problems == () and scores.mean_dice is not None
