@@ -8,7 +8,7 @@ from tests.training.helpers import TINY_MODEL, tiny_config
 from unet_studio.core.annotations import mask_to_annotation, write_annotation
 from unet_studio.core.normalize import normalize_for_network
 from unet_studio.core.project import Project
-from unet_studio.training.api import iter_train_project
+from unet_studio.training.api import iter_train_project, load_training_items
 from unet_studio.training.events import TrainingFinished
 from unet_studio.training.live_labels import LiveLabels
 from unet_studio.training.project_source import snapshot_items, snapshot_project
@@ -68,3 +68,19 @@ def test_a_project_run_trains_on_the_planes(tmp_path):
     finished = [e for e in events if isinstance(e, TrainingFinished)]
     assert finished and finished[0].checkpoint_path is not None
     assert any("held out 1 of the labelled training images" in getattr(e, "message", "") for e in events)
+
+
+def test_folder_training_reads_a_multi_page_mask_plane_by_plane(tmp_path):
+    _, masks, path = _stack(tmp_path)
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    tifffile.imwrite(labels / "stack.tif", np.stack(masks).astype(np.uint8), photometric="minisblack")
+    items, problems = load_training_items([path], [labels / "stack.tif"], "mask")
+    assert problems == [] and len(items) == PLANES
+    for plane, item in enumerate(items):
+        np.testing.assert_array_equal(item.target, masks[plane].astype(np.int64))
+    annotation = np.stack([mask_to_annotation(m) for m in masks])
+    annotation[1] = 0  # an unlabelled plane of an annotation trains nothing
+    tifffile.imwrite(labels / "stack.tif", annotation, photometric="minisblack")
+    items, _ = load_training_items([path], [labels / "stack.tif"], "annotation")
+    assert [item.name.rsplit(" ", 1)[-1] for item in items] == ["0]", "2]", "3]"]
