@@ -1,6 +1,8 @@
 """Stacks in the window: each plane its own labels and undo, keys and the slider move planes, the browser
 counts labelled planes, and the GUI predicts the plane shown (every plane of the other stacks)."""
 
+import json
+
 import numpy as np
 import pytest
 import tifffile
@@ -10,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 from tests.conftest import make_blobs
 from tests.gui.helpers import drag
 from tests.gui.training_helpers import tiny_checkpoint, with_model  # noqa: F401 (fixture)
-from unet_studio.core.annotations import mask_to_annotation, read_annotation
+from unet_studio.core.annotations import mask_to_annotation, read_annotation, write_annotation
 from unet_studio.core.project import Project
 from unet_studio.gui.dataset_model import STATUS
 from unet_studio.gui.document import AnnotationDocument
@@ -173,3 +175,20 @@ def test_the_train_census_and_the_quality_check_read_every_plane(qtbot, tmp_path
     assert [(i.plane, i.name) for i in images] == [(2, "stack_0.tif [plane 2]")] and "validated on" in note
     scores = score_model("m", "m", project.model_path(project.active_model), images)
     assert scores.problems == () and scores.mean_dice is not None
+
+
+def test_an_old_project_opens_with_its_shared_labels_on_plane_0(qtbot, tmp_path, settings):
+    project = stack_project(tmp_path / "project")
+    manifest = json.loads(project.manifest_path.read_text())
+    manifest["images"][0].pop("planes")  # made before planes were recorded
+    project.manifest_path.write_text(json.dumps(manifest))
+    shared = mask_to_annotation(make_blobs((64, 64), seed=5)[1])
+    write_annotation(project.folder / "annotations" / "stack_0", shared)  # the old shared 2-D annotation
+    win = MainWindow(settings=settings, demo_folder=tmp_path / "demo")
+    qtbot.addWidget(win)
+    win.show()
+    assert win.open_path(project.folder), win.last_error
+    qtbot.waitUntil(lambda: win.document.image_id is not None)
+    np.testing.assert_array_equal(win.document.labels, shared)
+    assert win.document.step_plane(1) and not win.document.labels.any()
+    win.close()
