@@ -65,6 +65,7 @@ def test_keys_and_slider_move_through_the_planes(stack_window, qtbot):
     assert doc.plane == 0 and slider.maximum() == PLANES - 1 and not slider.isHidden()
     _key(qtbot, ".")
     assert doc.plane == 1 and slider.value() == 1
+    assert stack_window.windowTitle().startswith(f"stack_0.tif [plane 2/{PLANES}]")
     _key(qtbot, Qt.Key.Key_PageDown, Qt.KeyboardModifier.ControlModifier)
     assert doc.plane == 2 and doc.image_id == "stack_0"  # Ctrl+PgDown moves planes, not images
     _key(qtbot, ",")
