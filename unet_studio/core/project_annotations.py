@@ -1,10 +1,10 @@
 """The project's annotations, instance layers and predictions: a mixin of core.project.Project.
 
 Kept apart from project.py so the label stores (per-plane stacks, chunked labels of huge images) grow here
-without crowding the manifest code. A stack's labels and predictions have one plane per Z or T plane, in
-one multi-page file (core.plane_labels), its object layers and predictions one file per plane; every
-method takes the ``plane`` (0 for single-plane images). The
-host class provides ``folder``, ``image``, ``image_path``, ``_replace_image`` and ``_subfolder``.
+without crowding the manifest code. A stack's labels (one 2-D annotation per Z or T plane) are one
+multi-page file (core.plane_labels); its object layers and predictions are one file per plane
+(``plane_file``). Every method takes the ``plane`` (0 for single-plane images). The host class provides
+``folder``, ``image``, ``image_path``, ``_replace_image`` and ``_subfolder``.
 """
 
 from __future__ import annotations
