@@ -54,9 +54,9 @@ def test_dialog_exports_a_package_and_the_panel_adds_it_back(qtbot, tmp_path, pr
     # the foreign package predicts in the prediction worker as a checkpoint does
     image = project.image_path("img_00")
     worker = PredictionWorker(PredictionJob(project.model_path(project.models[-1].id),
-                                            (("img_00", image),), device="cpu"))
+                                            (("img_00", image, (0,)),), device="cpu"))
     results = []
-    worker.image_predicted.connect(lambda image_id, mask, probs: results.append((image_id, mask.shape)))
+    worker.image_predicted.connect(lambda image_id, plane, mask, probs: results.append((image_id, mask.shape)))
     with qtbot.waitSignal(worker.finished, timeout=30000):
         thread = start_worker(worker)
     assert wait_for(thread) and results == [("img_00", (64, 64))]

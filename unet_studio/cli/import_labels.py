@@ -15,7 +15,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("import-labels", help="import existing masks, instance labels or ImageJ ROI zips "
                                              "into a project as annotations")
     p.add_argument("project", help="project folder (or a folder of images, which becomes a project)")
-    p.add_argument("--labels", required=True, help="folder of label files named after the images")
+    p.add_argument("--labels", required=True, help="folder of label files named after the images (a stack's: "
+                                                  "a multi-page TIFF, one page per plane)")
     p.add_argument("--kind", choices=KINDS, default="mask",
                    help="mask: 0 background, 1..K classes (default); instances: 0 background, object ids; "
                         "annotation: 0 unlabelled, 1 background, 2.. classes; roi: <stem>.zip ImageJ ROIs")

@@ -15,7 +15,7 @@ from unet_studio.core.atomic import ensure_writable_folder
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import list_images
 from unet_studio.core.lazy_images import list_zarr_images
-from unet_studio.export.predicted_files import FileOptions, predict_file
+from unet_studio.export.predicted_files import FileOptions, predict_file, target_suffix
 from unet_studio.inference.postprocess import SEED_HEIGHT
 from unet_studio.inference.model_files import load_predictor
 
@@ -48,8 +48,9 @@ def add_parser(sub) -> None:
                         "probability is at least P (default: the model's choice; larger splits more)")
     p.add_argument("--no-split", action="store_true", help="with --instances: connected components, no splitting")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    p.add_argument("--plane", type=int, default=0, help="plane of multi-page stacks (default 0; 3-D models "
-                   "predict whole volumes: a multi-page <stem>.tif each)")
+    p.add_argument("--plane", type=int, default=None, help="predict only this plane of multi-page stacks, into "
+                   "<stem>.png (default: every plane with the 2-D model, into one multi-page <stem>.tif; 3-D "
+                   "models predict whole volumes: a multi-page <stem>.tif each)")
     add_volume_predict_options(p)
     add_dask_arguments(p)
     p.set_defaults(handler=run)
@@ -89,11 +90,12 @@ def run(args: argparse.Namespace) -> int:
     link_problems = unusable_links(args.images)
     if not images:
         raise StudioError(args.images, "no images found (PNG, JPEG, BMP, TIFF or OME-Zarr)")
-    suffix = ".tif" if args.instances else ".png"
+    suffix, options = ".tif" if args.instances else ".png", FileOptions.from_args(args)
     out = Path(args.out)
     names, collisions = output_names(images)
     streamed = {path for path in images if is_streamed(path)}
-    targets = {path: out / f"{names[path]}{STREAMED_SUFFIX if path in streamed else suffix}" for path in images}
+    targets = {path: out / f"{names[path]}{STREAMED_SUFFIX if path in streamed else target_suffix(path, options)}"
+               for path in images}
     refuse_writing_inputs(out, images, targets.values())
     ensure_writable_folder(out)
     for group in collisions:
@@ -108,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         failures += run_dask(args, flat) if flat else 0
         here = [path for path in images if path in streamed]
     if here:
-        failures += predict_here(predictor, args, here, targets, streamed, FileOptions.from_args(args))
+        failures += predict_here(predictor, args, here, targets, streamed, options)
     done = len(images) + len(link_problems) - failures
     info(f"wrote {done} {'instance label' if args.instances else 'mask'} file(s) to {out} "
          f"in {time.monotonic() - started:.1f} s" + (f"; {failures} failed" if failures else ""))

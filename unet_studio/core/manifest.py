@@ -84,7 +84,9 @@ class ClassInfo:
 
 @dataclass(frozen=True)
 class ImageRecord:
-    """An original image: ``path`` relative to the project folder when inside it, else absolute."""
+    """An original image: ``path`` relative to the project folder when inside it, else absolute. A stack's
+    record also holds ``planes`` (its Z or T planes) and ``labelled_planes`` (how many hold labels); both
+    stay None (and out of project.json) for single-plane images and for records made before they existed."""
 
     id: str
     path: str
@@ -93,11 +95,15 @@ class ImageRecord:
     height: int | None = None
     width: int | None = None
     extra: dict = field(default_factory=dict)
+    planes: int | None = None
+    labelled_planes: int | None = None
 
     def to_dict(self) -> dict:
         own = {"id": self.id, "path": self.path, "status": self.status, "split": self.split,
                "height": self.height, "width": self.width}
-        return {**self.extra, **own}
+        stack = {key: value for key, value in (("planes", self.planes), ("labelled_planes", self.labelled_planes))
+                 if value is not None}
+        return {**self.extra, **own, **stack}
 
     @classmethod
     def from_dict(cls, data, where: str = "image") -> ImageRecord:
@@ -109,6 +115,8 @@ class ImageRecord:
             _str(data.get("split", "train"), f"{where} split", SPLITS),
             _int(data.get("height"), f"{where} height", 1, optional=True),
             _int(data.get("width"), f"{where} width", 1, optional=True), extra,
+            _int(data.get("planes"), f"{where} planes", 1, optional=True),
+            _int(data.get("labelled_planes"), f"{where} labelled_planes", 0, optional=True),
         )
 
 

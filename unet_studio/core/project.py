@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_studio.core import annotations as ann
 from unet_studio.core.atomic import atomic_writer, remove_stale_temp_files
 from unet_studio.core.colors import BACKGROUND_COLOR, PALETTE
 from unet_studio.core.errors import ImageReadError, ProjectError
@@ -163,6 +162,7 @@ class Project(ProjectAnnotations, ProjectChunkedLabels):
             try:
                 info = image_info(path)
                 size = {"height": info.height, "width": info.width}
+                size.update({"planes": info.n_planes} if info.n_planes > 1 else {})
             except ImageReadError:  # an OME-Zarr folder or a TIFF too big to read whole keeps its size too
                 lazy = lazy_image_size(path)
                 size = {"height": lazy[0], "width": lazy[1]} if lazy else {}
@@ -251,23 +251,7 @@ class Project(ProjectAnnotations, ProjectChunkedLabels):
         self.class_info(value)
         lut = np.arange(65536, dtype=np.int64)
         lut[value], lut[value + 1:] = 0, lut[value + 1:] - 1
-        images = []
-        for record in self._manifest.images:
-            path = self.annotation_path(record.id)
-            if path is not None:
-                labels = ann.read_annotation(path)
-                if labels.max() >= value:
-                    labels = lut[labels]
-                    ann.write_annotation(path, labels)
-                    status = ann.label_status(labels)
-                    if not (record.status == "reviewed" and status == "labelled"):
-                        record = replace(record, status=status)
-            prediction = self.prediction_path(record.id)
-            if prediction is not None:
-                mask = ann.read_annotation(prediction)
-                if mask.max() >= value - 1:
-                    ann.write_annotation(prediction, np.maximum(lut[mask.astype(np.int64) + 1] - 1, 0))
-            images.append(record)
+        images = [self._remap_labels(record, lut, value) for record in self._manifest.images]
         classes = tuple(replace(c, value=int(lut[c.value])) for c in self._manifest.classes if c.value != value)
         self._commit(classes=classes, images=tuple(images))
 

@@ -52,12 +52,20 @@ class LabelledImage:
 class ExportSource:
     """One image and its label file. `kind`: "semantic" (mask: 0 background, 1..K), "instances" (label image,
     taken as it is) or "annotation" (the project's: 0 unlabelled, 1 background, 2..). Without a label file,
-    `missing` is the reason reported for the image."""
+    `missing` is the reason reported for the image. A plane of a stack: `plane` of the image, read from page
+    `label_page` of a multi-page label file (None: the file has one page), written as <stem>.plane-<k>.*"""
 
     image: Path
     labels: Path | None
     kind: str = "semantic"
     missing: str = "no label file"
+    plane: int | None = None
+    label_page: int | None = None
+
+    @property
+    def stem(self) -> str:
+        """The name of what is written for it: the image's stem, with the plane of a stack's plane."""
+        return file_stem(self.image) + ("" if self.plane is None else f".plane-{self.plane}")
 
 
 def _kind(label_file: Path, labels_kind: str) -> str:
@@ -76,12 +84,12 @@ def load_source(source: ExportSource, with_pixels: bool, min_size: int = MIN_INS
     if source.labels is None:
         raise ExportError(source.image, source.missing)
     if with_pixels:
-        data = read_image(source.image)
+        data = read_image(source.image, plane=source.plane or 0)
         pixels, pixel_size, (height, width) = data.pixels, data.pixel_size_um, data.pixels.shape[:2]
     else:
         info = image_info(source.image)
         pixels, pixel_size, height, width = None, info.pixel_size_um, info.height, info.width
-    labels = read_label_image(source.labels)
+    labels = read_label_image(source.labels, source.label_page)
     if labels.shape != (height, width):
         raise ExportError(source.labels, f"labels are {labels.shape[0]}x{labels.shape[1]} but the image is "
                                          f"{height}x{width}")
@@ -136,7 +144,7 @@ def export_sources(sources: Sequence[ExportSource], out_dir: str | Path, formats
         if stop is not None and stop.is_set():
             problems.append("export cancelled")
             break
-        targets = {fmt: out_dir / f"{file_stem(source.image)}{SUFFIXES[fmt]}" for fmt in formats if fmt != "coco"}
+        targets = {fmt: out_dir / f"{source.stem}{SUFFIXES[fmt]}" for fmt in formats if fmt != "coco"}
         clashes = [fmt for fmt, target in targets.items() if target.resolve() in originals]
         problems += [f"{targets[fmt]}: would overwrite an original image; choose another output folder"
                      for fmt in clashes]
@@ -144,7 +152,8 @@ def export_sources(sources: Sequence[ExportSource], out_dir: str | Path, formats
             try:
                 item = load_source(source, with_pixels, min_size)
                 if "coco" in formats:
-                    coco.append(CocoImage(source.image.name, item.instances, item.mask, item.pixel_size_um))
+                    name = source.image.name if source.plane is None else f"{source.image.name} [plane {source.plane}]"
+                    coco.append(CocoImage(name, item.instances, item.mask, item.pixel_size_um))
                 for fmt, target in targets.items():
                     path = None if fmt in clashes else _write_or_report(item, fmt, target, classes, problems)
                     if path is not None:

@@ -105,7 +105,8 @@ def build_menus(window: QMainWindow, actions: dict[str, QAction]) -> QMenu:
     view_menu.addActions([actions[name] for name in ("toggleLabelsAction", "outlineAction", "objectOutlinesAction",
                                                      "uncertaintyAction", "fitAction", "actualSizeAction")])
     images_menu = bar.addMenu("&Images")
-    images_menu.addActions([actions["nextImageAction"], actions["previousImageAction"]])
+    images_menu.addActions([actions[name] for name in ("nextImageAction", "previousImageAction", "nextPlaneAction",
+                                                       "previousPlaneAction")])
     help_menu = bar.addMenu("&Help")
     help_menu.addActions([actions["guideAction"], actions["shortcutsAction"], actions["aboutAction"]])
     return recent

@@ -9,12 +9,14 @@ with the first save and ends after IDLE_EXIT_S without one.
 An image's instance layer (object ids) travels the same way: its changed rectangles come with the labels'
 in the same save, and a save that changed ids, or labels under an object, rewrites it after the labels
 (atomically, ids kept only on object-class pixels, so the two files agree; no object left removes the file).
+A plane of a stack is written into the stack's multi-page file (core.plane_labels: the other planes as on
+disk, read on this thread), and its result carries how many planes hold labels.
 Only numpy copies cross threads; the writer never touches the project (its manifest is the GUI thread's).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,7 @@ from PySide6.QtCore import QObject
 from unet_studio.core.annotations import BACKGROUND, classes_present, label_status, write_annotation
 from unet_studio.core.errors import StudioError
 from unet_studio.core.instance_labels import write_instances
+from unet_studio.core.plane_labels import stack_status, write_label_plane
 from unet_studio.core.undo_patch import BBox
 from unet_studio.gui.background_writer import BackgroundWriter
 
@@ -64,13 +67,14 @@ class ChangedRect:
 @dataclass(frozen=True)
 class WriteResult:
     """One finished write of the saves up to number `seq`: the label status and values of what was written,
-    or the one-line reason it failed."""
+    or the one-line reason it failed; `labelled_planes` (a stack's): how many of its planes hold labels."""
 
     image_id: str
     seq: int
     status: str | None = None
     values: tuple[int, ...] = ()
     error: str | None = None
+    labelled_planes: int | None = None
 
 
 class AnnotationWriter(BackgroundWriter):
@@ -78,16 +82,17 @@ class AnnotationWriter(BackgroundWriter):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__("annotation-writer", IDLE_EXIT_S, parent)
-        self._labels: dict[str, tuple[Path, np.ndarray]] = {}
+        self._labels: dict[str, tuple[Path, np.ndarray, int, int]] = {}  # stem, labels, plane, planes
         self._ids: dict[str, list] = {}  # image id -> [instance file, ids copy (None: no object yet), unwritten]
         self._queue: dict[str, tuple[int, list[LabelRegion], list[LabelRegion]]] = {}
 
     def begin(self, image_id: str, stem: Path, labels: np.ndarray, ids_path: Path | None = None,
-              ids: np.ndarray | None = None) -> None:
-        """Hand over private copies of an image's labels (and instance layer, if it has one) as they are on disk
-        now; labels go to `stem`.png|tif, object ids to `ids_path`."""
+              ids: np.ndarray | None = None, plane: int = 0, n_planes: int = 1) -> None:
+        """Hand over private copies of an image plane's labels (and instance layer, if it has one) as they are
+        on disk now; labels go to `stem`.png|tif (plane `plane` of the stack's `n_planes`), ids to `ids_path`.
+        Call after a flush when the shown plane changes."""
         with self._cond:
-            self._labels[image_id] = (Path(stem), labels)
+            self._labels[image_id] = (Path(stem), labels, plane, n_planes)
             self._ids[image_id] = [ids_path, ids, False]
 
     def forget(self, image_id: str) -> None:
@@ -116,25 +121,31 @@ class AnnotationWriter(BackgroundWriter):
         return image_id, seq, regions, id_regions, self._labels[image_id], self._ids[image_id]
 
     def _work(self, job) -> WriteResult:
-        image_id, seq, regions, id_regions, (stem, labels), ids = job
-        result = self._write(image_id, seq, stem, labels, regions)
+        image_id, seq, regions, id_regions, (stem, labels, plane, n_planes), ids = job
+        result = self._write(image_id, seq, stem, labels, regions, plane, n_planes)
         if ids[0] is not None:
             result = self._write_ids(result, labels, ids, id_regions, regions)
         return result
 
     @staticmethod
-    def _write(image_id: str, seq: int, stem: Path, labels: np.ndarray, regions: list[LabelRegion]) -> WriteResult:
+    def _write(image_id: str, seq: int, stem: Path, labels: np.ndarray, regions: list[LabelRegion],
+               plane: int = 0, n_planes: int = 1) -> WriteResult:
         for region in regions:
             h, w = region.values.shape
             labels[region.y0:region.y0 + h, region.x0:region.x0 + w] = region.values
+        status, labelled = None, None
         try:
             stem.parent.mkdir(exist_ok=True)
-            write_annotation(stem, labels)
+            if n_planes == 1:
+                write_annotation(stem, labels)
+                status = label_status(labels)
+            else:
+                status, labelled = stack_status(write_label_plane(stem, plane, labels, n_planes)[1])
         except StudioError as error:
             return WriteResult(image_id, seq, error=str(error))
         except OSError as error:
             return WriteResult(image_id, seq, error=f"{stem}: cannot save annotation ({error.strerror or error})")
-        return WriteResult(image_id, seq, status=label_status(labels), values=classes_present(labels))
+        return WriteResult(image_id, seq, status=status, values=classes_present(labels), labelled_planes=labelled)
 
     @staticmethod
     def _write_ids(result: WriteResult, labels: np.ndarray, entry: list, regions: list[LabelRegion],
@@ -161,9 +172,9 @@ class AnnotationWriter(BackgroundWriter):
             path.parent.mkdir(exist_ok=True)
             write_instances(path, np.where(labels > BACKGROUND, ids, 0).astype(ids.dtype, copy=False))
         except StudioError as error:
-            return WriteResult(result.image_id, result.seq, error=str(error))
+            return replace(result, status=None, values=(), error=str(error))
         except OSError as error:
-            return WriteResult(result.image_id, result.seq,
-                               error=f"{path}: cannot save the object layer ({error.strerror or error})")
+            return replace(result, status=None, values=(),
+                           error=f"{path}: cannot save the object layer ({error.strerror or error})")
         entry[2] = False
         return result

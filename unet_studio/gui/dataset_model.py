@@ -133,7 +133,7 @@ class DatasetModel(QAbstractTableModel):
         if column == SIZE:
             return f"{record.width} x {record.height}" if record.width else ""
         if column == STATUS:
-            return self.status(record)
+            return status_text(record, self.status(record))
         if column == SPLIT:
             return str(record.split)
         if column == UNCERTAINTY:
@@ -205,3 +205,13 @@ class DatasetFilter(QSortFilterProxyModel):
         if self._status and model.data(index, STATUS_ROLE) != self._status:
             return False
         return not self._text or self._text in str(model.data(index)).lower()
+
+
+def status_text(record, status: str) -> str:
+    """The status column: a stack's status with how many of its planes hold labels ("partial (3/20 planes
+    labelled)"); the split stays per image."""
+    if not record.planes or record.planes < 2 or status == "unreadable":
+        return status
+    if record.labelled_planes is None:
+        return f"{status} ({record.planes} planes)"
+    return f"{status} ({record.labelled_planes}/{record.planes} planes labelled)"

@@ -1,7 +1,9 @@
 """The annotation document: the open project, the current image and its label array, history, autosave.
 
 Panels never talk to each other; they read the document and listen to its signals. History: one
-QUndoStack per image in a QUndoGroup, kept while the project is open. Stacks hold sparse patches
+QUndoStack per image plane (image id, plane; plane 0 for single-plane images) in a QUndoGroup, kept while
+the project is open, so each plane of a stack has its own undo. A stack's planes each have their own labels
+(core.plane_labels); `labels` is the shown plane's. Stacks hold sparse patches
 only; a non-current image's labels are not kept in memory (they were saved when it was left), so
 memory grows with the pixels edited, not with the number of images. Autosave ~0.6 s after an edit copies
 only the rectangle changed since the last save and hands it to the AnnotationWriter thread, which encodes
@@ -12,28 +14,26 @@ ids (`instances`, an InstanceLayer) load, save and undo with its labels: one und
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoGroup, QUndoStack
 
 from unet_studio.core.annotations import classes_present
-from unet_studio.core.colors import parse_color
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import ImageData, read_image
 from unet_studio.core.undo_patch import Patch
 from unet_studio.gui.annotation_writer import AnnotationWriter, ChangedRect
+from unet_studio.gui.document_project import DocumentProject
 from unet_studio.gui.instance_layer import InstanceLayer, edit_bbox
 from unet_studio.gui.undo_commands import PaintCommand, apply_to_files
-from unet_studio.io.annotation_import import import_annotations
 
 UNDO_LIMIT = 300
 AUTOSAVE_DELAY_MS = 600
 
 
-class AnnotationDocument(QObject):
-    """Holds the project, the current image + labels and the per-image undo history."""
+class AnnotationDocument(DocumentProject, QObject):
+    """Holds the project, the current image plane + its labels and the per-plane undo history (the calls
+    into the project: gui/document_project.py)."""
 
     project_changed = Signal()
     records_changed = Signal()
@@ -54,7 +54,7 @@ class AnnotationDocument(QObject):
         self.instances = InstanceLayer()  # the current image's object ids
         self.unreadable: tuple[str, str] | None = None  # (image id, one-line reason) of the image that failed
         self.undo_group = QUndoGroup(self)
-        self._stacks: dict[str, QUndoStack] = {}
+        self._stacks: dict[tuple[str, int], QUndoStack] = {}  # (image id, plane) -> its history
         self._dirty = False
         self._changed = ChangedRect()  # of the labels, not yet handed to the writer
         self._saves = 0  # number of the last save handed to the writer
@@ -81,153 +81,46 @@ class AnnotationDocument(QObject):
         self.classes_changed.emit()
         return True
 
-    @property
-    def records(self) -> list:
-        return list(self.project.images) if self.project is not None else []
-
-    def record(self, image_id: str | None):
-        """The ImageRecord with this id, or None."""
-        return next((r for r in self.records if r.id == image_id), None)
-
-    def class_colours(self) -> dict[int, tuple[int, int, int]]:
-        return {int(c.value): parse_color(c.color) for c in self.project.classes} if self.project is not None else {}
-
-    def class_name(self, value: int) -> str:
-        if value == 0:
-            return "unlabelled"
-        names = {int(c.value): c.name for c in self.project.classes} if self.project is not None else {}
-        return names.get(int(value), f"class {value}")
-
-    def image_path(self, image_id: str):
-        """Absolute path of an image's original file."""
-        return self.project.image_path(image_id)
-
-    def _project_call(self, method, *args, **kwargs):
-        """Call a bound Project method; a StudioError becomes error_raised (None returned)."""
-        try:
-            return method(*args, **kwargs)
-        except StudioError as exc:
-            self.error_raised.emit(str(exc))
-            return None
-
-    def add_images(self, paths) -> None:
-        """Reference more images (unreadable ones are listed too, with their reason)."""
-        self._project_call(self.project.add_images, paths)
-        self.records_changed.emit()
-
-    def set_split(self, image_id: str, split: str) -> None:
-        self._project_call(self.project.set_split, image_id, split)
-        self.records_changed.emit()
-
-    def auto_split(self, val_fraction: float) -> None:
-        self._project_call(self.project.auto_split, val_fraction)
-        self.records_changed.emit()
-
-    def set_status(self, image_id: str, status: str) -> None:
-        """Set an image's status ('reviewed' after review...), then records_changed; a StudioError reaches
-        the caller, which says where it shows it."""
-        self.project.set_status(image_id, status)
-        self.records_changed.emit()
-
-    def save_prediction(self, image_id: str, mask) -> None:
-        """Store a predicted mask (an unlabelled image becomes 'predicted'), then records_changed; a
-        StudioError reaches the caller."""
-        self.project.save_prediction(image_id, mask)
-        self.records_changed.emit()
-
-    def register_model(self, checkpoint_path, name: str, activate: bool) -> Path:
-        """Record a finished checkpoint in the project (made active if `activate`), then records_changed;
-        returns the model's path in the project. A StudioError reaches the caller."""
-        from unet_studio.training.api import register_model  # torch: only once a model exists
-
-        path = register_model(self.project, checkpoint_path, name, activate=activate)
-        self.records_changed.emit()
-        return path
-
-    def update_settings(self, **values) -> None:
-        self._project_call(self.project.update_settings, **values)
-
-    def import_labels(self, folder, kind: str) -> tuple[list[str], list[str]]:
-        """Merge label files from `folder` into the project's annotations (io.annotation_import); the
-        histories of the images that changed on disk are dropped and the shown labels reloaded."""
-        if self.project is None or not self.save_now():
-            return [], []
-        try:
-            imported, problems = import_annotations(self.project, folder, kind)
-        except StudioError as exc:
-            self.error_raised.emit(str(exc))
-            return [], []
-        self._reload_from_disk(imported)
-        return imported, problems
-
-    # ----- classes
-    def add_class(self, name: str) -> int | None:
-        """A new object class; returns its value."""
-        info = self._project_call(self.project.add_class, name)
-        self.classes_changed.emit()
-        return None if info is None else int(info.value)
-
-    def rename_class(self, value: int, name: str) -> None:
-        self._project_call(self.project.rename_class, value, name)
-        self.classes_changed.emit()
-
-    def recolour_class(self, value: int, rgb: tuple[int, int, int]) -> None:
-        self._project_call(self.project.recolor_class, value, "#{:02x}{:02x}{:02x}".format(*rgb))
-        self.classes_changed.emit()
-
-    def delete_class(self, value: int) -> None:
-        """Remove a class in every annotation (its pixels become unlabelled, higher values shift down); label
-        values change on disk, so every image's history is dropped and the labels reloaded."""
-        if not self.save_now():
-            return
-        self._project_call(self.project.remove_class, value)
-        self._reload_from_disk(list(self._stacks))
-
-    def _reload_from_disk(self, image_ids) -> None:
-        """These images' files changed under the document: drop their histories, reload the shown one."""
-        for image_id in image_ids:
-            if image_id in self._stacks:
-                self._stacks[image_id].clear()
-        shown = self.image_id
-        if shown is not None and shown in image_ids:
-            try:
-                self._set_labels(self.project.load_annotation(shown), self.project.load_instances(shown))
-            except StudioError as exc:
-                self.error_raised.emit(str(exc))
-            self.image_changed.emit(shown)
-        self.classes_changed.emit()
-        self.records_changed.emit()
-
     # ----- current image
+    @property
+    def plane(self) -> int:
+        """The plane shown of the current image (0 for single-plane images and when none is shown)."""
+        return self.image.plane if self.image is not None else 0
+
     def set_image(self, image_id: str, plane: int = 0) -> bool:
-        """Show another image: flushes the current labels first; False (and error_raised) on failure."""
-        record = self.record(image_id)
-        if record is None:
+        """Show a plane of an image: flushes the current plane's labels first; False (and error_raised) on
+        failure."""
+        if self.record(image_id) is None:
             return False
-        if image_id == self.image_id and self.image is not None and plane == self.image.plane:
+        same_image = image_id == self.image_id and self.image is not None
+        if same_image and plane == self.image.plane:
             return True
         try:
             image = read_image(self.project.image_path(image_id), plane=plane)
-            if image_id != self.image_id:
-                labels, ids = self.project.load_annotation(image_id), self.project.load_instances(image_id)
+            labels = self.project.load_annotation(image_id, plane)
+            ids = self.project.load_instances(image_id, plane)
         except StudioError as exc:
             self.error_raised.emit(str(exc))
-            if image_id != self.image_id:
+            if not same_image:
                 self._show_unreadable(image_id, str(exc))
             return False
         self.unreadable = None
-        if image_id != self.image_id:
-            if not self.close_image():
-                return False
-            self.image_id = image_id
-            self._set_labels(labels, ids)
-            self.undo_group.setActiveStack(self._stack(image_id))
-        self.image = image
+        if not (self._leave_plane() if same_image else self.close_image()):
+            return False
+        self.image_id, self.image = image_id, image
+        self._set_labels(labels, ids)
+        self.undo_group.setActiveStack(self._stack(image_id, plane))
         self.pixels_changed.emit()
         self.image_changed.emit(image_id)
         self.annotation_changed.emit(None)
         self.dirty_changed.emit(self.is_dirty)
         return True
+
+    def _leave_plane(self) -> bool:
+        """Finish strokes and save the shown plane before another plane of the same image; False if saving
+        failed (the plane stays)."""
+        self.image_about_to_change.emit()
+        return self.save_now()
 
     def _show_unreadable(self, image_id: str, reason: str) -> None:
         """The chosen image cannot be read: drop the current one (saved first) so the next stroke cannot go to
@@ -237,8 +130,14 @@ class AnnotationDocument(QObject):
             self.image_changed.emit("")
 
     def set_plane(self, plane: int) -> bool:
-        """Show another plane of a stack (the labels are one 2-D array shared by all planes)."""
+        """Show another plane of a stack, with its own labels and undo history."""
         return self.image_id is not None and self.set_image(self.image_id, plane)
+
+    def step_plane(self, step: int) -> bool:
+        """Show the plane `step` away from the shown one (kept within the stack); False at either end."""
+        if self.image is None or not 0 <= self.image.plane + step < self.image.n_planes:
+            return False
+        return self.set_plane(self.image.plane + step)
 
     def close_image(self) -> bool:
         """Finish strokes, save and drop the current image; False if saving failed (image kept)."""
@@ -254,17 +153,18 @@ class AnnotationDocument(QObject):
         self.image_changed.emit("")
         return True
 
-    def history(self, image_id: str) -> QUndoStack | None:
-        """The undo stack of an image, if it has been edited or shown since the project opened."""
-        return self._stacks.get(image_id)
+    def history(self, image_id: str, plane: int = 0) -> QUndoStack | None:
+        """The undo stack of an image's plane, if it has been edited or shown since the project opened."""
+        return self._stacks.get((image_id, plane))
 
-    def _stack(self, image_id: str) -> QUndoStack:
-        if image_id not in self._stacks:
+    def _stack(self, image_id: str, plane: int = 0) -> QUndoStack:
+        key = (image_id, plane)
+        if key not in self._stacks:
             stack = QUndoStack(self.undo_group)
             stack.setUndoLimit(UNDO_LIMIT)
             stack.cleanChanged.connect(self._emit_dirty)
-            self._stacks[image_id] = stack
-        return self._stacks[image_id]
+            self._stacks[key] = stack
+        return self._stacks[key]
 
     # ----- edits
     def labels_edited(self, bbox: tuple[int, int, int, int] | None) -> None:
@@ -282,13 +182,15 @@ class AnnotationDocument(QObject):
             return
         self.instances.note_changed(None if ids is None else ids.bbox)
         self._note_changed(edit_bbox(patch, ids))
-        self._stack(self.image_id).push(PaintCommand(self, self.image_id, patch, text, ids))
+        self._stack(self.image_id, self.plane).push(PaintCommand(self, self.image_id, patch, text, ids, self.plane))
         self._set_dirty(True)
         self._autosave.start()
 
-    def apply_patch(self, image_id: str, patch: Patch | None, new: bool, ids: Patch | None = None) -> None:
-        """Undo/redo one edit (labels patch, object ids patch) on an image; a non-current image is edited on disk."""
-        if image_id == self.image_id and self.labels is not None:
+    def apply_patch(self, image_id: str, patch: Patch | None, new: bool, ids: Patch | None = None,
+                    plane: int = 0) -> None:
+        """Undo/redo one edit (labels patch, object ids patch) on an image's plane; one not shown is edited on
+        disk."""
+        if image_id == self.image_id and plane == self.plane and self.labels is not None:
             if patch is not None:
                 (patch.apply_new if new else patch.apply_old)(self.labels)
             if ids is not None:
@@ -298,7 +200,7 @@ class AnnotationDocument(QObject):
             return
         try:
             self.writer.flush()
-            apply_to_files(self.project, image_id, patch, ids, new)
+            apply_to_files(self.project, image_id, patch, ids, new, plane)
         except StudioError as exc:
             self.error_raised.emit(str(exc))
         self.records_changed.emit()
@@ -307,7 +209,7 @@ class AnnotationDocument(QObject):
     @property
     def is_dirty(self) -> bool:
         """Unsaved label changes on the current image."""
-        stack = self._stacks.get(self.image_id) if self.image_id else None
+        stack = self._stacks.get((self.image_id, self.plane)) if self.image_id else None
         return self._dirty or (stack is not None and not stack.isClean())
 
     def save_now(self) -> bool:
@@ -331,7 +233,7 @@ class AnnotationDocument(QObject):
         self._saves += 1
         self.writer.submit(self.image_id, regions, self._saves, self.instances.take_changes())
         self._dirty = False
-        self._stack(self.image_id).setClean()
+        self._stack(self.image_id, self.plane).setClean()
         self._emit_dirty()
 
     def _collect_writes(self) -> bool:
@@ -344,24 +246,23 @@ class AnnotationDocument(QObject):
                 if result.image_id == self.image_id:
                     self._set_dirty(True)  # the writer's copy already has the edits: any save retries
                 continue
-            changed = self._record_status(result.image_id, result.status) or changed
+            changed = self._record_status(result.image_id, result.status, result.labelled_planes) or changed
             if result.image_id == self.image_id and result.seq == self._saves:
                 self._values = set(result.values)  # exact again: the writer scanned what it wrote
         if changed:
             self.records_changed.emit()
         return ok
 
-    def _record_status(self, image_id: str, status: str) -> bool:
-        """The project's status of a saved image ('reviewed' stays while it is fully labelled)."""
-        record = self.record(image_id)
-        if record is None or record.status == status or (record.status == "reviewed" and status == "labelled"):
+    def _record_status(self, image_id: str, status: str, labelled_planes: int | None = None) -> bool:
+        """The project's status of a saved image ('reviewed' stays while it is fully labelled) and, for a
+        stack, how many of its planes hold labels."""
+        if self.record(image_id) is None:
             return False
         try:
-            self.project.set_status(image_id, status)
+            return self.project.record_label_state(image_id, status, labelled_planes)
         except StudioError as exc:
             self.error_raised.emit(str(exc))
             return False
-        return True
 
     def label_values(self) -> tuple[int, ...]:
         """The label values (> 0) in the current labels without scanning them all: those found when the image
@@ -379,9 +280,9 @@ class AnnotationDocument(QObject):
         self.instances.reset(ids)
         self._values = set(classes_present(labels))
         stem = self.project.folder / "annotations" / self.image_id
-        ids = self.instances.ids
-        self.writer.begin(self.image_id, stem, labels.copy(), self.project.instances_path(self.image_id),
-                          None if ids is None else ids.copy())
+        ids, plane = self.instances.ids, self.plane
+        self.writer.begin(self.image_id, stem, labels.copy(), self.project.instances_path(self.image_id, plane),
+                          None if ids is None else ids.copy(), plane, self.image.n_planes)
 
     def _note_changed(self, bbox: tuple[int, int, int, int] | None) -> None:
         if self.labels is not None:

@@ -12,6 +12,8 @@ from PySide6.QtWidgets import (
     QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from unet_studio.core.errors import StudioError
+from unet_studio.core.images import image_info
 from unet_studio.export.api import ExportSource
 from unet_studio.gui.export_worker import IMAGE_FORMATS, MIN_INSTANCE_SIZE, MODEL_FORMATS, ExportJob, ExportWorker
 from unet_studio.gui.workers import start_worker, wait_for
@@ -125,19 +127,41 @@ class ExportDialog(QDialog):
             box.setChecked(fmt in formats and box.isEnabled())
 
     def sources(self) -> list[ExportSource]:
-        """Each chosen image with its prediction or annotation file (None when it has none)."""
+        """Each chosen image with its prediction or annotation file (None when it has none); a stack gives one
+        source per plane that has labels (or a prediction)."""
         project = self.document.project
         from_predictions = self.source.currentData() == "predictions"
         found = []
         for image_id in self.image_ids:
-            if from_predictions:
-                labels = project.prediction_path(image_id)
-                found.append(ExportSource(project.image_path(image_id), labels, "semantic",
+            image, n_planes = project.image_path(image_id), project.n_planes(image_id)
+            if n_planes > 1:
+                found.extend(self._plane_sources(project, image_id, from_predictions))
+            elif from_predictions:
+                found.append(ExportSource(image, project.prediction_path(image_id), "semantic",
                                           "nothing to export: no prediction for this image"))
             else:
-                found.append(ExportSource(project.image_path(image_id), project.annotation_path(image_id),
-                                          "annotation", "nothing to export: no annotation for this image"))
+                found.append(ExportSource(image, project.annotation_path(image_id), "annotation",
+                                          "nothing to export: no annotation for this image"))
         return found
+
+    @staticmethod
+    def _plane_sources(project, image_id: str, from_predictions: bool) -> list[ExportSource]:
+        image, planes = project.image_path(image_id), range(project.n_planes(image_id))
+        if from_predictions:
+            found = [ExportSource(image, project.prediction_path(image_id, p), "semantic", plane=p) for p in planes
+                     if project.prediction_path(image_id, p) is not None]
+            missing = "nothing to export: no plane of this stack is predicted"
+        else:
+            path = project.annotation_path(image_id)
+            try:  # an old project's one-page file is plane 0's labels (core.plane_labels)
+                one_page = path is not None and image_info(path).n_planes == 1
+                labels = project.load_label_planes(image_id) if path is not None else []
+            except StudioError as error:
+                return [ExportSource(image, None, "annotation", str(error))]
+            found = [ExportSource(image, path, "annotation", plane=p, label_page=None if one_page else p)
+                     for p, plane_labels in enumerate(labels) if plane_labels.any()]
+            missing = "nothing to export: no plane of this stack is labelled"
+        return found or [ExportSource(image, None, "annotation", missing)]
 
     def job(self) -> ExportJob:
         """What to export, with every path resolved here on the GUI thread."""

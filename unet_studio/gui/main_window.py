@@ -147,6 +147,8 @@ class MainWindow(QMainWindow):
         a["actualSizeAction"].triggered.connect(self.canvas.actual_size)
         a["nextImageAction"].triggered.connect(lambda: self.browser.step(1))
         a["previousImageAction"].triggered.connect(lambda: self.browser.step(-1))
+        a["nextPlaneAction"].triggered.connect(lambda: self.document.step_plane(1))
+        a["previousPlaneAction"].triggered.connect(lambda: self.document.step_plane(-1))
         a["saveAction"].triggered.connect(self.document.save_now)
         a["newProjectAction"].triggered.connect(self.new_project_dialog)
         a["openAction"].triggered.connect(self.open_project_dialog)
@@ -260,8 +262,10 @@ class MainWindow(QMainWindow):
             parts.insert(0, Path(self.document.project.folder).name)
         record = self.document.record(self.document.image_id)
         unreadable = self.document.record(self.document.unreadable[0]) if self.document.unreadable else None
+        image = self.document.image
         if record is not None:
-            parts.insert(0, Path(record.path).name + ("*" if self.document.is_dirty else ""))
+            plane = f" [plane {image.plane + 1}/{image.n_planes}]" if image is not None and image.n_planes > 1 else ""
+            parts.insert(0, Path(record.path).name + plane + ("*" if self.document.is_dirty else ""))
         elif unreadable is not None:
             parts.insert(0, f"{Path(unreadable.path).name} (cannot be read)")
         self.setWindowTitle(" - ".join(parts))

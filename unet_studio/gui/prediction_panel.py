@@ -41,7 +41,7 @@ class PredictionPanel(QWidget):
         self.worker: PredictionWorker | None = None
         self.thread: QThread | None = None
         self.problems: list[str] = []
-        self.predicted = 0
+        self.predicted, self._predicted_ids = 0, set()  # images predicted in the last run (not planes)
         self.accept_action = QAction("Accept prediction", self)
         self.accept_action.setObjectName("acceptPredictionAction")
         self.accept_action.setShortcut(shortcut("acceptPredictionAction").keys[0])
@@ -159,7 +159,7 @@ class PredictionPanel(QWidget):
         self.predict_button.setEnabled(not self.running and reason is None)
         self.predict_button.setToolTip(reason or "Predict with the active model")
         self.cancel_button.setEnabled(self.running)
-        has_prediction = self.state.mask is not None and self.state.image_id == self.document.image_id
+        has_prediction = self.state.mask is not None and self.state.shows(self.document.image_id, self.document.plane)
         for control in (self.accept_action, self.accept_button, self.replace_action, self.replace_button):
             control.setEnabled(has_prediction)
         self.threshold.setEnabled(self.state.can_rethreshold)
@@ -195,8 +195,8 @@ class PredictionPanel(QWidget):
         ids = self.image_ids()
         if self.running or project is None or project.active_model is None or not ids:
             return False
-        images = tuple((image_id, project.image_path(image_id)) for image_id in ids)
-        self.problems, self.predicted = [], 0
+        images = tuple((image_id, project.image_path(image_id), self._planes(image_id)) for image_id in ids)
+        self.problems, self.predicted, self._predicted_ids = [], 0, set()
         self.worker = PredictionWorker(PredictionJob(project.model_path(project.active_model), images))
         self.worker.model_loaded.connect(self._on_worker_model_loaded)
         self.worker.image_predicted.connect(self._on_worker_image_predicted)
@@ -204,12 +204,18 @@ class PredictionPanel(QWidget):
         self.worker.problem_found.connect(self.problems.append)
         self.worker.failed.connect(self.problems.append)
         self.worker.finished.connect(self._on_worker_finished)
-        self.progress.setRange(0, len(images))
+        self.progress.setRange(0, sum(len(planes) for _id, _path, planes in images))
         self.progress.setValue(0)
         self.message.setText(f"Predicting {len(images)} image(s)...")
         self.thread = start_worker(self.worker, self)
         self.update_controls()
         return True
+
+    def _planes(self, image_id: str) -> tuple[int, ...]:
+        """The shown plane of the current image (what the user looks at); every plane of another stack."""
+        if image_id == self.document.image_id:
+            return (self.document.plane,)
+        return tuple(range(self.document.project.n_planes(image_id)))
 
     def cancel(self) -> None:
         if self.worker is not None:
@@ -224,9 +230,10 @@ class PredictionPanel(QWidget):
         if threshold is not None:
             self.threshold.setValue(round(float(threshold) * 100))
 
-    def _on_worker_image_predicted(self, image_id: str, mask, probabilities) -> None:
-        self.predicted += 1
-        self.state.set_result(image_id, mask, probabilities)
+    def _on_worker_image_predicted(self, image_id: str, plane: int, mask, probabilities) -> None:
+        self.predicted += image_id not in self._predicted_ids  # images, not planes
+        self._predicted_ids.add(image_id)
+        self.state.set_result(image_id, mask, probabilities, plane)
 
     def _on_worker_progress_changed(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)

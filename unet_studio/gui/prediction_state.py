@@ -2,7 +2,8 @@
 re-threshold two-class predictions without running the network again.
 
 Masks are conventional (0 = background, 1..K = classes) and stored through Project.save_prediction.
-Foreground probabilities are kept (float16) for the last few images predicted in this session only.
+Foreground probabilities are kept (float16) for the last few images predicted in this session only. A
+stack's planes each have their own prediction: the state follows the document's shown plane.
 """
 
 from __future__ import annotations
@@ -39,11 +40,12 @@ class PredictionState(QObject):
         self.document = document
         self.threshold = DEFAULT_THRESHOLD
         self.image_id: str | None = None
+        self.plane = 0  # of image_id: the plane the shown mask predicts
         self.mask: np.ndarray | None = None
         self.is_preview = False
         self.preview_step: int | None = None  # the training step whose weights made the shown preview
         self.uncertainty: np.ndarray | None = None  # uint8 (H, W) of the shown preview (live_uncertainty.py)
-        self._foreground: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._foreground: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()  # (image id, plane) ->
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(SAVE_DELAY_MS)
@@ -54,16 +56,20 @@ class PredictionState(QObject):
     @property
     def can_rethreshold(self) -> bool:
         """The current prediction has probabilities for a threshold (two-class models, this session)."""
-        return self.image_id in self._foreground
+        return (self.image_id, self.plane) in self._foreground
 
-    def set_result(self, image_id: str, mask: np.ndarray, probabilities: np.ndarray | None) -> None:
-        """A finished prediction: stored in the project and shown if it is the current image's."""
+    def shows(self, image_id: str | None, plane: int) -> bool:
+        """Whether the shown prediction is of this image plane."""
+        return image_id is not None and (self.image_id, self.plane) == (image_id, plane)
+
+    def set_result(self, image_id: str, mask: np.ndarray, probabilities: np.ndarray | None, plane: int = 0) -> None:
+        """A finished prediction of an image plane: stored in the project and shown if it is the one shown."""
         fg = foreground(probabilities)
         if fg is not None:
-            self._remember(image_id, fg)
+            self._remember((image_id, plane), fg)
             mask = self._thresholded(fg)
-        self._save(image_id, mask)
-        if image_id == self.document.image_id:
+        self._save(image_id, mask, plane)
+        if image_id == self.document.image_id and plane == self.document.plane:
             self._show(image_id, mask, preview=False)
 
     def set_preview(self, frame) -> None:
@@ -75,7 +81,7 @@ class PredictionState(QObject):
         part = self._thresholded(fg) if fg is not None else np.argmax(frame.probabilities, axis=0).astype(np.uint8)
         shape = self.document.labels.shape
         region = frame.region or (0, 0, *shape)
-        if frame.region is None or not (self.is_preview and self.image_id == frame.image_id
+        if frame.region is None or not (self.is_preview and self.shows(frame.image_id, self.document.plane)
                                         and self.mask is not None and self.mask.shape == shape):
             mask, uncertainty = np.zeros(shape, np.uint8), np.zeros(shape, np.uint8)
         else:
@@ -84,11 +90,12 @@ class PredictionState(QObject):
         mask[y0:y1, x0:x1] = part
         uncertainty[y0:y1, x0:x1] = frame.uncertainty
         if fg is not None:
-            whole = self._foreground.get(frame.image_id)
+            key = (frame.image_id, self.document.plane)
+            whole = self._foreground.get(key)
             if whole is None or whole.shape != shape or mask is not self.mask:
                 whole = np.zeros(shape, np.float16)
             whole[y0:y1, x0:x1] = fg
-            self._remember(frame.image_id, whole)
+            self._remember(key, whole)
         self.preview_step = frame.step
         if mask is self.mask:
             self.region_changed.emit(region)
@@ -101,20 +108,21 @@ class PredictionState(QObject):
         self.threshold = float(threshold)
         if not self.can_rethreshold:
             return
-        self.mask = self._thresholded(self._foreground[self.image_id])
+        self.mask = self._thresholded(self._foreground[(self.image_id, self.plane)])
         self.prediction_changed.emit(self.image_id)
         if not self.is_preview:
             self._save_timer.start()
 
-    def apply_patch(self, image_id: str, patch: Patch, new: bool) -> None:
-        """Undo/redo an edit of the stored prediction (object rejection); saved at once."""
-        mask = self.mask if image_id == self.image_id and self.mask is not None else self._load(image_id)
+    def apply_patch(self, image_id: str, patch: Patch, new: bool, plane: int = 0) -> None:
+        """Undo/redo an edit of the stored prediction of an image plane (object rejection); saved at once."""
+        shown = self.shows(image_id, plane) and self.mask is not None
+        mask = self.mask if shown else self._load(image_id, plane)
         if mask is None:
             return
         (patch.apply_new if new else patch.apply_old)(mask)
-        self._foreground.pop(image_id, None)  # the edited mask no longer follows the probabilities
-        self._save(image_id, mask)
-        if image_id == self.image_id:
+        self._foreground.pop((image_id, plane), None)  # the edited mask no longer follows the probabilities
+        self._save(image_id, mask, plane)
+        if shown:
             self.prediction_changed.emit(image_id)
 
     def save_now(self) -> None:
@@ -122,33 +130,34 @@ class PredictionState(QObject):
         if self._save_timer.isActive():
             self._save_timer.stop()
         if self.image_id is not None and self.mask is not None and not self.is_preview:
-            self._save(self.image_id, self.mask)
+            self._save(self.image_id, self.mask, self.plane)
 
     # ----- internals
     def _thresholded(self, fg: np.ndarray) -> np.ndarray:
         return (fg >= self.threshold).astype(np.uint8)
 
-    def _remember(self, image_id: str, fg: np.ndarray) -> None:
-        self._foreground[image_id] = fg
-        self._foreground.move_to_end(image_id)
+    def _remember(self, key: tuple[str, int], fg: np.ndarray) -> None:
+        self._foreground[key] = fg
+        self._foreground.move_to_end(key)
         while len(self._foreground) > KEPT_PROBABILITIES:
             self._foreground.popitem(last=False)
 
-    def _save(self, image_id: str, mask: np.ndarray) -> None:
+    def _save(self, image_id: str, mask: np.ndarray, plane: int = 0) -> None:
         try:
-            self.document.save_prediction(image_id, mask)
+            self.document.save_prediction(image_id, mask, plane)
         except StudioError as error:
             self.error_raised.emit(str(error))
 
-    def _load(self, image_id: str) -> np.ndarray | None:
+    def _load(self, image_id: str, plane: int = 0) -> np.ndarray | None:
         try:
-            return self.document.project.load_prediction(image_id)
+            return self.document.project.load_prediction(image_id, plane)
         except StudioError as error:
             self.error_raised.emit(str(error))
             return None
 
     def _show(self, image_id: str | None, mask: np.ndarray | None, preview: bool) -> None:
         self.image_id, self.mask, self.is_preview = image_id, mask, preview
+        self.plane = self.document.plane if image_id else 0
         if not preview:
             self.uncertainty, self.preview_step = None, None
         self.prediction_changed.emit(image_id or "")
@@ -162,6 +171,7 @@ class PredictionState(QObject):
         if not image_id or self.document.project is None:
             self._show(None, None, preview=False)
             return
-        fg = self._foreground.get(image_id)
-        mask = self._thresholded(fg) if fg is not None else self._load(image_id)
+        plane = self.document.plane
+        fg = self._foreground.get((image_id, plane))
+        mask = self._thresholded(fg) if fg is not None else self._load(image_id, plane)
         self._show(image_id, mask, preview=False)

@@ -20,19 +20,21 @@ from unet_studio.inference.model_files import load_predictor
 
 @dataclass(frozen=True)
 class PredictionJob:
-    """The checkpoint and the (image id, image file) pairs to predict, resolved on the GUI thread."""
+    """The checkpoint and the (image id, image file, planes) to predict, resolved on the GUI thread (planes:
+    which planes of a stack, (0,) for a single-plane image)."""
 
     checkpoint: Path
-    images: tuple[tuple[str, Path], ...]
+    images: tuple[tuple[str, Path, tuple[int, ...]], ...]
     device: str = "auto"
 
 
 class PredictionWorker(JobWorker):
-    """Emits `image_predicted(image_id, mask, probabilities | None)` per image; `finished` comes last."""
+    """Emits `image_predicted(image_id, plane, mask, probabilities | None)` per image plane; `finished` comes
+    last."""
 
     model_loaded = Signal(object)  # the checkpoint's threshold (float) or None
-    image_predicted = Signal(str, object, object)
-    progress_changed = Signal(int, int)  # done, total
+    image_predicted = Signal(str, int, object, object)
+    progress_changed = Signal(int, int)  # image planes done, total
     problem_found = Signal(str)  # one image failed (one line); the others go on
     what = "prediction"
 
@@ -47,18 +49,18 @@ class PredictionWorker(JobWorker):
     def work(self) -> None:
         predictor = load_predictor(self.job.checkpoint, device=self.job.device)
         self.model_loaded.emit(predictor.threshold)
-        total = len(self.job.images)
-        for done, (image_id, path) in enumerate(self.job.images, start=1):
+        jobs = [(image_id, path, plane) for image_id, path, planes in self.job.images for plane in planes]
+        for done, (image_id, path, plane) in enumerate(jobs, start=1):
             if self.stopping:
                 return
             try:
-                pixels = read_image(path).pixels
+                pixels = read_image(path, plane=plane).pixels
                 result = predictor.predict(pixels, stop=self.stop_event, source=path.name)
             except StudioError as error:
                 self.problem_found.emit(str(error))
-                self.progress_changed.emit(done, total)
+                self.progress_changed.emit(done, len(jobs))
                 continue
             if result is None:
                 return
-            self.image_predicted.emit(image_id, result.mask, result.probabilities)
-            self.progress_changed.emit(done, total)
+            self.image_predicted.emit(image_id, plane, result.mask, result.probabilities)
+            self.progress_changed.emit(done, len(jobs))

@@ -100,16 +100,28 @@ class QcPanel(QWidget):
         project = self.document.project
         labelled = []
         for record in project.images:
-            path = project.annotation_path(record.id)
-            if path is not None:
-                labelled.append((record.split, QcImage(record.id, project.image_path(record.id), path)))
-        same = [item for _, item in labelled if item.image_path.name in set(validated_on or ())]
+            labelled.extend((record.split, item) for item in self._labelled_planes(project, record.id))
+        same = [item for _, item in labelled if item.name in set(validated_on or ())]
         if same and len(same) == len(validated_on):
             return same, f"the {len(same)} image(s) it was validated on in training"
         val = [item for split, item in labelled if split == "val"]
         if val:
             return val, f"{len(val)} validation image(s)"
         return [item for _, item in labelled], f"no validation images: scored on {len(labelled)} labelled image(s)"
+
+    @staticmethod
+    def _labelled_planes(project, image_id: str) -> list[QcImage]:
+        """The image's QcImage (a stack: one per plane that holds labels), [] when it has no labels."""
+        path, n = project.annotation_path(image_id), project.n_planes(image_id)
+        if path is None:
+            return []
+        if n == 1:
+            return [QcImage(image_id, project.image_path(image_id), path)]
+        try:
+            planes = project.load_label_planes(image_id)
+        except StudioError:  # scored as one plane: score_model names the problem
+            return [QcImage(image_id, project.image_path(image_id), path, 0, n)]
+        return [QcImage(image_id, project.image_path(image_id), path, p, n) for p in range(n) if planes[p].any()]
 
     def compare(self, new_model: str, previous_model: str | None = None) -> bool:
         """Score `new_model` (and `previous_model`) in a worker thread; False if nothing to score."""

@@ -53,6 +53,7 @@ class ReviewCommand(QUndoCommand):
                  status_after: str | None = None):
         super().__init__(text)
         self._document, self._state, self._image_id = document, state, image_id
+        self._plane = document.plane  # a review edits the plane shown
         self._labels, self._prediction = labels, prediction
         self._status_before = document.project.image(image_id).status
         self._status_after = status_after
@@ -76,9 +77,9 @@ class ReviewCommand(QUndoCommand):
 
     def _apply(self, new: bool) -> None:
         if self._labels is not None:
-            self._document.apply_patch(self._image_id, self._labels, new=new)
+            self._document.apply_patch(self._image_id, self._labels, new=new, plane=self._plane)
         if self._prediction is not None:
-            self._state.apply_patch(self._image_id, self._prediction, new=new)
+            self._state.apply_patch(self._image_id, self._prediction, new=new, plane=self._plane)
 
     def _save_with_status(self, status: str | None) -> str | None:
         """Save the labels, then set `status` (None: keep what saving gave); returns the status set."""
@@ -113,7 +114,7 @@ class ReviewController(QObject):
 
     def _ready(self) -> bool:
         doc, state = self.document, self.state
-        return doc.labels is not None and state.mask is not None and state.image_id == doc.image_id
+        return doc.labels is not None and state.mask is not None and state.shows(doc.image_id, doc.plane)
 
     def _accepted(self, select: np.ndarray) -> Patch | None:
         """The prediction (mask k -> label k + 1) written into the unlabelled pixels of `select`."""
@@ -181,7 +182,7 @@ class ReviewController(QObject):
         if labels is None and prediction is None:
             return False
         image_id = self.document.image_id
-        stack = self.document.history(image_id)
+        stack = self.document.history(image_id, self.document.plane)
         if stack is None or not self.document.save_now():  # saved first: the command records the real status
             return False
         command = ReviewCommand(self.document, self.state, image_id, labels, prediction, text,

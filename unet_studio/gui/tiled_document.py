@@ -100,7 +100,7 @@ class BigImageDocument(AnnotationDocument):
         big.source.close()
         return True
 
-    def apply_patch(self, image_id: str, patch, new: bool, ids=None) -> None:
+    def apply_patch(self, image_id: str, patch, new: bool, ids=None, plane: int = 0) -> None:
         if self.big is not None and image_id == self.image_id:
             if patch is not None:
                 self.big.buffer.apply(patch, new)
@@ -108,7 +108,7 @@ class BigImageDocument(AnnotationDocument):
                 self._autosave.start()
             return
         if patch is None or not self.is_big(image_id):
-            super().apply_patch(image_id, patch, new, ids)
+            super().apply_patch(image_id, patch, new, ids, plane)
             return
         try:  # a big image not shown: its chunks on disk
             buffer = buffer_for(self.project.chunked_labels(image_id))

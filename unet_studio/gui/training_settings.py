@@ -12,8 +12,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from unet_studio.core.annotations import classes_present, read_annotation
+from unet_studio.core.annotations import classes_present
 from unet_studio.core.errors import StudioError, TrainingError
+from unet_studio.core.plane_labels import read_every_plane
 from unet_studio.data.augment_config import AugmentConfig
 from unet_studio.data.batches import labels_problem
 from unet_studio.models.config import DEFAULT_PRESET, ModelConfig
@@ -78,7 +79,7 @@ class LabelCensus:
         key = (stat.st_mtime_ns, stat.st_size)
         cached = self._cache.get(path)
         if cached is None or cached[0] != key:
-            cached = (key, classes_present(read_annotation(path)))
+            cached = (key, classes_present(read_every_plane(path)))
             self._cache[path] = cached
         return cached[1]
 
@@ -86,13 +87,13 @@ class LabelCensus:
         """Why training cannot start (one line, data.batches.labels_problem), or None: no labels, one class.
 
         `current_labels` (the unsaved labels of the image shown, or the label values they hold) replace
-        that image's file."""
+        that image's file (they join a stack's file: it holds the other planes too)."""
         if project is None:
             return "open a project first"
         present: set[int] = set()
         use_current = current_id is not None and current_labels is not None
         for record in project.images:
-            if use_current and record.id == current_id:
+            if use_current and record.id == current_id and (record.planes or 1) == 1:
                 continue
             try:
                 path = project.annotation_path(record.id)

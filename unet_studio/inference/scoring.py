@@ -15,17 +15,26 @@ from unet_studio.core.errors import StudioError
 from unet_studio.core.images import read_image
 from unet_studio.core.metrics import collapse_warning, confusion, dice_iou_per_class, single_predicted_class
 from unet_studio.core.model_choice import is_worse
+from unet_studio.core.plane_labels import read_label_plane
 from unet_studio.inference.predictor import Predictor
 
 
 
 @dataclass(frozen=True)
 class QcImage:
-    """One validation image: its file and its annotation file (1 = background, 2.. = classes)."""
+    """One validation image plane: its file and its annotation file (1 = background, 2.. = classes); a
+    stack's `plane` of its `n_planes` (one multi-page annotation file, core.plane_labels)."""
 
     image_id: str
     image_path: Path
     annotation_path: Path
+    plane: int = 0
+    n_planes: int = 1
+
+    @property
+    def name(self) -> str:
+        """As training names its item (the checkpoint's validation_images): 'a.tif', 'a.tif [plane 2]'."""
+        return self.image_path.name if self.n_planes == 1 else f"{self.image_path.name} [plane {self.plane}]"
 
 
 @dataclass(frozen=True)
@@ -59,8 +68,9 @@ def score_model(model_id: str, name: str, checkpoint: Path, images: list[QcImage
         if stop is not None and stop.is_set():
             break
         try:
-            pixels = read_image(item.image_path).pixels
-            annotation = read_annotation(item.annotation_path, pixels.shape[:2])
+            pixels = read_image(item.image_path, plane=item.plane).pixels
+            annotation = (read_annotation(item.annotation_path, pixels.shape[:2]) if item.n_planes == 1 else
+                          read_label_plane(item.annotation_path, item.plane, item.n_planes, pixels.shape[:2]))
             result = predictor.predict(pixels, stop=stop, source=item.image_path.name)
         except StudioError as error:
             problems.append(str(error))

@@ -8,6 +8,10 @@ The project's instance layer (which object each pixel belongs to) follows the sa
 and ROI sets (one object per ROI) fill it where they label pixels, their objects numbered after the ids
 kept elsewhere; other kinds take the pixels whose class they change out of their objects; pixels the
 import leaves alone keep theirs.
+
+A stack's labels come per plane: a multi-page label file (masks, instances, annotations) with as many
+planes as the image gives each plane its own; a one-plane file (and a ROI set) labels plane 0, as an old
+project's shared annotation does (core.plane_labels).
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import numpy as np
 from skimage.segmentation import relabel_sequential
 
 from unet_studio.core.annotations import mask_to_annotation
-from unet_studio.core.errors import AnnotationError, StudioError
+from unet_studio.core.errors import AnnotationError, ImageReadError, StudioError
+from unet_studio.core.images import image_info
 from unet_studio.core.project import Project
 from unet_studio.io.imagej_rois import rois_to_annotation, rois_to_objects
 from unet_studio.io.label_files import LABEL_SUFFIXES, find_label_file, import_label_image, read_label_image
@@ -27,15 +32,17 @@ KINDS = ("mask", "instances", "annotation", "roi")
 ROI_SUFFIXES = (".zip", "_rois.zip")
 
 
-def read_as_annotation(path: Path, shape: tuple[int, int], kind: str, class_value: int = 2) -> np.ndarray:
-    """One label file as an annotation (0 unlabelled, 1 background, 2.. classes) of `shape`."""
+def read_as_annotation(path: Path, shape: tuple[int, int], kind: str, class_value: int = 2,
+                       plane: int | None = None) -> np.ndarray:
+    """One label file (`plane` of a multi-page one) as an annotation (0 unlabelled, 1 background, 2..) of
+    `shape`."""
     if kind == "mask":
-        return import_label_image(path, shape)
+        return import_label_image(path, shape, plane)
     if kind == "roi":
         return rois_to_annotation(path, shape, class_value, background_value=0)
     if kind == "instances":
-        return instances_to_annotation(read_instance_image(path, shape), class_value)
-    labels = read_label_image(path)
+        return instances_to_annotation(read_instance_image(path, shape, plane), class_value)
+    labels = read_label_image(path, plane)
     if labels.shape != tuple(shape):
         raise AnnotationError(path, f"label image shape {labels.shape} differs from the image's {tuple(shape)}")
     if kind == "annotation":
@@ -43,9 +50,9 @@ def read_as_annotation(path: Path, shape: tuple[int, int], kind: str, class_valu
     raise AnnotationError(path, f"unknown kind of labels {kind!r}; choose one of {', '.join(KINDS)}")
 
 
-def read_instance_image(path: Path, shape: tuple[int, int]) -> np.ndarray:
-    """An instance label image (0 background, one id per object) of `shape`, as uint32."""
-    objects = read_label_image(path)
+def read_instance_image(path: Path, shape: tuple[int, int], plane: int | None = None) -> np.ndarray:
+    """An instance label image (0 background, one id per object) of `shape` (`plane` of a stack), as uint32."""
+    objects = read_label_image(path, plane)
     if objects.shape != tuple(shape):
         raise AnnotationError(path, f"label image shape {objects.shape} differs from the image's {tuple(shape)}")
     if int(objects.max(initial=0)) > np.iinfo(np.uint32).max:
@@ -98,15 +105,11 @@ def import_annotations(project: Project, labels_dir: str | Path, kind: str = "ma
         if path is None:
             continue
         try:
-            existing = project.load_annotation(record.id)
-            objects = _objects(path, existing.shape, kind)
-            annotation = (instances_to_annotation(objects, class_value) if kind == "instances"
-                          else read_as_annotation(path, existing.shape, kind, class_value))
-            ids = merge_instances(project.load_instances(record.id), existing, annotation, objects)
-            _add_missing_classes(project, int(annotation.max(initial=0)))
-            project.save_annotation(record.id, merge(existing, annotation))
-            if ids is not None:
-                project.save_instances(record.id, ids)
+            n_planes, pages = project.n_planes(record.id), _pages(path, kind)
+            if pages not in (1, n_planes):
+                raise AnnotationError(path, f"label file has {pages} planes but the image has {n_planes}")
+            for plane in range(pages):
+                _import_plane(project, record.id, path, kind, class_value, plane, pages > 1)
             imported.append(record.id)
         except StudioError as error:
             problems.append(str(error))
@@ -115,10 +118,36 @@ def import_annotations(project: Project, labels_dir: str | Path, kind: str = "ma
     return imported, problems
 
 
-def _objects(path: Path, shape: tuple[int, int], kind: str) -> np.ndarray | None:
+def _pages(path: Path, kind: str) -> int:
+    """How many planes a label file holds (a ROI set: one)."""
+    if kind == "roi":
+        return 1
+    try:
+        return image_info(path).n_planes
+    except ImageReadError as exc:
+        raise AnnotationError(path, f"cannot read label file ({exc.reason})") from exc
+
+
+def _import_plane(project: Project, image_id: str, path: Path, kind: str, class_value: int, plane: int,
+                  paged: bool) -> None:
+    """Merge one plane of a label file (page `plane` when `paged`, else the file's one plane) into that
+    plane of the image."""
+    page = plane if paged else None
+    existing = project.load_annotation(image_id, plane)
+    objects = _objects(path, existing.shape, kind, page)
+    annotation = (instances_to_annotation(objects, class_value) if kind == "instances"
+                  else read_as_annotation(path, existing.shape, kind, class_value, page))
+    ids = merge_instances(project.load_instances(image_id, plane), existing, annotation, objects)
+    _add_missing_classes(project, int(annotation.max(initial=0)))
+    project.save_annotation(image_id, merge(existing, annotation), plane)
+    if ids is not None:
+        project.save_instances(image_id, ids, plane)
+
+
+def _objects(path: Path, shape: tuple[int, int], kind: str, plane: int | None = None) -> np.ndarray | None:
     """The objects a label file names: an instance image's ids, one per ROI of a ROI set; None for masks."""
     if kind == "instances":
-        return read_instance_image(path, shape)
+        return read_instance_image(path, shape, plane)
     return rois_to_objects(path, shape) if kind == "roi" else None
 
 

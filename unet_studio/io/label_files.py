@@ -23,17 +23,18 @@ def find_label_file(labels_dir: Path, image: str | Path, suffixes: tuple[str, ..
     return None
 
 
-def read_label_image(path: str | Path) -> np.ndarray:
+def read_label_image(path: str | Path, plane: int | None = None) -> np.ndarray:
     """A 2-D integer label image from PNG or TIFF, read through the guarded image reader.
 
     Grey images are taken as they are; RGB(A) images only when the colour channels are equal (a grey mask
-    saved as colour); float images only when all values are whole numbers. Stacks are refused.
+    saved as colour); float images only when all values are whole numbers. Stacks are refused unless
+    `plane` names the plane of a multi-page label file to read.
     """
     path = Path(path)
     if path.suffix.lower() not in LABEL_SUFFIXES:
         raise AnnotationError(path, f"label images are PNG or TIFF, not {path.suffix!r}")
-    image = read_image(path)
-    if image.n_planes != 1:
+    image = read_image(path, plane=plane or 0)
+    if plane is None and image.n_planes != 1:
         raise AnnotationError(path, f"label image must have one plane, found {image.n_planes}")
     pixels = image.pixels
     if pixels.shape[2] not in (1, 3, 4):
@@ -52,10 +53,11 @@ def read_label_image(path: str | Path) -> np.ndarray:
     return pixels
 
 
-def import_label_image(path: str | Path, shape: tuple[int, int]) -> np.ndarray:
-    """A conventional mask file (0 background, 1..K) -> an annotation (0 unlabelled, 1 background, 2..)."""
+def import_label_image(path: str | Path, shape: tuple[int, int], plane: int | None = None) -> np.ndarray:
+    """A conventional mask file (0 background, 1..K) -> an annotation (0 unlabelled, 1 background, 2..);
+    `plane`: which plane of a multi-page mask."""
     path = Path(path)
-    mask = read_label_image(path)
+    mask = read_label_image(path, plane)
     if mask.shape != tuple(shape[:2]):
         raise AnnotationError(path, f"label image shape {mask.shape} differs from the image's {tuple(shape[:2])}")
     if int(mask.max()) >= np.iinfo(np.uint16).max:

@@ -12,9 +12,10 @@ import numpy as np
 from unet_studio.core.annotations import read_annotation
 from unet_studio.core.checksums import file_sha256
 from unet_studio.core.errors import StudioError, TrainingError
-from unet_studio.core.images import file_stem, list_images, read_image
+from unet_studio.core.images import file_stem, image_info, list_images, read_image
 from unet_studio.core.instance_targets import TOUCHING_BORDER, TargetRecipe, target_from_instances
 from unet_studio.core.normalize import normalize_for_network
+from unet_studio.core.plane_labels import read_every_plane, read_label_plane
 from unet_studio.core.project import Project
 from unet_studio.data.sampling import TrainItem
 from unet_studio.inference.package_model import read_package
@@ -29,6 +30,7 @@ from unet_studio.training.trainer import Trainer
 from unet_studio.training.validation import is_sparse
 
 LABEL_FORMATS = ("annotation", "mask", "instances")
+PLANE_TAG = " [plane "  # a stack's plane item is named '<image file> [plane k]'
 SKIPPED = "skipped "  # how a Log line about an unusable input file starts (the CLI counts them)
 MAX_UNCONFIRMED_CLASSES = 20  # more object classes than this in the labels must be confirmed (n_classes)
 
@@ -45,12 +47,39 @@ def _target(labels: np.ndarray, labels_format: str) -> np.ndarray:
     return labels.astype(np.int64)
 
 
-def _read_item(image_path: Path, label_path: Path, labels_format: str, normalization: dict) -> TrainItem:
-    pixels = read_image(image_path).pixels
-    labels = read_annotation(label_path, pixels.shape[:2])
+def _image_file(item: TrainItem) -> Path:
+    """The image file an item was read from (a stack's plane item is named '<file> [plane k]')."""
+    return Path(item.name.split(PLANE_TAG)[0])
+
+
+def _read_items(image_path: Path, label_path: Path, labels_format: str, normalization: dict) -> list[TrainItem]:
+    """The pair's 2-D items: one, or with a multi-page label file one per plane of the stack (for the
+    'annotation' format only the planes that hold labels; a mask's empty plane is all background)."""
+    info = image_info(label_path)
+    if info.n_planes == 1:
+        return [_read_item(image_path, label_path, labels_format, normalization, None)]
+    planes = range(info.n_planes)
+    if labels_format == "annotation":
+        planes = [p for p, labels in enumerate(read_every_plane(label_path)) if labels.any()]
+    return [_read_item(image_path, label_path, labels_format, normalization, p) for p in planes]
+
+
+def _read_item(image_path: Path, label_path: Path, labels_format: str, normalization: dict,
+               plane: int | None) -> TrainItem:
+    """Plane `plane` of the image with page `plane` of its label file (None: a flat pair, plane 0)."""
+    image_data = read_image(image_path, plane=plane or 0)
+    pixels = image_data.pixels
+    if plane is None:
+        labels = read_annotation(label_path, pixels.shape[:2])
+    else:
+        if image_data.n_planes != image_info(label_path).n_planes:
+            raise TrainingError(label_path, f"labels have {image_info(label_path).n_planes} planes but the image "
+                                f"{image_data.n_planes}")
+        labels = read_label_plane(label_path, plane, image_data.n_planes, pixels.shape[:2])
     image = normalize_for_network(pixels, normalization["low"], normalization["high"])
     ids = labels.astype(np.uint32) if labels_format == "instances" else None
-    return TrainItem(image, _target(labels, labels_format), name=str(image_path), instances=ids)
+    name = str(image_path) if plane is None else f"{image_path}{PLANE_TAG}{plane}]"
+    return TrainItem(image, _target(labels, labels_format), name=name, instances=ids)
 
 
 def load_training_items(images: Sequence[str | Path], labels: Sequence[str | Path],
@@ -68,7 +97,7 @@ def load_training_items(images: Sequence[str | Path], labels: Sequence[str | Pat
         if label_path is None:
             continue
         try:
-            items.append(_read_item(image_path, label_path, labels_format, normalization))
+            items.extend(_read_items(image_path, label_path, labels_format, normalization))
         except StudioError as error:
             problems.append(str(error))
     return items, problems
@@ -139,7 +168,7 @@ def iter_train_folders(images_dir: str | Path, labels_dir: str | Path, out_path:
     train_items, val_items = _split_off(items, train_config.val_fraction, train_config.seed)
     yield Log(f"{len(train_items)} image(s) for training, {len(val_items)} for validation"
               + (" (sparse labels: every labelled image trains)" if not val_items and is_sparse(items) else ""))
-    used = [Path(item.name) for item in items]
+    used = list(dict.fromkeys(_image_file(item) for item in items))
     yield Log(_recipe_line(recipe))
     trainer = Trainer(config, train_config, train_items, val_items, classes, out_path, init_checkpoint=init,
                       image_sources=_sources(used), normalization=normalization, recipe=recipe)

@@ -3,7 +3,8 @@
 Each poll stats every watched annotation (its .png or .tif: path, inode, mtime_ns, size) and re-reads only the
 ones whose stamp moved; normalised images are read once and cached, so a stroke costs one annotation read.
 An image joins when its annotation first holds a label, drops when it is erased or its file goes, and
-moves when its split changes; a new snapshot (LiveControl.update_snapshot) adds and removes images.
+moves when its split changes; a stack's file is one entry whose items are its labelled planes (a save of
+one plane rewrites the file, so its planes are read again, their pixels from the cache); a new snapshot (LiveControl.update_snapshot) adds and removes images.
 Runs on the training thread and reads only files (annotations are replaced atomically by their writers).
 """
 
@@ -14,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_studio.core.annotations import annotation_file, read_annotation
+from unet_studio.core.annotations import annotation_file
 from unet_studio.core.checksums import file_sha256
 from unet_studio.core.errors import StudioError, TrainingError
 from unet_studio.core.images import read_image
 from unet_studio.core.normalize import normalize_for_network
 from unet_studio.data.sampling import TrainItem
-from unet_studio.training.project_source import LabelledFile, ProjectSnapshot
+from unet_studio.training.project_source import LabelledFile, ProjectSnapshot, read_items
 
 Stamp = tuple[Path, int, int, int]  # annotation file, inode, mtime_ns, size (an atomic save makes a new inode)
 
@@ -42,7 +43,7 @@ class LabelSet:
 class _Entry:
     file: LabelledFile
     stamp: Stamp | None
-    item: TrainItem | None
+    items: tuple[TrainItem, ...]  # one per labelled plane; () while all unlabelled
     problem: str | None
 
 
@@ -71,14 +72,14 @@ class LiveLabels:
         self.channels: int | None = None
         self.outputs: int | None = None
         self._entries: dict[str, _Entry] = {}
-        self._images: dict[Path, tuple[np.ndarray, str]] = {}  # normalised pixels and sha256, per image file
+        self._images: dict[tuple[Path, int], tuple[np.ndarray, str]] = {}  # (file, plane) -> normalised, sha256
         self.set_snapshot(snapshot)
 
     def set_snapshot(self, snapshot: ProjectSnapshot) -> None:
         """Watch this snapshot's images from the next refresh on."""
         self._watched = {image_id(f): f for f in (*snapshot.images, *snapshot.unlabelled)}
         kept = {f.image_path for f in self._watched.values()}
-        self._images = {path: value for path, value in self._images.items() if path in kept}
+        self._images = {key: value for key, value in self._images.items() if key[0] in kept}
 
     @property
     def watched(self) -> int:
@@ -95,16 +96,16 @@ class LiveLabels:
             old, stamp = self._entries.get(key), _stamp(file)
             if old is not None and old.stamp == stamp and old.file == file:
                 continue
-            item, problem = self._read(file, stamp[0]) if stamp else (None, None)
-            self._entries[key] = _Entry(file, stamp, item, problem)
+            items, problem = self._read(file, stamp[0]) if stamp else ((), None)
+            self._entries[key] = _Entry(file, stamp, items, problem)
             if problem and (old is None or old.problem != problem):
                 problems.append(problem)
-            if item is not None or (old is not None and old.item is not None):
+            if items or (old is not None and old.items):
                 changed.append(key)
                 val_changed |= file.split == "val" or (old is not None and old.file.split == "val")
         for key in set(self._entries) - set(self._watched):
             old = self._entries.pop(key)
-            if old.item is not None:
+            if old.items:
                 changed.append(key)
                 val_changed |= old.file.split == "val"
         if not changed and not problems:
@@ -112,28 +113,23 @@ class LiveLabels:
         return self._label_set(tuple(sorted(changed)), val_changed, tuple(problems))
 
     def _label_set(self, changed: tuple[str, ...], val_changed: bool, problems: tuple[str, ...]) -> LabelSet:
-        entries = [self._entries[key] for key in sorted(self._entries) if self._entries[key].item is not None]
-        train = tuple(e.item for e in entries if e.file.split == "train")
-        val = tuple(e.item for e in entries if e.file.split == "val")
-        sources = tuple({"name": e.file.image_path.name, "sha256": self._images[e.file.image_path][1]}
-                        for e in entries if e.file.image_path in self._images)
+        entries = [self._entries[key] for key in sorted(self._entries) if self._entries[key].items]
+        train = tuple(item for e in entries if e.file.split == "train" for item in e.items)
+        val = tuple(item for e in entries if e.file.split == "val" for item in e.items)
+        hashes = {path: sha for (path, _plane), (_pixels, sha) in self._images.items()}
+        sources = tuple({"name": e.file.image_path.name, "sha256": hashes[e.file.image_path]}
+                        for e in entries if e.file.image_path in hashes)
         return LabelSet(train, val, changed, val_changed, problems, sources)
 
-    def _read(self, file: LabelledFile, path: Path) -> tuple[TrainItem | None, str | None]:
-        """The image's TrainItem (None while all unlabelled), or a one-line problem."""
+    def _read(self, file: LabelledFile, path: Path) -> tuple[tuple[TrainItem, ...], str | None]:
+        """The image's TrainItems, one per labelled plane (() while all unlabelled), or a one-line problem."""
         try:
-            annotation = read_annotation(path)
-            if not annotation.any():
-                return None, None
-            image = self._image(file.image_path)
-            if image.shape[1:] != annotation.shape:
-                raise TrainingError(file.image_path, f"image is {image.shape[1]} x {image.shape[2]} but its "
-                                    f"annotation {annotation.shape[0]} x {annotation.shape[1]}")
-            target = annotation.astype(np.int64) - 1
-            self._check_fits(file, image, target)
+            items = tuple(read_items(file, path, self.normalization, self._image))
+            for item in items:
+                self._check_fits(file, item.image, item.target)
         except StudioError as error:
-            return None, str(error)
-        return TrainItem(image, target, name=str(file.image_path)), None
+            return (), str(error)
+        return items, None
 
     def _check_fits(self, file: LabelledFile, image: np.ndarray, target: np.ndarray) -> None:
         if self.channels is not None and image.shape[0] != self.channels:
@@ -143,9 +139,10 @@ class LiveLabels:
             raise TrainingError(file.annotation_path, f"label {int(target.max()) + 1} is beyond the model's "
                                 f"{self.outputs - 1} object class(es); start live training again to learn it")
 
-    def _image(self, path: Path) -> np.ndarray:
-        if path not in self._images:
-            pixels = read_image(path).pixels
+    def _image(self, path: Path, plane: int = 0) -> np.ndarray:
+        if (path, plane) not in self._images:
+            pixels = read_image(path, plane=plane).pixels
             image = normalize_for_network(pixels, self.normalization["low"], self.normalization["high"])
-            self._images[path] = (image, file_sha256(path))
-        return self._images[path][0]
+            known = next((sha for (p, _), (_, sha) in self._images.items() if p == path), None)
+            self._images[(path, plane)] = (image, known or file_sha256(path))
+        return self._images[(path, plane)][0]

@@ -2,7 +2,8 @@
 
 The GUI takes the snapshot on its own thread when Train is pressed; the training thread then reads only
 the files it names (image files and annotation files, which are replaced atomically), never the live
-`Project` that the GUI thread keeps saving into.
+`Project` that the GUI thread keeps saving into. Every labelled plane of a stack (Z or T) is one 2-D
+training item of its own (core.plane_labels: a stack's labels are one multi-page file, a plane each).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import numpy as np
 
 from unet_studio.core.annotations import read_annotation
 from unet_studio.core.errors import StudioError, TrainingError
-from unet_studio.core.images import read_image
+from unet_studio.core.images import image_info, read_image
 from unet_studio.core.instance_labels import read_instances
 from unet_studio.core.normalize import normalize_for_network
+from unet_studio.core.plane_labels import read_label_planes
 from unet_studio.core.project import Project
+from unet_studio.core.project_annotations import plane_file
 from unet_studio.data.sampling import TrainItem
 
 SPLITS = ("train", "val")
@@ -26,13 +29,20 @@ SPLITS = ("train", "val")
 
 @dataclass(frozen=True)
 class LabelledFile:
-    """One image with saved labels: its file, its annotation file (1 = background), its split and its instance
-    layer's file (None without one)."""
+    """One image with saved labels: its file, its annotation file (1 = background), its split, its instance
+    layer's file (None without one; plane k > 0 of a stack: core.project_annotations.plane_file) and its
+    number of planes."""
 
     image_path: Path
     annotation_path: Path
     split: str
     instances_path: Path | None = None
+    n_planes: int = 1
+
+    def instances_of(self, plane: int) -> Path | None:
+        """The instance layer file of one plane, or None where it has none."""
+        path = None if self.instances_path is None else plane_file(self.instances_path, plane)
+        return path if path is not None and path.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -58,40 +68,62 @@ def snapshot_project(project: Project) -> ProjectSnapshot:
     images, unlabelled = [], []
     for record in project.images:
         path = project.annotation_path(record.id) if record.split in SPLITS else None
+        if record.split not in SPLITS:
+            continue
+        n_planes = project.n_planes(record.id)
         if path is not None:
-            layer = project.instances_path(record.id)
             images.append(LabelledFile(project.image_path(record.id), path, record.split,
-                                       layer if layer.is_file() else None))
-        elif record.split in SPLITS:
-            first_save = project.folder / "annotations" / f"{record.id}.png"
-            unlabelled.append(LabelledFile(project.image_path(record.id), first_save, record.split))
+                                       project.instances_path(record.id), n_planes))
+        else:
+            first_save = project.folder / "annotations" / f"{record.id}{'.png' if n_planes == 1 else '.tif'}"
+            unlabelled.append(LabelledFile(project.image_path(record.id), first_save, record.split, None, n_planes))
     classes = tuple(dataclasses.asdict(c) for c in project.classes)
     return ProjectSnapshot(project.folder, project.manifest_path, tuple(images), classes, tuple(unlabelled))
 
 
 def snapshot_items(snapshot: ProjectSnapshot,
                    normalization: dict) -> tuple[dict[str, list[TrainItem]], list[str], list[Path]]:
-    """Training items by split ('train', 'val'), one line per unusable image, and the image files used.
-    Images whose annotation is all unlabelled are left out."""
+    """Training items by split ('train', 'val'): one per labelled plane; one line per unusable image, and the
+    image files used. Planes whose annotation is all unlabelled are left out."""
     by_split: dict[str, list[TrainItem]] = {split: [] for split in SPLITS}
     problems, used = [], []
     for item in snapshot.images:
         try:
-            annotation = read_annotation(item.annotation_path)
-            if not annotation.any():
-                continue
-            pixels = read_image(item.image_path).pixels
-            if pixels.shape[:2] != annotation.shape:
-                raise TrainingError(item.image_path, f"image is {pixels.shape[0]} x {pixels.shape[1]} but its "
-                                    f"annotation {annotation.shape[0]} x {annotation.shape[1]}")
-            image = normalize_for_network(pixels, normalization["low"], normalization["high"])
-            layer = item.instances_path
-            ids = read_instances(layer, annotation.shape) if layer is not None and layer.is_file() else None
+            found = read_items(item, item.annotation_path, normalization)
         except StudioError as error:
             problems.append(str(error))
             continue
-        target = annotation.astype(np.int64) - 1
-        by_split[item.split].append(TrainItem(image, target, name=str(item.image_path), instances=ids))
-        used.append(item.image_path)
+        by_split[item.split].extend(found)
+        if found:
+            used.append(item.image_path)
     return by_split, problems, used
 
+
+def labelled_planes(file: LabelledFile, path: Path) -> list[tuple[int, np.ndarray]]:
+    """(plane, annotation) of each plane of ``file`` that holds a label, read from its annotation ``path``."""
+    if file.n_planes == 1:
+        annotations = [read_annotation(path)]
+    else:
+        info = image_info(file.image_path)
+        annotations = read_label_planes(path, file.n_planes, (info.height, info.width))
+    return [(plane, labels) for plane, labels in enumerate(annotations) if labels.any()]
+
+
+def read_items(file: LabelledFile, path: Path, normalization: dict, image=None) -> list[TrainItem]:
+    """One TrainItem per labelled plane of ``file`` (annotation read from ``path``); ``image(path, plane)``, if
+    given, gives the normalised pixels (a cache), else they are read here."""
+    items = []
+    for plane, annotation in labelled_planes(file, path):
+        if image is not None:
+            pixels = image(file.image_path, plane)
+        else:
+            pixels = normalize_for_network(read_image(file.image_path, plane=plane).pixels, normalization["low"],
+                                           normalization["high"])
+        if pixels.shape[1:] != annotation.shape:
+            raise TrainingError(file.image_path, f"image is {pixels.shape[1]} x {pixels.shape[2]} but its "
+                                f"annotation {annotation.shape[0]} x {annotation.shape[1]}")
+        layer = file.instances_of(plane)
+        ids = read_instances(layer, annotation.shape) if layer is not None else None
+        name = str(file.image_path) if file.n_planes == 1 else f"{file.image_path} [plane {plane}]"
+        items.append(TrainItem(pixels, annotation.astype(np.int64) - 1, name=name, instances=ids))
+    return items
