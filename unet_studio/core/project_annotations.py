@@ -93,6 +93,20 @@ class ProjectAnnotations:
         self.record_label_state(image_id, *stack_status(volume))
         return written
 
+    def save_label_planes(self, image_id: str, volume: np.ndarray) -> Path:
+        """Write every plane's labels (P, H, W) at once (one atomic write, as an import does) and update the
+        status as save_annotation does."""
+        shape, n = self._shape(image_id), self.n_planes(image_id)
+        if np.shape(volume) != (n, *shape):
+            raise AnnotationError(self.folder / "annotations" / image_id, f"labels are {np.shape(volume)}, the "
+                                  f"image has {n} plane(s) of {shape[0]} x {shape[1]}")
+        if n == 1:
+            return self.save_annotation(image_id, np.asarray(volume)[0])
+        self._subfolder("annotations")
+        written = write_label_planes(self.folder / "annotations" / image_id, volume)
+        self.record_label_state(image_id, *stack_status(volume))
+        return written
+
     def record_label_state(self, image_id: str, status: str, labelled_planes: int | None = None) -> bool:
         """Store an image's label status as saved ('reviewed' stays while labelled) and a stack's count of
         labelled planes; True if the record changed."""

@@ -108,8 +108,7 @@ def import_annotations(project: Project, labels_dir: str | Path, kind: str = "ma
             n_planes, pages = project.n_planes(record.id), _pages(path, kind)
             if pages not in (1, n_planes):
                 raise AnnotationError(path, f"label file has {pages} planes but the image has {n_planes}")
-            for plane in range(pages):
-                _import_plane(project, record.id, path, kind, class_value, plane, pages > 1)
+            _import_file(project, record.id, path, kind, class_value, pages)
             imported.append(record.id)
         except StudioError as error:
             problems.append(str(error))
@@ -128,20 +127,23 @@ def _pages(path: Path, kind: str) -> int:
         raise AnnotationError(path, f"cannot read label file ({exc.reason})") from exc
 
 
-def _import_plane(project: Project, image_id: str, path: Path, kind: str, class_value: int, plane: int,
-                  paged: bool) -> None:
-    """Merge one plane of a label file (page `plane` when `paged`, else the file's one plane) into that
-    plane of the image."""
-    page = plane if paged else None
-    existing = project.load_annotation(image_id, plane)
-    objects = _objects(path, existing.shape, kind, page)
-    annotation = (instances_to_annotation(objects, class_value) if kind == "instances"
-                  else read_as_annotation(path, existing.shape, kind, class_value, page))
-    ids = merge_instances(project.load_instances(image_id, plane), existing, annotation, objects)
-    _add_missing_classes(project, int(annotation.max(initial=0)))
-    project.save_annotation(image_id, merge(existing, annotation), plane)
-    if ids is not None:
-        project.save_instances(image_id, ids, plane)
+def _import_file(project: Project, image_id: str, path: Path, kind: str, class_value: int, pages: int) -> None:
+    """Merge a label file into the image: each page into its plane of a stack (a one-page file into plane 0),
+    the labels written once, then each plane's object layer."""
+    existing = project.load_label_planes(image_id)
+    merged, layers = list(existing), {}
+    for plane in range(pages):
+        page = plane if pages > 1 else None
+        objects = _objects(path, existing[plane].shape, kind, page)
+        annotation = (instances_to_annotation(objects, class_value) if kind == "instances"
+                      else read_as_annotation(path, existing[plane].shape, kind, class_value, page))
+        layers[plane] = merge_instances(project.load_instances(image_id, plane), existing[plane], annotation, objects)
+        _add_missing_classes(project, int(annotation.max(initial=0)))
+        merged[plane] = merge(existing[plane], annotation)
+    project.save_label_planes(image_id, np.stack(merged))  # checks the values fit, writes uint8 or uint16
+    for plane, ids in layers.items():
+        if ids is not None:
+            project.save_instances(image_id, ids, plane)
 
 
 def _objects(path: Path, shape: tuple[int, int], kind: str, plane: int | None = None) -> np.ndarray | None:
