@@ -164,6 +164,13 @@ class ChunkedLabels:
         with self._lock:
             return {key: np.asarray(self._chunk_entry(*key)["counts"], np.int64) for key in self.chunks_stored()}
 
+    def values_present(self) -> tuple[int, ...]:
+        """The label values (> 0) held anywhere, ascending (core.annotations.classes_present of the whole
+        image), from the index where it is current."""
+        counts = list(self.chunk_counts().values())
+        present = {value for c in counts for value in np.flatnonzero(c).tolist() if value > 0}
+        return tuple(sorted(present))
+
     def _chunk_status(self, cy: int, cx: int) -> str:
         return self._chunk_entry(cy, cx)["status"]
 
