@@ -4,52 +4,21 @@ one stream weighted by labelled pixels; big images marked 'val' are left out wit
 
 import numpy as np
 import pytest
-import tifffile
 import torch
 
-from tests.conftest import make_blobs
-from tests.training.helpers import tiny_config
-from unet_studio.core.project import Project
+from tests.training.helpers import BIG_HEIGHT as HEIGHT, BIG_WIDTH as WIDTH, big_image_project, tiny_config
 from unet_studio.data import lazy_patches
 from unet_studio.data.augment_config import AugmentConfig
 from unet_studio.data.mixed_batches import MixedBatchSource, batch_source, check_items
 from unet_studio.data.sampling import TrainItem
 from unet_studio.io import multiscale_image
-from unet_studio.io.ome_zarr_convert import convert_to_ome_zarr
 from unet_studio.models.config import ModelConfig
 from unet_studio.training.api import iter_train_project
 from unet_studio.training.big_source import labelled_chunks, open_big_item
 from unet_studio.training.events import Log, TrainingFinished
 
 pytest.importorskip("zarr")
-HEIGHT, WIDTH, CHUNK = 400, 360, 64
 TINY = ModelConfig(depth=2, base_channels=4)
-
-
-def _big_project(tmp_path, big_split="train", small=True):
-    """A project with a 400 x 360 OME-Zarr (64 px chunks) scribbled in three chunks and, with `small`, two
-    48 x 48 ordinary images with dense labels."""
-    image, mask = make_blobs((HEIGHT, WIDTH), n=30, radius=8, seed=5, dtype=np.uint16)
-    tifffile.imwrite(tmp_path / "big.tif", image)
-    big = convert_to_ome_zarr(tmp_path / "big.tif", tmp_path / "data" / "big.ome.zarr", chunk=CHUNK)
-    paths = [big]
-    if small:
-        for index in range(2):
-            pixels, labels = make_blobs((48, 48), n=4, radius=5, seed=index)
-            path = tmp_path / "data" / f"small{index}.tif"
-            tifffile.imwrite(path, pixels)
-            paths.append(path)
-    project = Project.create(tmp_path / "project", paths)
-    annotation = np.zeros((HEIGHT, WIDTH), np.uint8)
-    for y, x in ((10, 10), (200, 150), (330, 300)):
-        annotation[y:y + 40, x:x + 40] = mask[y:y + 40, x:x + 40] + 1
-    project.chunked_labels("big", chunk=CHUNK).write(0, 0, annotation)
-    project.set_split("big", big_split)
-    if small:
-        for index in range(2):
-            _, labels = make_blobs((48, 48), n=4, radius=5, seed=index)
-            project.save_annotation(f"small{index}", labels + 1)
-    return project, annotation
 
 
 @pytest.fixture
@@ -70,7 +39,7 @@ def reads(monkeypatch):
 
 
 def test_project_training_reads_only_windows_of_a_big_image(tmp_path, reads):
-    project, _ = _big_project(tmp_path)
+    project, _ = big_image_project(tmp_path)
     reads.clear()  # convert_to_ome_zarr read the TIFF through it
     config = tiny_config(epochs=2, steps_per_epoch=4, batch_size=4)
     events = list(iter_train_project(project, model_config=TINY, train_config=config))
@@ -89,7 +58,7 @@ def test_project_training_reads_only_windows_of_a_big_image(tmp_path, reads):
 
 
 def test_a_big_image_alone_trains_and_its_chunks_are_weighed_from_the_index(tmp_path, reads):
-    project, annotation = _big_project(tmp_path, small=False)
+    project, annotation = big_image_project(tmp_path, small=False)
     item = open_big_item(project.image_path("big"), project.chunked_labels_folder("big"), {"low": 0.5, "high": 99.5})
     assert labelled_chunks(item.labels) == [(0, 0), (3, 2), (5, 4), (5, 5)]
     np.testing.assert_array_equal(item.class_counts(), [(annotation == 1).sum(), (annotation == 2).sum()])
@@ -99,7 +68,7 @@ def test_a_big_image_alone_trains_and_its_chunks_are_weighed_from_the_index(tmp_
 
 
 def test_a_big_image_marked_val_is_left_out_with_one_line(tmp_path, reads):
-    project, _ = _big_project(tmp_path, big_split="val")
+    project, _ = big_image_project(tmp_path, big_split="val")
     reads.clear()
     events = list(iter_train_project(project, model_config=TINY, train_config=tiny_config(epochs=1)))
     lines = [e.message for e in events if isinstance(e, Log)]
@@ -112,7 +81,7 @@ def test_a_big_image_marked_val_is_left_out_with_one_line(tmp_path, reads):
 def test_mixed_batches_weigh_every_labelled_pixel_alike(tmp_path):
     """A class labelled only in the big image still trains; the share of patches from each kind follows
     the labelled pixels; counts are the sums of both kinds."""
-    project, annotation = _big_project(tmp_path, small=False)
+    project, annotation = big_image_project(tmp_path, small=False)
     big = open_big_item(project.image_path("big"), project.chunked_labels_folder("big"), {"low": 0.5, "high": 99.5})
     small_target = np.zeros((96, 96), np.int64)  # background only: the object class comes from the big image
     small = TrainItem(np.zeros((1, 96, 96), np.float32), small_target, name="small")
@@ -131,7 +100,7 @@ def test_mixed_batches_weigh_every_labelled_pixel_alike(tmp_path):
 
 
 def test_check_items_refuses_a_big_validation_image_and_counts_chunks(tmp_path):
-    project, _ = _big_project(tmp_path, small=False)
+    project, _ = big_image_project(tmp_path, small=False)
     big = open_big_item(project.image_path("big"), project.chunked_labels_folder("big"), {"low": 0.5, "high": 99.5})
     model = ModelConfig(in_channels=1, num_classes=2, depth=2, base_channels=4)
     np.testing.assert_array_equal(check_items([big], [], model, "out"), big.class_counts())
