@@ -7,6 +7,8 @@ import pytest
 import torch
 
 from tests.training.helpers import BIG_HEIGHT as HEIGHT, BIG_WIDTH as WIDTH, big_image_project, tiny_config
+from unet_studio.cli.main import main
+from unet_studio.core.project import Project
 from unet_studio.data import lazy_patches
 from unet_studio.data.augment_config import AugmentConfig
 from unet_studio.data.mixed_batches import MixedBatchSource, batch_source, check_items
@@ -108,3 +110,15 @@ def test_check_items_refuses_a_big_validation_image_and_counts_chunks(tmp_path):
         check_items([big], [big], model, "out")
     with pytest.raises(Exception, match="1 channel.*the model expects 2"):
         check_items([big], [], ModelConfig(in_channels=2, num_classes=2, depth=2, base_channels=4), "out")
+
+
+def test_train_project_on_the_command_line_uses_the_big_image(tmp_path, reads, capsys):
+    project, _ = big_image_project(tmp_path)
+    reads.clear()
+    code = main(["train", str(project.folder), "--preset", "fast", "--max-steps", "2", "--steps-per-epoch", "2",
+                 "--batch-size", "2", "--patch-size", "32", "--device", "cpu", "--no-amp", "--augment", "none"])
+    output = capsys.readouterr()
+    assert code == 0, output.err
+    assert "1 big image(s) train from patches read region by region" in output.out + output.err
+    assert reads and all(h <= 64 and w <= 64 for level, h, w in reads if level == 0)
+    assert len(Project.open(project.folder).models) == 1
