@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -113,11 +112,7 @@ def phase_train(folder: Path, steps: int, threads: int) -> dict:
 
 
 def run_phase(*args: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    done = subprocess.run([sys.executable, __file__, "--phase", *args], capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        return {"failed": done.stderr.strip().splitlines()[-3:]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_big_image_phase(*args, script=__file__)
 
 
 def main() -> None:
