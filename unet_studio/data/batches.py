@@ -71,11 +71,15 @@ class BatchSource:
         labelled_bias: float = 0.9,
     ):
         self.counts = check_trainable(items)
-        self.patch_size, self.batch_size, self.margin = int(patch_size), int(batch_size), int(margin)
-        self.augment_config = augment_config
-        self.border_weight = border_weight
-        self.rng = np.random.default_rng(rng_seed)
+        self._configure(patch_size, batch_size, rng_seed, augment_config, margin, border_weight)
         self.sampler = PatchSampler(items, patch_size, margin, self.rng, labelled_bias)
+
+    def _configure(self, patch_size: int, batch_size: int, rng_seed: int, augment_config: AugmentConfig,
+                   margin: int, border_weight: tuple[float, float] | None) -> None:
+        """The settings every batch source shares, and its random stream (subclasses draw from it too)."""
+        self.patch_size, self.batch_size, self.margin = int(patch_size), int(batch_size), int(margin)
+        self.augment_config, self.border_weight = augment_config, border_weight
+        self.rng = np.random.default_rng(rng_seed)
 
     def _window(self) -> tuple[np.ndarray, np.ndarray, int, int]:
         """Image (C,h,w), target (h,w) and the top-left of the (P+2m) window in them (may be negative)."""

@@ -124,9 +124,7 @@ class LazyBatchSource(BatchSource):
     def __init__(self, items: Sequence[LazyTrainItem], patch_size: int, batch_size: int, rng_seed: int,
                  augment_config: AugmentConfig, margin: int = 0, border_weight: tuple[float, float] | None = None,
                  labelled_bias: float = 0.9, context: int | None = None):
-        self.patch_size, self.batch_size, self.margin = int(patch_size), int(batch_size), int(margin)
-        self.augment_config, self.border_weight = augment_config, border_weight
-        self.rng = np.random.default_rng(rng_seed)
+        self._configure(patch_size, batch_size, rng_seed, augment_config, margin, border_weight)
         self.sampler = LazyPatchSampler(items, patch_size, margin, self.rng, labelled_bias, context)
         self.counts = self.sampler.class_counts
         problem = labels_problem(self.sampler.classes)

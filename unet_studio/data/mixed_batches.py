@@ -82,10 +82,8 @@ class MixedBatchSource(BatchSource):
     def __init__(self, items: Sequence, lazy_items: Sequence[LazyTrainItem], patch_size: int, batch_size: int,
                  rng_seed: int, augment_config: AugmentConfig, margin: int = 0,
                  border_weight: tuple[float, float] | None = None, labelled_bias: float = 0.9):
-        self.patch_size, self.batch_size, self.margin = int(patch_size), int(batch_size), int(margin)
-        self.augment_config, self.border_weight = augment_config, border_weight
+        self._configure(patch_size, batch_size, rng_seed, augment_config, margin, border_weight)
         self.labelled_bias = float(labelled_bias)
-        self.rng = np.random.default_rng(rng_seed)
         self.samplers = [PatchSampler(items, patch_size, margin, self.rng, labelled_bias),
                          LazyPatchSampler(lazy_items, patch_size, margin, self.rng, labelled_bias)]
         self.counts = class_counts([*items, *lazy_items])
