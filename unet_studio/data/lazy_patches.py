@@ -26,12 +26,23 @@ from unet_studio.data.sampling import window_start
 RANGE_PIXELS = 2**24  # the largest pyramid level read whole for the percentile range (4096 x 4096)
 
 
+SAMPLE_SIDE = 512  # without a small enough level, the range comes from a grid of windows this wide
+
+
 def intensity_range(image, low: float = 0.5, high: float = 99.5) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel percentiles of the finest level with at most RANGE_PIXELS pixels (level 0 if it fits):
-    the range a lazy image is normalised with, in training and in streamed prediction alike."""
+    the range a lazy image is normalised with, in training and in streamed prediction alike. An image
+    without such a level (a big TIFF with no pyramid) is sampled in a grid of windows of its coarsest
+    level, RANGE_PIXELS in all, never read whole."""
     level = next((i for i, (h, w) in enumerate(image.levels) if h * w <= RANGE_PIXELS), len(image.levels) - 1)
     height, width = image.levels[level]
-    return percentile_range(image.read(level, 0, height, 0, width), low, high)
+    if height * width <= RANGE_PIXELS:
+        return percentile_range(image.read(level, 0, height, 0, width), low, high)
+    side_y, side_x = min(SAMPLE_SIDE, height), min(SAMPLE_SIDE, width)
+    n = max(1, int(np.sqrt(RANGE_PIXELS / (side_y * side_x))))
+    windows = [image.read(level, y, y + side_y, x, x + side_x)
+               for y in np.linspace(0, height - side_y, n).astype(int) for x in np.linspace(0, width - side_x, n).astype(int)]
+    return percentile_range(np.concatenate(windows, axis=0), low, high)
 
 
 @dataclass(frozen=True)
