@@ -172,9 +172,10 @@ def phase_predict(store: Path, side: int, mode: str, out: Path) -> dict:
             "peak_rss_mb": round(rss_mb()), "threads": machine("native")["threads"]}
 
 
-def run_phase(*args: str) -> dict:
+def run_phase(*args: str, script: str = __file__) -> dict:
+    """`script --phase ARGS` in a fresh process (its own peak RSS): the JSON object its last line prints."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, __file__, "--phase", *args], capture_output=True, text=True, env=env)
+    done = subprocess.run([sys.executable, script, "--phase", *args], capture_output=True, text=True, env=env)
     if done.returncode != 0:
         return {"failed": done.stderr.strip().splitlines()[-3:]}
     return json.loads(done.stdout.strip().splitlines()[-1])

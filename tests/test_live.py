@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from tests.live_project import blob_annotation, make_project
-from tests.training.helpers import TINY_MODEL, tiny_config
+from tests.training.helpers import TINY_MODEL, big_image_project, tiny_config
 from unet_studio.core.errors import TrainingError
+from unet_studio.data.mixed_batches import is_lazy
 from unet_studio.models.checkpoint import load_checkpoint
 from unet_studio.training.events import EpochEnded, LabelsReloaded, Log, ModelKept, StepEnded, TrainingFinished
 from unet_studio.training.live import LiveControl, iter_train_live
@@ -222,3 +223,20 @@ def test_the_rate_settles_after_the_last_change_and_new_strokes_bring_it_back(tm
     run.until(LabelsReloaded)
     assert trainer._lr(after_warmup) == pytest.approx(base, rel=0.05)  # new strokes: full rate again
     run.finish()
+
+
+def test_a_big_image_joins_live_training_from_its_chunk_index(tmp_path):
+    """A big image painted in the tiled viewer trains live: its chunked labels are watched through the
+    store's index, and a stroke saved into a new chunk is in the next batches' source."""
+    project, _ = big_image_project(tmp_path, small=False)
+    run = LiveRun(project, tmp_path / "live.pt")
+    run.until(StepEnded)
+    (big,) = run.trainer.train_items
+    assert is_lazy(big) and big.labels.chunks_stored() == [(0, 0), (3, 2), (5, 4), (5, 5)]
+    project.chunked_labels("big").write(100, 260, np.full((10, 10), 2, np.uint8))
+    run.control.labels_changed()
+    reloaded = run.until(LabelsReloaded)
+    assert reloaded.changed == ("big",) and reloaded.train_images == 1
+    (big,) = run.trainer.train_items
+    assert (1, 4) in big.labels.chunks_stored() and run.trainer.source.sampler.items[0] is big
+    assert run.finish().checkpoint_path is not None

@@ -10,12 +10,13 @@ from unet_studio.core.chunked_labels import ChunkedLabels
 from unet_studio.core.errors import TrainingError
 from unet_studio.core.normalize import normalize_with_range
 from unet_studio.data.augment_config import AugmentConfig
+from unet_studio.data import lazy_patches
 from unet_studio.data.lazy_patches import LazyBatchSource, LazyTrainItem
 from unet_studio.io import multiscale_image
 from unet_studio.io.ome_zarr import open_multiscale
 from unet_studio.io.ome_zarr_convert import convert_to_ome_zarr
 
-pytest.importorskip("zarr")
+zarr = pytest.importorskip("zarr")
 HEIGHT, WIDTH = 400, 360
 
 
@@ -76,3 +77,22 @@ def test_unlabelled_or_mismatched_labels_are_refused(big, tmp_path):
         LazyBatchSource([LazyTrainItem.open(lazy, empty)], 32, 2, 0, AugmentConfig.preset("none"))
     with pytest.raises(TrainingError, match="labels are 100 x 100 but the image is 400 x 360"):
         LazyTrainItem.open(lazy, ChunkedLabels(tmp_path / "x.chunks", (100, 100)), "big")
+
+
+def test_an_image_without_a_small_level_is_sampled_in_windows(big, monkeypatch):
+    """No level fits RANGE_PIXELS (a big TIFF without a pyramid): the range comes from windows of at most
+    SAMPLE_SIDE pixels, RANGE_PIXELS in all, and matches the whole image's closely."""
+    lazy, _, image, _ = big
+    whole_lo, whole_hi = lazy_patches.percentile_range(image)
+    monkeypatch.setattr(lazy_patches, "RANGE_PIXELS", 120 * 120)
+    monkeypatch.setattr(lazy_patches, "SAMPLE_SIDE", 40)
+    reads = []
+    original = multiscale_image.MultiscaleImage.read
+    monkeypatch.setattr(multiscale_image.MultiscaleImage, "read",
+                        lambda self, level, *box: reads.append((level, box)) or original(self, level, *box))
+    level0 = zarr.open_group(str(lazy.path), mode="r")["0"]
+    single = multiscale_image.MultiscaleImage(lazy.path, [level0], "YX")  # level 0 only
+    lo, hi = lazy_patches.intensity_range(single)
+    assert len(reads) == 9 and all(y1 - y0 <= 40 and x1 - x0 <= 40 for _, (y0, y1, x0, x1) in reads)
+    assert abs(lo[0] - whole_lo[0]) <= 0.05 * (whole_hi[0] - whole_lo[0])
+    assert abs(hi[0] - whole_hi[0]) <= 0.05 * (whole_hi[0] - whole_lo[0])

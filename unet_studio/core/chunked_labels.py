@@ -46,6 +46,11 @@ class ChunkedLabels:
         if self.folder.is_dir():
             remove_stale_temp_files(self.folder)
 
+    @classmethod
+    def existing(cls, folder: str | os.PathLike, shape: tuple[int, int], chunk: int = 1024) -> ChunkedLabels:
+        """The store in ``folder`` with the chunk side its index records (``chunk`` when it has none yet)."""
+        return cls(folder, shape, stored_chunk(Path(folder)) or chunk)
+
     # --- geometry ------------------------------------------------------------------------------
     def chunk_bounds(self, cy: int, cx: int) -> tuple[int, int, int, int]:
         """(y0, y1, x0, x1) of chunk (cy, cx), clipped at the image's edge."""
@@ -159,6 +164,13 @@ class ChunkedLabels:
         with self._lock:
             return {key: np.asarray(self._chunk_entry(*key)["counts"], np.int64) for key in self.chunks_stored()}
 
+    def values_present(self) -> tuple[int, ...]:
+        """The label values (> 0) held anywhere, ascending (core.annotations.classes_present of the whole
+        image), from the index where it is current."""
+        counts = list(self.chunk_counts().values())
+        present = {value for c in counts for value in np.flatnonzero(c).tolist() if value > 0}
+        return tuple(sorted(present))
+
     def _chunk_status(self, cy: int, cx: int) -> str:
         return self._chunk_entry(cy, cx)["status"]
 
@@ -201,6 +213,14 @@ def _entry(block: np.ndarray, path: Path) -> dict:
     stat = path.stat()
     return {"status": label_status(block), "counts": np.bincount(block.ravel()).tolist(),
             "mtime_ns": stat.st_mtime_ns, "size": stat.st_size}
+
+
+def stored_chunk(folder: Path) -> int | None:
+    """The chunk side recorded in the folder's index, or None (no index, or a damaged one)."""
+    try:
+        return int(json.loads((folder / INDEX_NAME).read_text(encoding="utf-8"))["chunk"])
+    except (OSError, ValueError, LookupError, TypeError):
+        return None
 
 
 def _stored_dtype(folder: Path) -> str | None:

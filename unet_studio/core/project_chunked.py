@@ -6,7 +6,6 @@ The store is ``annotations/<image_id>.chunks/`` (core.chunked_labels). The host 
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,8 +41,7 @@ class ProjectChunkedLabels:
         """The image's chunked label store (empty until the first write; an existing one keeps its chunk)."""
         folder = self.chunked_labels_folder(image_id)
         self._subfolder("annotations")
-        stored = _stored_chunk(folder)
-        return ChunkedLabels(folder, self.image_size(image_id), stored or chunk)
+        return ChunkedLabels.existing(folder, self.image_size(image_id), chunk)
 
     def refresh_chunked_status(self, image_id: str, labels: ChunkedLabels | None = None) -> str:
         """Set the image's status from its chunked labels (a 'reviewed' image stays so while labelled)."""
@@ -54,9 +52,3 @@ class ProjectChunkedLabels:
             self._replace_image(replace(record, status=status))
         return status
 
-
-def _stored_chunk(folder: Path) -> int | None:
-    try:
-        return int(json.loads((folder / "index.json").read_text(encoding="utf-8"))["chunk"])
-    except (OSError, ValueError, LookupError, TypeError):
-        return None

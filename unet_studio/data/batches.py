@@ -56,21 +56,6 @@ def check_trainable(items: Sequence[TrainItem]) -> np.ndarray:
     return counts
 
 
-def check_items(train: Sequence[TrainItem], val: Sequence[TrainItem], model_config, where) -> np.ndarray:
-    """check_trainable(train), after checking every item's channels and labels against `model_config`
-    (a ModelConfig); TrainingError names the item (or `where`, the run's output, when there is none)."""
-    channels, k = model_config.in_channels, model_config.num_classes
-    if not train:
-        raise TrainingError(where, "no training images with labels")
-    for item in list(train) + list(val):
-        if item.image.shape[0] != channels:
-            raise TrainingError(item.name, f"image has {item.image.shape[0]} channel(s), the model expects {channels}")
-        if item.target.size and int(item.target.max()) >= k:
-            raise TrainingError(item.name, f"label {int(item.target.max()) + 1} is beyond the model's {k - 1} "
-                                           "object class(es)")
-    return check_trainable(train)
-
-
 class BatchSource:
     """Endless seeded batches from TrainItems for the Trainer (which converts them to torch)."""
 
@@ -86,18 +71,25 @@ class BatchSource:
         labelled_bias: float = 0.9,
     ):
         self.counts = check_trainable(items)
-        self.patch_size, self.batch_size, self.margin = int(patch_size), int(batch_size), int(margin)
-        self.augment_config = augment_config
-        self.border_weight = border_weight
-        self.rng = np.random.default_rng(rng_seed)
+        self._configure(patch_size, batch_size, rng_seed, augment_config, margin, border_weight)
         self.sampler = PatchSampler(items, patch_size, margin, self.rng, labelled_bias)
 
+    def _configure(self, patch_size: int, batch_size: int, rng_seed: int, augment_config: AugmentConfig,
+                   margin: int, border_weight: tuple[float, float] | None) -> None:
+        """The settings every batch source shares, and its random stream (subclasses draw from it too)."""
+        self.patch_size, self.batch_size, self.margin = int(patch_size), int(batch_size), int(margin)
+        self.augment_config, self.border_weight = augment_config, border_weight
+        self.rng = np.random.default_rng(rng_seed)
+
+    def _window(self) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """Image (C,h,w), target (h,w) and the top-left of the (P+2m) window in them (may be negative)."""
+        return self.sampler.region(*self.sampler.centre())
+
     def _patch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        item, top, left = self.sampler.sample_window()
+        image, target, top, left = self._window()
         side = self.patch_size + 2 * self.margin
-        image, target = augment(
-            item.image, item.target, self.rng, self.augment_config, output_shape=(side, side), origin=(top, left)
-        )
+        image, target = augment(image, target, self.rng, self.augment_config, output_shape=(side, side),
+                                origin=(top, left))
         weight = None
         if self.border_weight is not None:
             w0, sigma = self.border_weight

@@ -82,25 +82,37 @@ class PatchSampler:
             raise TrainingError("training set", f"no labelled pixels in {len(self.items)} image(s)")
         self._class_item_p = {k: _normalised([c.get(k, 0) for c in counts]) for k in self.classes}
         self._item_p = _normalised([sum(c.values()) for c in counts])
+        self.class_counts = np.zeros(max(self.classes) + 1, np.int64)  # labelled pixels per network class
+        for totals in counts:
+            for k, n in totals.items():
+                self.class_counts[k] += n
 
-    def _centre(self) -> tuple[int, tuple[int, int]]:
-        """Pick an item index and the (row, col) the target patch is centred on."""
+    def centre(self) -> tuple[int, int, int]:
+        """An item index and the (row, col) the target patch is centred on (the class rule above)."""
         if self.rng.random() < self.labelled_bias:
-            k = self.classes[self.rng.integers(len(self.classes))]
-            index = int(self.rng.choice(len(self.items), p=self._class_item_p[k]))
-            coords = self._coordinates[index][k]
-            flat = int(coords[self.rng.integers(coords.size)])
-            return index, divmod(flat, self.items[index].target.shape[1])
+            return self.centre_on(self.classes[self.rng.integers(len(self.classes))])
+        return self.centre_anywhere()
+
+    def centre_on(self, k: int) -> tuple[int, int, int]:
+        """An item weighted by its pixels of class k (one of self.classes) and one of those pixels."""
+        index = int(self.rng.choice(len(self.items), p=self._class_item_p[k]))
+        coords = self._coordinates[index][k]
+        flat = int(coords[self.rng.integers(coords.size)])
+        return (index, *divmod(flat, self.items[index].target.shape[1]))
+
+    def centre_anywhere(self) -> tuple[int, int, int]:
+        """An item weighted by its labelled pixels and any pixel of it."""
         index = int(self.rng.choice(len(self.items), p=self._item_p))
         h, w = self.items[index].target.shape
-        return index, (int(self.rng.integers(h)), int(self.rng.integers(w)))
+        return index, int(self.rng.integers(h)), int(self.rng.integers(w))
 
-    def _window_start(self, centre: int, length: int) -> int:
-        """Top/left of the P-window centred on `centre`, shifted inside the image when the image allows."""
-        start = centre - self.patch_size // 2
-        if length >= self.patch_size:
-            start = min(max(start, 0), length - self.patch_size)
-        return start
+    def region(self, index: int, row: int, col: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """The item's whole image and target, and the top-left (may be negative) of the (P+2m) window
+        whose centre P x P patch is centred on (row, col): warps read real pixels all around it."""
+        item = self.items[index]
+        top = window_start(row, item.target.shape[0], self.patch_size) - self.margin
+        left = window_start(col, item.target.shape[1], self.patch_size) - self.margin
+        return item.image, item.target, top, left
 
     def sample_window(self) -> tuple[TrainItem, int, int]:
         """An item and the top-left (may be negative) of its (P+2m) x (P+2m) model-input window.
@@ -108,11 +120,17 @@ class PatchSampler:
         The target patch is that window's centre P x P. Warps (augment with origin=) read real pixels
         from all around the window, so nothing is cropped or copied here.
         """
-        index, (row, col) = self._centre()
-        item = self.items[index]
-        top = self._window_start(row, item.target.shape[0]) - self.margin
-        left = self._window_start(col, item.target.shape[1]) - self.margin
-        return item, top, left
+        index, row, col = self.centre()
+        _, _, top, left = self.region(index, row, col)
+        return self.items[index], top, left
+
+
+def window_start(centre: int, length: int, patch_size: int) -> int:
+    """Top/left of the patch_size window centred on `centre`, shifted inside [0, length) when it fits."""
+    start = centre - patch_size // 2
+    if length >= patch_size:
+        start = min(max(start, 0), length - patch_size)
+    return start
 
 
 def _normalised(weights: Sequence[int]) -> np.ndarray:

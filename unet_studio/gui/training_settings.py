@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from unet_studio.core.annotations import classes_present
+from unet_studio.core.chunked_labels import INDEX_NAME
 from unet_studio.core.errors import StudioError, TrainingError
 from unet_studio.core.plane_labels import read_every_plane
 from unet_studio.data.augment_config import AugmentConfig
@@ -69,17 +70,28 @@ class TrainingSettings:
 
 
 class LabelCensus:
-    """Which label values each saved annotation holds, re-read only when a file changes (size, mtime)."""
+    """Which label values each saved annotation holds, re-read only when a file changes (size, mtime); a big
+    image's chunked labels are counted from their index (no chunk read while the index is current)."""
 
     def __init__(self) -> None:
         self._cache: dict[Path, tuple[tuple[int, int], tuple[int, ...]]] = {}
 
     def values(self, path: Path) -> tuple[int, ...]:
+        return self._cached(path, lambda: classes_present(read_every_plane(path)))
+
+    def chunked_values(self, project, image_id: str) -> tuple[int, ...]:
+        """The label values of a big image's chunked labels (none before the first save)."""
+        folder = project.chunked_labels_folder(image_id)
+        if not (folder / INDEX_NAME).is_file():
+            return ()
+        return self._cached(folder / INDEX_NAME, lambda: project.chunked_labels(image_id).values_present())
+
+    def _cached(self, path: Path, count) -> tuple[int, ...]:
         stat = os.stat(path)
         key = (stat.st_mtime_ns, stat.st_size)
         cached = self._cache.get(path)
         if cached is None or cached[0] != key:
-            cached = (key, classes_present(read_every_plane(path)))
+            cached = (key, count())
             self._cache[path] = cached
         return cached[1]
 
@@ -96,6 +108,9 @@ class LabelCensus:
             if use_current and record.id == current_id and (record.planes or 1) == 1:
                 continue
             try:
+                if project.is_big_image(record.id):
+                    present.update(self.chunked_values(project, record.id))
+                    continue
                 path = project.annotation_path(record.id)
                 if path is not None:
                     present.update(self.values(path))

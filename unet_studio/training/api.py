@@ -17,12 +17,14 @@ from unet_studio.core.instance_targets import TOUCHING_BORDER, TargetRecipe, tar
 from unet_studio.core.normalize import normalize_for_network
 from unet_studio.core.plane_labels import read_every_plane, read_label_plane
 from unet_studio.core.project import Project
+from unet_studio.data.mixed_batches import item_channels
 from unet_studio.data.sampling import TrainItem
 from unet_studio.inference.package_model import read_package
 from unet_studio.data.targets import apply_recipe
 from unet_studio.models.checkpoint import DEFAULT_NORMALIZATION, Checkpoint, load_checkpoint
 from unet_studio.models.package_checkpoint import PREDICT_ONLY_ARCH, PredictOnlyModelError
 from unet_studio.models.config import ModelConfig
+from unet_studio.training.big_source import big_image_record, split_kinds
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.events import Log, TrainingEvent, TrainingFinished
 from unet_studio.training.project_source import ProjectSnapshot, snapshot_items, snapshot_project
@@ -104,9 +106,9 @@ def load_training_items(images: Sequence[str | Path], labels: Sequence[str | Pat
 
 
 def _channels(items: Sequence[TrainItem]) -> int:
-    counts = {item.image.shape[0] for item in items}
+    counts = {item_channels(item) for item in items}
     if len(counts) > 1:
-        found = ", ".join(f"{item.name}: {item.image.shape[0]}" for item in items[:6])
+        found = ", ".join(f"{item.name}: {item_channels(item)}" for item in items[:6])
         raise TrainingError("training images", f"images differ in channel count ({found}); use one kind of image")
     return counts.pop()
 
@@ -241,8 +243,10 @@ def iter_train_snapshot(snapshot: ProjectSnapshot, out_path: str | Path,
     by_split, problems, used = snapshot_items(snapshot, normalization)
     for problem in problems:
         yield Log(f"{SKIPPED}{problem}")
-    train_items, val_items = by_split["train"], by_split["val"]
-    if not train_items:
+    if snapshot.validation_left_out:
+        yield Log(snapshot.validation_left_out)
+    (train_items, big_items), val_items = split_kinds(by_split["train"]), by_split["val"]
+    if not train_items and not big_items:
         raise TrainingError(snapshot.manifest_path, "no labelled training image: label some pixels first")
     recipe = training_recipe(train_items, train_config)
     if not val_items:
@@ -253,12 +257,16 @@ def iter_train_snapshot(snapshot: ProjectSnapshot, out_path: str | Path,
         else:
             yield Log("no validation image (mark images 'val' to get one): every labelled image trains, "
                       "tracking the training loss")
-    config = _resolve_model(model_config, init, _channels(train_items + val_items),
+    config = _resolve_model(model_config, init, _channels(train_items + val_items + big_items),
                             snapshot.num_classes + recipe.extra_outputs())
     train_items, val_items = (apply_recipe(part, recipe, config.num_classes - 1) for part in (train_items, val_items))
+    train_items += big_items  # no instance layer on big images: their targets are the classes under any recipe
+    if big_items:
+        yield Log(f"{len(big_items)} big image(s) train from patches read region by region")
     yield Log(_recipe_line(recipe))
+    sources = _sources(used) + [big_image_record(item) for item in big_items]
     trainer = Trainer(config, train_config, train_items, val_items, list(snapshot.classes), out_path,
-                      init_checkpoint=init, image_sources=_sources(used), normalization=normalization,
+                      init_checkpoint=init, image_sources=sources, normalization=normalization,
                       recipe=recipe)
     if on_trainer is not None:
         on_trainer(trainer)

@@ -43,6 +43,8 @@ def iter_train_live(snapshot: ProjectSnapshot, out_path: str | Path, model_confi
     first = labels.refresh()
     for problem in first.problems if first else ():
         yield Log(f"{SKIPPED}{problem}")
+    if snapshot.validation_left_out:
+        yield Log(snapshot.validation_left_out)
     train_items, val_items = (list(first.train), list(first.val)) if first else ([], [])
     if not train_items:
         raise TrainingError(snapshot.manifest_path, "no labelled training image: label some pixels first")

@@ -4,12 +4,17 @@ Each poll stats every watched annotation (its .png or .tif: path, inode, mtime_n
 ones whose stamp moved; normalised images are read once and cached, so a stroke costs one annotation read.
 An image joins when its annotation first holds a label, drops when it is erased or its file goes, and
 moves when its split changes; a stack's file is one entry whose items are its labelled planes (a save of
-one plane rewrites the file, so its planes are read again, their pixels from the cache); a new snapshot (LiveControl.update_snapshot) adds and removes images.
+one plane rewrites the file, so its planes are read again, their pixels from the cache); a new snapshot
+(LiveControl.update_snapshot) adds and removes images.
+Big images (chunked labels, painted in the tiled viewer) are watched through their store's index, which every
+chunk save rewrites; they join as LazyTrainItems read region by region (training/big_source.py), opened once,
+and like ordinary runs they train only when marked 'train' (a big 'val' image is left out).
 Runs on the training thread and reads only files (annotations are replaced atomically by their writers).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +22,14 @@ import numpy as np
 
 from unet_studio.core.annotations import annotation_file
 from unet_studio.core.checksums import file_sha256
+from unet_studio.core.chunked_labels import INDEX_NAME, ChunkedLabels
 from unet_studio.core.errors import StudioError, TrainingError
 from unet_studio.core.images import read_image
 from unet_studio.core.normalize import normalize_for_network
+from unet_studio.data.lazy_patches import LazyTrainItem
+from unet_studio.data.mixed_batches import is_lazy
 from unet_studio.data.sampling import TrainItem
+from unet_studio.training.big_source import big_image_record, labelled_chunks, open_big_item
 from unet_studio.training.project_source import LabelledFile, ProjectSnapshot, read_items
 
 Stamp = tuple[Path, int, int, int]  # annotation file, inode, mtime_ns, size (an atomic save makes a new inode)
@@ -53,8 +62,9 @@ def image_id(file: LabelledFile) -> str:
 
 
 def _stamp(file: LabelledFile) -> Stamp | None:
-    """The annotation file now (.png or .tif, whichever was saved last) and its mtime and size, or None."""
-    path = annotation_file(file.annotation_path.with_suffix(""))
+    """The annotation file now (.png or .tif, whichever was saved last; a big image's chunk index) and its
+    mtime and size, or None."""
+    path = file.annotation_path / INDEX_NAME if file.chunked else annotation_file(file.annotation_path.with_suffix(""))
     if path is None:
         return None
     try:
@@ -73,6 +83,7 @@ class LiveLabels:
         self.outputs: int | None = None
         self._entries: dict[str, _Entry] = {}
         self._images: dict[tuple[Path, int], tuple[np.ndarray, str]] = {}  # (file, plane) -> normalised, sha256
+        self._big: dict[Path, LazyTrainItem] = {}  # big images opened (range measured) once
         self.set_snapshot(snapshot)
 
     def set_snapshot(self, snapshot: ProjectSnapshot) -> None:
@@ -80,6 +91,7 @@ class LiveLabels:
         self._watched = {image_id(f): f for f in (*snapshot.images, *snapshot.unlabelled)}
         kept = {f.image_path for f in self._watched.values()}
         self._images = {key: value for key, value in self._images.items() if key[0] in kept}
+        self._big = {path: item for path, item in self._big.items() if path in kept}
 
     @property
     def watched(self) -> int:
@@ -117,26 +129,52 @@ class LiveLabels:
         train = tuple(item for e in entries if e.file.split == "train" for item in e.items)
         val = tuple(item for e in entries if e.file.split == "val" for item in e.items)
         hashes = {path: sha for (path, _plane), (_pixels, sha) in self._images.items()}
-        sources = tuple({"name": e.file.image_path.name, "sha256": hashes[e.file.image_path]}
-                        for e in entries if e.file.image_path in hashes)
+        sources = tuple(big_image_record(e.items[0]) if is_lazy(e.items[0]) else
+                        {"name": e.file.image_path.name, "sha256": hashes[e.file.image_path]}
+                        for e in entries if is_lazy(e.items[0]) or e.file.image_path in hashes)
         return LabelSet(train, val, changed, val_changed, problems, sources)
 
     def _read(self, file: LabelledFile, path: Path) -> tuple[tuple[TrainItem, ...], str | None]:
-        """The image's TrainItems, one per labelled plane (() while all unlabelled), or a one-line problem."""
+        """The image's TrainItems, one per labelled plane (() while all unlabelled; a big image's one
+        LazyTrainItem), or a one-line problem."""
+        if file.chunked:
+            big, problem = self._read_big(file)
+            return ((big,) if big is not None else ()), problem
         try:
             items = tuple(read_items(file, path, self.normalization, self._image))
             for item in items:
-                self._check_fits(file, item.image, item.target)
+                self._check_fits(file, item.image.shape[0], int(item.target.max()))
         except StudioError as error:
             return (), str(error)
         return items, None
 
-    def _check_fits(self, file: LabelledFile, image: np.ndarray, target: np.ndarray) -> None:
-        if self.channels is not None and image.shape[0] != self.channels:
-            raise TrainingError(file.image_path, f"image has {image.shape[0]} channel(s), the model expects "
+    def _read_big(self, file: LabelledFile) -> tuple[LazyTrainItem | None, str | None]:
+        """A big 'train' image as a LazyTrainItem over its store as saved now (None while unlabelled or
+        marked 'val'), or a one-line problem."""
+        if file.split != "train":
+            return None, None
+        try:
+            item = self._big.get(file.image_path)
+            if item is None:
+                item = open_big_item(file.image_path, file.annotation_path, self.normalization)
+            else:
+                item = dataclasses.replace(item, labels=ChunkedLabels.existing(file.annotation_path, item.labels.shape))
+            if item is None or not labelled_chunks(item.labels):
+                return None, None
+            self._big[file.image_path] = item
+            counts = item.class_counts()
+            self._check_fits(file, item.channels, len(np.trim_zeros(counts, "b")) - 1)
+        except StudioError as error:
+            return None, str(error)
+        return item, None
+
+    def _check_fits(self, file: LabelledFile, channels: int, top: int) -> None:
+        """Refuse an image of other `channels` than the model's, or labels up to network class `top` beyond it."""
+        if self.channels is not None and channels != self.channels:
+            raise TrainingError(file.image_path, f"image has {channels} channel(s), the model expects "
                                                  f"{self.channels}")
-        if self.outputs is not None and int(target.max()) >= self.outputs:
-            raise TrainingError(file.annotation_path, f"label {int(target.max()) + 1} is beyond the model's "
+        if self.outputs is not None and top >= self.outputs:
+            raise TrainingError(file.annotation_path, f"label {top + 1} is beyond the model's "
                                 f"{self.outputs - 1} object class(es); start live training again to learn it")
 
     def _image(self, path: Path, plane: int = 0) -> np.ndarray:

@@ -23,6 +23,7 @@ from unet_studio.core.plane_labels import read_label_planes
 from unet_studio.core.project import Project
 from unet_studio.core.project_annotations import plane_file
 from unet_studio.data.sampling import TrainItem
+from unet_studio.training.big_source import left_out_of_validation, open_big_item
 
 SPLITS = ("train", "val")
 
@@ -31,13 +32,15 @@ SPLITS = ("train", "val")
 class LabelledFile:
     """One image with saved labels: its file, its annotation file (1 = background), its split, its instance
     layer's file (None without one; plane k > 0 of a stack: core.project_annotations.plane_file) and its
-    number of planes."""
+    number of planes. `chunked`: a big image, whose annotation_path is its chunked label folder
+    (core.chunked_labels) and which training reads region by region (training/big_source.py)."""
 
     image_path: Path
     annotation_path: Path
     split: str
     instances_path: Path | None = None
     n_planes: int = 1
+    chunked: bool = False
 
     def instances_of(self, plane: int) -> Path | None:
         """The instance layer file of one plane, or None where it has none."""
@@ -58,6 +61,11 @@ class ProjectSnapshot:
     unlabelled: tuple[LabelledFile, ...] = ()
 
     @property
+    def validation_left_out(self) -> str | None:
+        """The Log line naming the labelled big images marked 'val', which no run validates on, or None."""
+        return left_out_of_validation([f.image_path.name for f in self.images if f.chunked and f.split == "val"])
+
+    @property
     def num_classes(self) -> int:
         """Network outputs the classes need (class value v is output v - 1)."""
         return max(int(c["value"]) for c in self.classes)
@@ -67,6 +75,11 @@ def snapshot_project(project: Project) -> ProjectSnapshot:
     """Read the project once (call on the thread that owns it)."""
     images, unlabelled = [], []
     for record in project.images:
+        if record.split in SPLITS and _is_big(project, record.id):
+            folder = project.chunked_labels_folder(record.id)
+            file = LabelledFile(project.image_path(record.id), folder, record.split, chunked=True)
+            (images if folder.is_dir() else unlabelled).append(file)
+            continue
         path = project.annotation_path(record.id) if record.split in SPLITS else None
         if record.split not in SPLITS:
             continue
@@ -81,13 +94,31 @@ def snapshot_project(project: Project) -> ProjectSnapshot:
     return ProjectSnapshot(project.folder, project.manifest_path, tuple(images), classes, tuple(unlabelled))
 
 
+def _is_big(project: Project, image_id: str) -> bool:
+    try:
+        return project.is_big_image(image_id)
+    except StudioError:  # no readable size: the ordinary path says why
+        return False
+
+
 def snapshot_items(snapshot: ProjectSnapshot,
                    normalization: dict) -> tuple[dict[str, list[TrainItem]], list[str], list[Path]]:
     """Training items by split ('train', 'val'): one per labelled plane; one line per unusable image, and the
-    image files used. Planes whose annotation is all unlabelled are left out."""
+    ordinary image files used. Planes whose annotation is all unlabelled are left out. Big images marked
+    'train' are LazyTrainItems (read region by region); those marked 'val' are left out (big_source.py says
+    why)."""
     by_split: dict[str, list[TrainItem]] = {split: [] for split in SPLITS}
     problems, used = [], []
     for item in snapshot.images:
+        if item.chunked:
+            try:
+                big = open_big_item(item.image_path, item.annotation_path, normalization) if item.split == "train" else None
+            except StudioError as error:
+                problems.append(str(error))
+                continue
+            if big is not None:
+                by_split["train"].append(big)
+            continue
         try:
             found = read_items(item, item.annotation_path, normalization)
         except StudioError as error:

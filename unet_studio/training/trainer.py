@@ -16,7 +16,7 @@ import torch
 from unet_studio.core.errors import TrainingError
 from unet_studio.core.instance_targets import TargetRecipe
 from unet_studio.core.metrics import collapse_warning
-from unet_studio.data.batches import BatchSource, check_items
+from unet_studio.data.mixed_batches import batch_source, check_items
 from unet_studio.data.sampling import TrainItem
 from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.postprocess import fold_border
@@ -54,8 +54,8 @@ class _Best:
 
 
 class Trainer:
-    """Trains `model_config` on TrainItems; iter_fit(stop) yields StepEnded/EpochEnded/PreviewReady/Log and
-    finally TrainingFinished. The best weights are saved atomically to `out_path` after each improving epoch.
+    """Trains `model_config` on TrainItems (big images' LazyTrainItems too: data/mixed_batches.py; never as
+    validation items); iter_fit(stop) yields StepEnded/EpochEnded/PreviewReady/Log and finally TrainingFinished. The best weights are saved atomically to `out_path` after each improving epoch.
     `image_sources` ([{name, sha256}]) and `normalization` (how the items were scaled) go into the checkpoint.
     `recipe` says what the targets mean; under touching-border the last output is the border class, validation
     scores the folded class probabilities, and the run ends by choosing post-processing on validation images."""
@@ -121,7 +121,7 @@ class Trainer:
         """The batch source and class weights for the current training items."""
         cfg = self.train_config
         margin = int(getattr(self.model, "margin", 0))
-        self.source = BatchSource(self.train_items, cfg.patch_size, batch_size, seed, cfg.augment, margin,
+        self.source = batch_source(self.train_items, cfg.patch_size, batch_size, seed, cfg.augment, margin,
                                   BORDER_WEIGHT if cfg.border_weight else None)
         self.class_weights = None
         # Not under touching-border: weights ~ 1/sqrt(frequency) gave the rare border class about a third of the
