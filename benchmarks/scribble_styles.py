@@ -34,6 +34,7 @@ from scribbles import STYLES, make_scribbles  # noqa: E402
 from sparse_isbi import TEST_IDS, TRAIN_IDS, random_forest, train_and_predict  # noqa: E402
 
 from unet_studio.core.normalize import normalize_for_network  # noqa: E402
+from unet_studio.data.augment_config import PRESET_NAMES, AugmentConfig  # noqa: E402
 from unet_studio.data.sampling import TrainItem  # noqa: E402
 from unet_studio.training.prior import prior_corrected_threshold  # noqa: E402
 
@@ -72,7 +73,8 @@ def best_cut(foreground: dict[str, np.ndarray], pairs) -> tuple[float, float]:
 def run_style(style: str, args, train, dev, test) -> dict:
     annotations = style_annotations(train, style, args.fraction)
     start = time.perf_counter()
-    extra = {**json.loads(args.config), **({"max_steps": args.steps} if args.steps else {})}
+    extra = {**json.loads(args.config), **({"max_steps": args.steps} if args.steps else {}),
+             "augment": AugmentConfig.preset(args.augment)}
     summary, foreground, model = train_and_predict(train, annotations, args.seconds, args.preset, extra,
                                                    json.loads(args.model), dev + test, keep_model=True)
     prior = prior_threshold(model, train, annotations)
@@ -90,6 +92,8 @@ def run_style(style: str, args, train, dev, test) -> dict:
     return {"style": style, "labelled_fraction": round(float(np.mean([(a > 0).mean() for a in annotations])), 4),
             "labelled_slices": sum(bool(a.any()) for a in annotations),
             "budget": {"steps": args.steps} if args.steps else {"seconds": args.seconds},
+            "settings": {"preset": args.preset, "model": json.loads(args.model), "config": json.loads(args.config),
+                         "augment": args.augment, "threads": args.threads},
             "ours": ours, "random_forest": peer_scores, "thresholds": {**cuts, "prior_raw": prior},
             "dev_best_cut_for_information": best_cut(foreground, dev),
             "membrane_fraction": {"slices": "test" if test else "dev", "truth": round(fg_truth, 4),
@@ -124,6 +128,7 @@ def main() -> None:
     parser.add_argument("--fraction", type=float, default=0.02)
     parser.add_argument("--preset", default="balanced")
     parser.add_argument("--config", default="{}", help="extra TrainConfig fields as JSON")
+    parser.add_argument("--augment", choices=PRESET_NAMES, default="default", help="augmentation preset")
     parser.add_argument("--model", default="{}", help="ModelConfig overrides of the preset as JSON")
     parser.add_argument("--dev-only", action="store_true", help="score the dev slices only (while choosing)")
     parser.add_argument("--threads", type=int, help="torch threads (one is faster on a crowded machine)")

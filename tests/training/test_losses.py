@@ -9,10 +9,8 @@ import torch
 from unet_studio.training.losses import (
     class_weights_from_counts,
     combined_loss,
-    edge_aware_smoothness,
     masked_cross_entropy,
     soft_dice_loss,
-    unlabelled_entropy,
 )
 
 LN3 = math.log(3.0)
@@ -144,58 +142,3 @@ def test_bad_shapes_and_kind_are_refused():
         masked_cross_entropy(logits, target[:, :1])
     with pytest.raises(ValueError, match="unknown loss kind"):
         combined_loss(logits, target, kind="focal")
-
-
-UNLABELLED_ENTROPY = [
-    # (class-1 minus class-0 logits, target, expected mean entropy over the unlabelled pixels)
-    ([[0.0, 0.0]], [[-1, -1]], math.log(2)),  # 50/50: ln 2 each
-    ([[0.0, 50.0]], [[-1, -1]], math.log(2) / 2),  # one sure pixel adds ~0
-    ([[0.0, 50.0]], [[0, -1]], 0.0),  # the unsure pixel is labelled: it does not count
-    ([[0.0, 0.0]], [[0, 1]], 0.0),  # nothing unlabelled
-    ([[LN3, -LN3]], [[-1, -1]], math.log(4) - 0.75 * LN3),  # p = 3/4, 1/4
-]
-
-
-@pytest.mark.parametrize("difference, target, expected", UNLABELLED_ENTROPY)
-def test_unlabelled_entropy_hand_computed(difference, target, expected):
-    logits = torch.zeros(1, 2, 1, 2)
-    logits[0, 1] = torch.tensor(difference)
-    assert float(unlabelled_entropy(logits, torch.tensor([target]))) == pytest.approx(expected, abs=1e-6)
-
-
-def test_unlabelled_entropy_gradient_sharpens_unlabelled_pixels_only():
-    logits = torch.tensor([[[[0.2, 0.3]], [[0.0, 0.0]]]], requires_grad=True)
-    unlabelled_entropy(logits, torch.tensor([[[-1, 0]]])).backward()
-    grad = logits.grad[0, :, 0]
-    assert grad[0, 0] < 0 < grad[1, 0]  # descending raises the leading class-0 logit of the unlabelled pixel
-    assert torch.all(grad[:, 1] == 0)  # the labelled pixel gets no gradient from this term
-
-
-def _two_halves(size: int = 8, sure: float = 20.0) -> torch.Tensor:
-    """Logits that say class 0 on the left half, class 1 on the right half, (almost) surely."""
-    logits = torch.zeros(1, 2, size, size)
-    logits[0, 0, :, : size // 2] = sure
-    logits[0, 1, :, size // 2 :] = sure
-    return logits
-
-
-def test_edge_aware_smoothness_counts_each_neighbour_pair_across_a_flat_image():
-    # 8 x 8, the class changes between columns 3 and 4; pairs crossing it per offset: (0,1) 8, (1,1) 7,
-    # (1,-1) 7, (0,2) 16, (2,2) 12, (2,-2) 12, vertical ones 0; each costs |p_i - p_j|^2 / 2 = 1.
-    value = edge_aware_smoothness(_two_halves(), torch.zeros(1, 1, 8, 8))
-    assert float(value) == pytest.approx(62 / 64, abs=1e-6)
-
-
-def test_edge_aware_smoothness_is_free_where_the_image_changes_too():
-    image = torch.zeros(1, 1, 8, 8)
-    image[..., 4:] = 1.0  # the same edge as the prediction's: affinity exp(-50) for every crossing pair
-    assert float(edge_aware_smoothness(_two_halves(), image)) < 1e-12
-    assert float(edge_aware_smoothness(torch.zeros(2, 3, 8, 8), torch.rand(2, 1, 8, 8))) == 0.0  # uniform p
-
-
-def test_edge_aware_smoothness_crops_a_larger_valid_padding_input():
-    image = torch.ones(1, 1, 12, 12)  # a 2 px margin around the 8 x 8 output; the margin's edge is ignored
-    image[..., 2:10, 2:10] = 0.0
-    assert float(edge_aware_smoothness(_two_halves(), image)) == pytest.approx(62 / 64, abs=1e-6)
-    with pytest.raises(ValueError, match="N, K, H, W"):
-        edge_aware_smoothness(torch.zeros(1, 2, 4, 8, 8), torch.zeros(1, 1, 4, 8, 8))

@@ -36,9 +36,6 @@ class TrainConfig:
     amp: bool = True
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     class_balance: bool = True
-    unlabelled_weight: float = 0.0  # weight of the entropy of unlabelled pixels (losses.unlabelled_entropy)
-    smoothness_weight: float = 0.0  # weight of the edge-aware smoothness (losses.edge_aware_smoothness)
-    contact_rim: int = 0  # px of scribbled pixels left out where two classes' strokes touch (data/targets.py)
     num_threads: int | None = None
     border_width: int = BORDER_WIDTH  # px of the touching-border class, under instance_target touching-border
     instance_target: str = SEMANTIC  # what instance labels train: the classes, or classes + touching border
@@ -65,9 +62,8 @@ class TrainConfig:
         for name, value in positive.items():
             if value <= 0:
                 return f"{name} must be positive (got {value})"
-        for name in ("weight_decay", "unlabelled_weight", "smoothness_weight", "contact_rim"):
-            if getattr(self, name) < 0:
-                return f"{name} must not be negative (got {getattr(self, name)})"
+        if self.weight_decay < 0:
+            return f"weight_decay must not be negative (got {self.weight_decay})"
         if not 0 <= self.val_fraction < 1:
             return f"val_fraction must be in [0, 1) (got {self.val_fraction})"
         return None

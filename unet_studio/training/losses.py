@@ -85,49 +85,6 @@ def soft_dice_loss(
         return 1.0 - dice.mean()
 
 
-def unlabelled_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean Shannon entropy (nats) of softmax(logits) over the unlabelled pixels (target < 0); 0 when every
-    pixel is labelled. Minimising it (Grandvalet and Bengio 2004) pushes the decision boundary away from
-    the unlabelled pixels, into low-density gaps of the image, instead of wherever the strokes stop."""
-    _check_shapes(logits, target, None)
-    with torch.autocast(device_type=logits.device.type, enabled=False):
-        log_p = torch.log_softmax(logits.float(), dim=1)
-        entropy = -(log_p.exp() * log_p).sum(1)
-        unlabelled = (target < 0).float()
-        return (entropy * unlabelled).sum() / unlabelled.sum().clamp(min=1)
-
-
-EDGE_OFFSETS = ((0, 1), (1, 0), (1, 1), (1, -1), (0, 2), (2, 0), (2, 2), (2, -2))  # each neighbour pair once
-
-
-def _pair_slices(shift: int, length: int) -> tuple[slice, slice]:
-    """Slices of an axis of `length` whose elements sit `shift` apart (first, second)."""
-    if shift >= 0:
-        return slice(0, length - shift), slice(shift, length)
-    return slice(-shift, length), slice(0, length + shift)
-
-
-def edge_aware_smoothness(logits: torch.Tensor, images: torch.Tensor, sigma: float = 0.1) -> torch.Tensor:
-    """Mean over pixels of sum over EDGE_OFFSETS neighbours of w * |p_i - p_j|^2 / 2, w = exp(-|I_i - I_j|^2 /
-    (2 sigma^2)): a local CRF (Potts-like) term that lets the prediction change only where the image does,
-    so between scribbles the class boundary moves to the nearest intensity edge. `images` (N, C, H', W') are
-    the network's inputs, centre-cropped to the logits (valid padding feeds a larger input)."""
-    if logits.ndim != 4:
-        raise ValueError(f"edge_aware_smoothness needs (N, K, H, W) logits, got shape {tuple(logits.shape)}")
-    h, w = logits.shape[2:]
-    top, left = (images.shape[2] - h) // 2, (images.shape[3] - w) // 2
-    with torch.autocast(device_type=logits.device.type, enabled=False):
-        probs = torch.softmax(logits.float(), dim=1)
-        pixels = images[:, :, top:top + h, left:left + w].float().detach()
-        total = probs.new_zeros(())
-        for dy, dx in EDGE_OFFSETS:
-            (ya, yb), (xa, xb) = _pair_slices(dy, h), _pair_slices(dx, w)
-            affinity = torch.exp(-((pixels[:, :, ya, xa] - pixels[:, :, yb, xb]) ** 2).sum(1) / (2 * sigma ** 2))
-            change = ((probs[:, :, ya, xa] - probs[:, :, yb, xb]) ** 2).sum(1) / 2
-            total = total + (affinity * change).sum()
-        return total / (logits.shape[0] * h * w)
-
-
 def class_weights_from_counts(counts: torch.Tensor | np.ndarray, num_classes: int) -> torch.Tensor:
     """Per-class weights proportional to 1/sqrt(frequency), from labelled-pixel counts per class (e.g.
     data.batches.count_labelled), mean weight per labelled pixel 1. Classes with no labelled pixel get weight

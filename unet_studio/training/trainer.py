@@ -18,7 +18,6 @@ from unet_studio.core.instance_targets import TargetRecipe
 from unet_studio.core.metrics import collapse_warning
 from unet_studio.data.batches import BatchSource, check_items
 from unet_studio.data.sampling import TrainItem
-from unet_studio.data.targets import without_contact_rim
 from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.postprocess import fold_border
 from unet_studio.inference.tiling import predict_probabilities
@@ -31,12 +30,12 @@ from unet_studio.runtime.device import select_device
 from unet_studio.runtime.precision import choose_precision
 from unet_studio.training.fine_tune import load_init_weights
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingEvent, TrainingFinished
-from unet_studio.training.losses import class_weights_from_counts, combined_loss, edge_aware_smoothness, unlabelled_entropy
+from unet_studio.training.losses import class_weights_from_counts, combined_loss
 from unet_studio.training.postprocess_choice import choose_for_weights, describe_choice
 from unet_studio.training.preview_regions import Region, clip_region, context_crop
 from unet_studio.training.schedule import FINAL_FACTOR, WarmupCosine
 from unet_studio.training.stopping import PlateauRule, anneal_lr
-from unet_studio.training.validation import is_sparse, validate
+from unet_studio.training.validation import validate
 
 PREVIEW_TILE = 512  # previews tile larger than validation: a 512 x 512 image in one tile, not nine overlapping
 ENDED = "ended"  # what Trainer._step returns after it ended the run
@@ -122,7 +121,7 @@ class Trainer:
         """The batch source and class weights for the current training items."""
         cfg = self.train_config
         margin = int(getattr(self.model, "margin", 0))
-        self.source = BatchSource(self._scribble_items(), cfg.patch_size, batch_size, seed, cfg.augment, margin,
+        self.source = BatchSource(self.train_items, cfg.patch_size, batch_size, seed, cfg.augment, margin,
                                   BORDER_WEIGHT if cfg.border_weight else None)
         self.class_weights = None
         # Not under touching-border: weights ~ 1/sqrt(frequency) gave the rare border class about a third of the
@@ -130,12 +129,6 @@ class Trainer:
         if cfg.class_balance and not cfg.border_weight and self.border_class is None:
             weights = class_weights_from_counts(self.counts, self.model_config.num_classes)
             self.class_weights = weights.to(self.device)
-
-    def _scribble_items(self) -> list[TrainItem]:
-        """The training items, sparsely labelled ones without the contact rim of their strokes (contact_rim)."""
-        width = self.train_config.contact_rim
-        return [dataclasses.replace(item, target=without_contact_rim(item.target, width))
-                if width and is_sparse([item]) else item for item in self.train_items]
 
     def set_items(self, train_items: Sequence[TrainItem], val_items: Sequence[TrainItem]) -> None:
         """Swap the training and validation images between steps (live training): the batch source, class
@@ -161,12 +154,9 @@ class Trainer:
         weights = None if batch.weights is None else torch.from_numpy(batch.weights).to(self.device)
         with self.autocast():
             logits = self.net(images)
-        supervised = combined_loss(logits, targets, self.train_config.loss, weights, self.class_weights)
-        loss = supervised + self._unlabelled_term(logits, targets, images)
-        # The reported loss (curves, plateau, best epoch) is the labelled pixels' alone: the ramped
-        # unlabelled term would make later epochs look worse.
-        value = self.dist.mean(float(supervised.detach()))
-        if not np.isfinite(value):  # non-finite logits make both terms non-finite
+        loss = combined_loss(logits, targets, self.train_config.loss, weights, self.class_weights)
+        value = self.dist.mean(float(loss.detach()))
+        if not np.isfinite(value):
             return value
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
@@ -177,20 +167,6 @@ class Trainer:
             loss.backward()
             self.optimizer.step()
         return value
-
-    def _unlabelled_term(self, logits, targets, images) -> torch.Tensor | float:
-        """The terms that reach unlabelled pixels (the entropy, the edge-aware smoothness), each x its weight,
-        ramped up linearly over the first two epochs (a young network's guesses are not worth spreading)."""
-        cfg = self.train_config
-        if not (cfg.unlabelled_weight or cfg.smoothness_weight):
-            return 0.0
-        ramp = min(1.0, self._steps_done / (2 * cfg.steps_per_epoch))
-        outputs = [logits] if isinstance(logits, torch.Tensor) else list(logits)
-        terms = [cfg.unlabelled_weight * unlabelled_entropy(o, targets) if cfg.unlabelled_weight else 0.0
-                 for o in outputs]
-        if cfg.smoothness_weight and outputs[0].ndim == 4:  # 2-D only
-            terms = [t + cfg.smoothness_weight * edge_aware_smoothness(o, images) for t, o in zip(terms, outputs)]
-        return ramp * sum(terms) / len(terms)
 
     def _safe_step(self, batch) -> tuple[float | None, str | None]:
         """_train_step, halving the batch size on GPU out-of-memory; (loss, None) or (None, reason to end)."""
@@ -267,7 +243,6 @@ class Trainer:
         lr = self.dist.from_main(self._lr(step))
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        self._steps_done = step
         batch_start, batch = time.perf_counter(), self.source.next_batch()
         loss, oom_reason = self._safe_step(batch)
         if oom_reason:
