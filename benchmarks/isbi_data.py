@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared/data beside the checkout, or wherever UNET_STUDIO_DATA points (a worktree kept elsewhere).
+SHARED = Path(os.environ.get("UNET_STUDIO_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 def dataset_dir(name: str) -> Path:

@@ -34,6 +34,7 @@ from scribbles import STYLES, make_scribbles  # noqa: E402
 from sparse_isbi import TEST_IDS, TRAIN_IDS, random_forest, train_and_predict  # noqa: E402
 
 from unet_studio.core.normalize import normalize_for_network  # noqa: E402
+from unet_studio.data.augment_config import PRESET_NAMES, AugmentConfig  # noqa: E402
 from unet_studio.data.sampling import TrainItem  # noqa: E402
 from unet_studio.training.prior import prior_corrected_threshold  # noqa: E402
 
@@ -72,25 +73,31 @@ def best_cut(foreground: dict[str, np.ndarray], pairs) -> tuple[float, float]:
 def run_style(style: str, args, train, dev, test) -> dict:
     annotations = style_annotations(train, style, args.fraction)
     start = time.perf_counter()
-    extra = {"max_steps": args.steps} if args.steps else {}
-    summary, foreground, model = train_and_predict(train, annotations, args.seconds, args.preset, extra, {},
-                                                   dev + test, keep_model=True)
+    extra = {**json.loads(args.config), **({"max_steps": args.steps} if args.steps else {}),
+             "augment": AugmentConfig.preset(args.augment)}
+    summary, foreground, model = train_and_predict(train, annotations, args.seconds, args.preset, extra,
+                                                   json.loads(args.model), dev + test, keep_model=True)
     prior = prior_threshold(model, train, annotations)
     cuts = {"checkpoint": 0.5 if summary["threshold"] is None else summary["threshold"], "argmax": 0.5,
             "prior": 0.5 if prior is None else prior}
+    splits = {"dev": dev, **({"test": test} if test else {})}
     ours = {split: {rule: round(mean_dice(foreground, pairs, cut), 4) for rule, cut in cuts.items()}
-            for split, pairs in (("dev", dev), ("test", test))}
+            for split, pairs in splits.items()}
     peer = random_forest(train, dev + test, annotations)
-    peer_scores = {"dev": round(float(np.mean([peer["per_slice"][n] for n, _, _ in dev])), 4),
-                   "test": round(float(np.mean([peer["per_slice"][n] for n, _, _ in test])), 4)}
-    fg_truth = float(np.mean([m.mean() for _, _, m in test]))
-    fg_pred = float(np.mean([(foreground[n] >= cuts["checkpoint"]).mean() for n, _, _ in test]))
+    peer_scores = {split: round(float(np.mean([peer["per_slice"][n] for n, _, _ in pairs])), 4)
+                   for split, pairs in splits.items()}
+    scored = test or dev
+    fg_truth = float(np.mean([m.mean() for _, _, m in scored]))
+    fg_pred = float(np.mean([(foreground[n] >= cuts["checkpoint"]).mean() for n, _, _ in scored]))
     return {"style": style, "labelled_fraction": round(float(np.mean([(a > 0).mean() for a in annotations])), 4),
             "labelled_slices": sum(bool(a.any()) for a in annotations),
             "budget": {"steps": args.steps} if args.steps else {"seconds": args.seconds},
+            "settings": {"preset": args.preset, "model": json.loads(args.model), "config": json.loads(args.config),
+                         "augment": args.augment, "threads": args.threads},
             "ours": ours, "random_forest": peer_scores, "thresholds": {**cuts, "prior_raw": prior},
             "dev_best_cut_for_information": best_cut(foreground, dev),
-            "test_membrane_fraction": {"truth": round(fg_truth, 4), "checkpoint_rule": round(fg_pred, 4)},
+            "membrane_fraction": {"slices": "test" if test else "dev", "truth": round(fg_truth, 4),
+                                  "checkpoint_rule": round(fg_pred, 4)},
             "training": summary, "peer_fit_s": peer["fit_s"], "wall_s": round(time.perf_counter() - start, 1)}
 
 
@@ -98,12 +105,14 @@ def summarize(results: list[dict]) -> dict:
     """The rule chosen on dev slices, then every rule's test scores next to the peer's, per style."""
     margins = {rule: [r["ours"]["dev"][rule] - r["random_forest"]["dev"] for r in results] for rule in RULES}
     ranked = sorted(RULES, key=lambda rule: (min(margins[rule]), np.mean(margins[rule])), reverse=True)
+    choice = {"summary": "scribble styles, ISBI 2012", "styles": [r["style"] for r in results],
+              "rule_choice": {"chosen_on": f"dev slices {DEV_IDS[0]}-{DEV_IDS[-1]}", "chosen": ranked[0],
+                              "dev_margin_over_peer": _min_mean(margins)}}
+    if not all("test" in r["ours"] for r in results):
+        return choice
     table = {r["style"]: {"peer": r["random_forest"]["test"], **r["ours"]["test"]} for r in results}
     test_margins = {rule: [r["ours"]["test"][rule] - r["random_forest"]["test"] for r in results] for rule in RULES}
-    return {"summary": "scribble styles, ISBI 2012", "styles": [r["style"] for r in results],
-            "rule_choice": {"chosen_on": f"dev slices {DEV_IDS[0]}-{DEV_IDS[-1]}", "chosen": ranked[0],
-                            "dev_margin_over_peer": _min_mean(margins)},
-            "test_dice": table, "test_margin_over_peer": _min_mean(test_margins)}
+    return {**choice, "test_dice": table, "test_margin_over_peer": _min_mean(test_margins)}
 
 
 def _min_mean(margins: dict[str, list[float]]) -> dict[str, dict[str, float]]:
@@ -118,6 +127,10 @@ def main() -> None:
                         "not depend on the machine's load: 120 s on a CPU at R patches/s is 30 R steps)")
     parser.add_argument("--fraction", type=float, default=0.02)
     parser.add_argument("--preset", default="balanced")
+    parser.add_argument("--config", default="{}", help="extra TrainConfig fields as JSON")
+    parser.add_argument("--augment", choices=PRESET_NAMES, default="default", help="augmentation preset")
+    parser.add_argument("--model", default="{}", help="ModelConfig overrides of the preset as JSON")
+    parser.add_argument("--dev-only", action="store_true", help="score the dev slices only (while choosing)")
     parser.add_argument("--threads", type=int, help="torch threads (one is faster on a crowded machine)")
     parser.add_argument("--summarize", nargs="*", help="JSON-line files of earlier runs to combine")
     args = parser.parse_args()
@@ -133,7 +146,7 @@ def main() -> None:
         parser.error(f"unknown style(s) {', '.join(unknown)}; choose from {', '.join(ALL_STYLES)}")
     train = load_pairs("isbi2012_em_membranes", TRAIN_IDS)
     dev = load_pairs("isbi2012_em_membranes", DEV_IDS)
-    test = load_pairs("isbi2012_em_membranes", TEST_IDS)
+    test = [] if args.dev_only else load_pairs("isbi2012_em_membranes", TEST_IDS)
     results = []
     for style in styles:
         results.append(run_style(style, args, train, dev, test))
