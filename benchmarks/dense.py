@@ -141,7 +141,8 @@ def run_recipe(args, recipe: str) -> dict:
         torch.set_num_threads(args.threads)  # prediction too, not only training (TrainConfig.num_threads)
     train, test = split(args.dataset, load_pairs(DATASETS[args.dataset]))
     load_before = os.getloadavg()
-    runs = [run_seed(args, recipe, seed, train, test) for seed in range(args.seeds)]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    runs = [run_seed(args, recipe, seed, train, test) for seed in seeds]
     return {"recipe": recipe, "labels_format": LABELS_FORMAT[recipe], "model": chosen_model(args).to_dict(),
             "steps": args.steps, "n_train": len(train), "n_test": len(test),
             "spread": spread(runs), "runs": runs, "machine": machine(args.cpu),
@@ -178,6 +179,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None,
                         help="train this many steps instead of --seconds (a budget that does not depend on the load)")
     parser.add_argument("--seeds", type=int, default=1, help="runs per recipe (seeds 0..N-1)")
+    parser.add_argument("--first-seed", type=int, default=0, help="start the seeds there (N..N+seeds-1)")
     parser.add_argument("--recipe", choices=["both", "today", "new"], default=None,
                         help="default: both for dsb (side by side), today for isbi")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
