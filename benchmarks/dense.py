@@ -12,8 +12,8 @@ DSB nuclei compare two recipes side by side in one run, each in its own process 
 Splits: ISBI slices 00-14 train, 15-19 test (contiguous: neighbouring slices are correlated); DSB: a seeded
 quarter of the 60 images (stratified by image size) is the test set. Training holds out its own validation
 images from the rest; test images never choose anything.
-Usage: python benchmarks/dense.py --dataset isbi|dsb [--seconds 300] [--seeds 3] [--recipe both|today|new]
-       [--preset balanced] [--config '{...}'] [--cpu native|no-bf16]
+Usage: python benchmarks/dense.py --dataset isbi|dsb [--seconds 300 | --steps N] [--seeds 3]
+       [--recipe both|today|new] [--preset balanced] [--model '{...}'] [--config '{...}'] [--cpu native|no-bf16]
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ import tifffile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from isbi_data import dataset_dir, load_pairs  # noqa: E402
+from model_choice import add_model_options, chosen_model, preset_name  # noqa: E402
 from speed_machine import CPU_MODES, apply_cpu_mode, machine  # noqa: E402
 
 from unet_studio.core.metrics import evaluate_pair, mean_average_precision  # noqa: E402
 from unet_studio.inference.predictor import Predictor  # noqa: E402
-from unet_studio.models.config import ModelConfig  # noqa: E402
 from unet_studio.training.api import iter_train_folders  # noqa: E402
 from unet_studio.training.config import TrainConfig  # noqa: E402
 from unet_studio.training.events import TrainingFinished  # noqa: E402
@@ -63,7 +63,7 @@ def split(dataset: str, pairs):
     return train, test
 
 
-def train_model(dataset: str, train, recipe: str, config: TrainConfig, preset: str, folder: Path) -> TrainingFinished:
+def train_model(dataset: str, train, recipe: str, config: TrainConfig, model_config, folder: Path) -> TrainingFinished:
     """Train on the train pairs written to `folder`: masks (today) or the instance label TIFFs (new)."""
     images, labels = folder / "images", folder / "labels"
     images.mkdir()
@@ -76,7 +76,7 @@ def train_model(dataset: str, train, recipe: str, config: TrainConfig, preset: s
         else:
             cv2.imwrite(str(labels / f"{name}.png"), mask)
     finished = None
-    events = iter_train_folders(images, labels, folder / "model.pt", ModelConfig.from_preset(preset), config,
+    events = iter_train_folders(images, labels, folder / "model.pt", model_config, config,
                                 labels_format=LABELS_FORMAT[recipe], stop=threading.Event())
     for event in events:
         if isinstance(event, TrainingFinished):
@@ -102,11 +102,12 @@ def score(dataset: str, predictor: Predictor, test) -> dict:
 def run_seed(args, recipe: str, seed: int, train, test) -> dict:
     """One training run and its scores on the test images (means over them, and each image)."""
     target = {"instance_target": "touching-border"} if recipe == "new" else {}
-    config = TrainConfig(max_seconds=args.seconds, device="cpu", seed=seed, num_threads=args.threads,
-                         **{**target, **json.loads(args.config)})
+    extra = {**target, **json.loads(args.config)}
+    limits = {"max_steps": args.steps} if args.steps else {"max_seconds": args.seconds}
+    config = TrainConfig(device="cpu", seed=seed, num_threads=args.threads, **{**limits, **extra})
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        finished = train_model(args.dataset, train, recipe, config, args.preset, Path(tmp))
+        finished = train_model(args.dataset, train, recipe, config, chosen_model(args), Path(tmp))
         trained_s = time.perf_counter() - started
         predictor = Predictor.from_checkpoint(finished.checkpoint_path, device="cpu")
         if args.keep_model:
@@ -140,8 +141,10 @@ def run_recipe(args, recipe: str) -> dict:
         torch.set_num_threads(args.threads)  # prediction too, not only training (TrainConfig.num_threads)
     train, test = split(args.dataset, load_pairs(DATASETS[args.dataset]))
     load_before = os.getloadavg()
-    runs = [run_seed(args, recipe, seed, train, test) for seed in range(args.seeds)]
-    return {"recipe": recipe, "labels_format": LABELS_FORMAT[recipe], "n_train": len(train), "n_test": len(test),
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    runs = [run_seed(args, recipe, seed, train, test) for seed in seeds]
+    return {"recipe": recipe, "labels_format": LABELS_FORMAT[recipe], "model": chosen_model(args).to_dict(),
+            "steps": args.steps, "n_train": len(train), "n_test": len(test),
             "spread": spread(runs), "runs": runs, "machine": machine(args.cpu),
             "load_average_before": load_before, "load_average_after": os.getloadavg()}
 
@@ -163,7 +166,8 @@ def side_by_side(args) -> dict:
     ratios = {k: new[k]["mean"] / today[k]["mean"] if today[k]["mean"] else None for k in today}
     summary = {k: {"today": today[k], "new": new[k]} for k in today}
     return {"benchmark": f"dense {args.dataset}", "seconds": args.seconds, "seeds": args.seeds,
-            "preset": args.preset, "config": json.loads(args.config), "cpu_mode": args.cpu,
+            "preset": preset_name(args), "model": chosen_model(args).to_dict(), "steps": args.steps,
+            "config": json.loads(args.config), "cpu_mode": args.cpu,
             "processes": "two at once (today, new), one torch thread each",
             "summary": summary, "ratio_new_to_today": ratios, "today": results["today"], "new": results["new"]}
 
@@ -172,11 +176,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=list(DATASETS), required=True)
     parser.add_argument("--seconds", type=float, default=300.0)
+    parser.add_argument("--steps", type=int, default=None,
+                        help="train this many steps instead of --seconds (a budget that does not depend on the load)")
     parser.add_argument("--seeds", type=int, default=1, help="runs per recipe (seeds 0..N-1)")
+    parser.add_argument("--first-seed", type=int, default=0, help="start the seeds there (N..N+seeds-1)")
     parser.add_argument("--recipe", choices=["both", "today", "new"], default=None,
                         help="default: both for dsb (side by side), today for isbi")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
-    parser.add_argument("--preset", default="balanced")
+    add_model_options(parser)
     parser.add_argument("--config", default="{}", help="extra TrainConfig fields as JSON")
     parser.add_argument("--cpu", choices=CPU_MODES[:2], default="native")
     parser.add_argument("--keep-model", help="copy each trained checkpoint to PREFIX.<recipe>.seed<N>.pt")

@@ -1,7 +1,7 @@
 """Prediction speed (megapixels/s) of our path against plain fp32 eager, side by side, and peak memory; JSON.
 
     python benchmarks/predict_speed.py [--cpu native|no-bf16|avx2] [--size 2048] [--rss-size 8192]
-                                       [--tiles 256 512] [--preset balanced]
+                                       [--tiles 256 512] [--preset balanced] [--model JSON]
 
 * ``ours``: ``Predictor`` with the default PredictConfig (the precision policy's choice, and ONNX Runtime
   where that is fp32 on a CPU); ``--cpu no-bf16`` / ``avx2`` force the fp32 branch (see speed_machine.py).
@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model_choice import add_model_options, chosen_model, model_argv, preset_name  # noqa: E402
 from speed_machine import CPU_MODES, apply_cpu_mode, machine, reexec_for_cpu_mode  # noqa: E402
 
 reexec_for_cpu_mode()
@@ -41,13 +42,13 @@ from unet_studio.inference.predictor import Predictor  # noqa: E402
 from unet_studio.inference.tile_functions import logits_to_probabilities, pooling_alignment  # noqa: E402
 from unet_studio.inference.tiling import predict_probabilities  # noqa: E402
 from unet_studio.core.normalize import normalize_with_range, percentile_range  # noqa: E402
-from unet_studio.models import PRESETS, ModelConfig, build_model  # noqa: E402
+from unet_studio.models import build_model  # noqa: E402
 from unet_studio.training.speed_check import count_flops, tiled_pixels  # noqa: E402
 
 
-def make_model(preset: str) -> torch.nn.Module:
+def make_model(args) -> torch.nn.Module:
     torch.manual_seed(0)
-    return build_model(ModelConfig(in_channels=1, num_classes=2, **PRESETS[preset]["unet"])).eval()
+    return build_model(chosen_model(args, in_channels=1, num_classes=2)).eval()
 
 
 def make_image(size: int) -> np.ndarray:
@@ -117,9 +118,9 @@ def measure_speed(model, size: int, tile: int, overlap: int, rounds: int) -> dic
             "ours_vs_torch_fp32": round(best["torch_fp32"] / best["ours"], 2)}
 
 
-def peak_rss_child(preset: str, size: int, tile: int, overlap: int) -> None:
+def peak_rss_child(args, size: int, tile: int, overlap: int) -> None:
     """Run in a subprocess: predict a size x size uint8 image and print peak RSS as JSON."""
-    predictor = make_predictor(make_model(preset), tile, overlap)
+    predictor = make_predictor(make_model(args), tile, overlap)
     image = make_image(size)
     start = time.perf_counter()
     prediction = predictor.predict(image)
@@ -129,8 +130,8 @@ def peak_rss_child(preset: str, size: int, tile: int, overlap: int) -> None:
                       "peak_rss_mb": round(peak_kib / 1024, 1)}))
 
 
-def measure_peak_rss(preset: str, size: int, tile: int, overlap: int, cpu_mode: str) -> dict:
-    command = [sys.executable, __file__, "--child-rss", str(size), "--preset", preset, "--tiles", str(tile),
+def measure_peak_rss(args, size: int, tile: int, overlap: int, cpu_mode: str) -> dict:
+    command = [sys.executable, __file__, "--child-rss", str(size), *model_argv(args), "--tiles", str(tile),
                "--overlap", str(overlap), "--cpu", cpu_mode]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -142,7 +143,7 @@ def main() -> None:
     parser.add_argument("--rss-size", type=int, default=8192, help="0 skips the peak-memory run")
     parser.add_argument("--tiles", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--overlap", type=int, default=64)
-    parser.add_argument("--preset", default="balanced", choices=sorted(PRESETS))
+    add_model_options(parser)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--cpu", choices=CPU_MODES, default="native")
     parser.add_argument("--rounds", type=int, default=2)
@@ -151,17 +152,17 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     apply_cpu_mode(args.cpu)
     if args.child_rss:
-        peak_rss_child(args.preset, args.child_rss, args.tiles[0], args.overlap)
+        peak_rss_child(args, args.child_rss, args.tiles[0], args.overlap)
         return
-    model = make_model(args.preset)
+    model = make_model(args)
     report = {
         "machine": machine(args.cpu),
-        "model": {"preset": args.preset, **PRESETS[args.preset]["unet"]},
+        "model": {"preset": preset_name(args), **chosen_model(args).to_dict()},
         "image": f"{args.size}x{args.size} uint8",
         "speed": [measure_speed(model, args.size, tile, args.overlap, args.rounds) for tile in args.tiles],
     }
     if args.rss_size:
-        report["peak_memory"] = measure_peak_rss(args.preset, args.rss_size, args.tiles[-1], args.overlap, args.cpu)
+        report["peak_memory"] = measure_peak_rss(args, args.rss_size, args.tiles[-1], args.overlap, args.cpu)
     print(json.dumps(report, indent=2))
 
 

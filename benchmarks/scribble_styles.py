@@ -30,6 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from isbi_data import dice, load_pairs  # noqa: E402
+from model_choice import add_model_options, preset_name  # noqa: E402
 from scribbles import STYLES, make_scribbles  # noqa: E402
 from sparse_isbi import TEST_IDS, TRAIN_IDS, random_forest, train_and_predict  # noqa: E402
 
@@ -75,7 +76,7 @@ def run_style(style: str, args, train, dev, test) -> dict:
     start = time.perf_counter()
     extra = {**json.loads(args.config), **({"max_steps": args.steps} if args.steps else {}),
              "augment": AugmentConfig.preset(args.augment)}
-    summary, foreground, model = train_and_predict(train, annotations, args.seconds, args.preset, extra,
+    summary, foreground, model = train_and_predict(train, annotations, args.seconds, preset_name(args), extra,
                                                    json.loads(args.model), dev + test, keep_model=True)
     prior = prior_threshold(model, train, annotations)
     cuts = {"checkpoint": 0.5 if summary["threshold"] is None else summary["threshold"], "argmax": 0.5,
@@ -126,10 +127,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="train this many steps instead of --seconds (a budget that does "
                         "not depend on the machine's load: 120 s on a CPU at R patches/s is 30 R steps)")
     parser.add_argument("--fraction", type=float, default=0.02)
-    parser.add_argument("--preset", default="balanced")
+    add_model_options(parser)
     parser.add_argument("--config", default="{}", help="extra TrainConfig fields as JSON")
     parser.add_argument("--augment", choices=PRESET_NAMES, default="default", help="augmentation preset")
-    parser.add_argument("--model", default="{}", help="ModelConfig overrides of the preset as JSON")
     parser.add_argument("--dev-only", action="store_true", help="score the dev slices only (while choosing)")
     parser.add_argument("--threads", type=int, help="torch threads (one is faster on a crowded machine)")
     parser.add_argument("--summarize", nargs="*", help="JSON-line files of earlier runs to combine")

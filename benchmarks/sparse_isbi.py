@@ -24,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from isbi_data import dice, load_pairs  # noqa: E402
+from model_choice import add_model_options, preset_name  # noqa: E402
 from scribbles import make_scribbles  # noqa: E402
 
 from unet_studio.inference.predictor import Predictor  # noqa: E402
@@ -112,10 +113,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--fraction", type=float, default=0.02)
-    parser.add_argument("--preset", default="balanced")
+    add_model_options(parser)
     parser.add_argument("--skip-peer", action="store_true")
-    parser.add_argument("--config", default="{}", help="extra TrainConfig fields as JSON")
-    parser.add_argument("--model", default="{}", help="ModelConfig overrides of the preset as JSON")
+    parser.add_argument("--config", default="{}", help="extra TrainConfig fields as JSON (max_steps: a step budget)")
     args = parser.parse_args()
     train = load_pairs("isbi2012_em_membranes", TRAIN_IDS)
     test = load_pairs("isbi2012_em_membranes", TEST_IDS)
@@ -124,7 +124,8 @@ def main() -> None:
     result = {"benchmark": "sparse scribbles, ISBI 2012", "train_slices": TRAIN_IDS, "test_slices": TEST_IDS,
               "labelled_fraction": round(labelled, 4), "seconds": args.seconds}
     result["config"], result["model"] = json.loads(args.config), json.loads(args.model)
-    result["ours"] = ours(train, test, annotations, args.seconds, args.preset, result["config"], result["model"])
+    result["preset"] = preset_name(args)
+    result["ours"] = ours(train, test, annotations, args.seconds, result["preset"], result["config"], result["model"])
     if not args.skip_peer:
         result["random_forest"] = random_forest(train, test, annotations)
         result["dice_difference"] = round(result["ours"]["membrane_dice"] - result["random_forest"]["membrane_dice"], 4)

@@ -11,6 +11,7 @@ run with ``--threads 1``.
 Achieved GFLOP/s use FLOPs counted by torch's FlopCounterMode, next to the CPU's fp32 peak.
 Data: DSB 2018 nuclei images from ../shared/data when present, else synthetic blobs. Prints JSON.
 Usage: python benchmarks/train_speed.py [--cpu native|no-bf16|avx2] [--steps 6] [--rounds 3] [--threads N]
+       [--preset NAME] [--model JSON]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model_choice import add_model_options, chosen_model, preset_name  # noqa: E402
 from speed_machine import CPU_MODES, apply_cpu_mode, machine, reexec_for_cpu_mode  # noqa: E402
 
 
@@ -94,7 +96,7 @@ def loop_patches_per_s(model_config, precision, channels_last: bool, steps: int)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cpu", choices=CPU_MODES, default="native")
-    parser.add_argument("--preset", default="balanced")
+    add_model_options(parser)
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
@@ -103,14 +105,13 @@ def main() -> None:
     apply_cpu_mode(args.cpu)
     import torch
 
-    from unet_studio.models.config import ModelConfig
     from unet_studio.runtime.precision import Precision, choose_precision
     from unet_studio.training.speed_check import count_flops
     from unet_studio.models.registry import build_model
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    model_config = ModelConfig.from_preset(args.preset)
+    model_config = chosen_model(args)
     precision = choose_precision("cpu")
     fp32 = Precision("cpu", "fp32", "baseline")
     data = items()
@@ -131,7 +132,7 @@ def main() -> None:
     gflops = {name: round(value * flops / 1e9, 1) for name, value in medians.items()}
     gflops_cpu = {name: round(value * flops / 1e9, 1) for name, value in per_cpu_s.items()}
     print(json.dumps({
-        "benchmark": "training patches/s at 256x256, batch 4", "machine": setup, "preset": args.preset,
+        "benchmark": "training patches/s at 256x256, batch 4", "machine": setup, "preset": preset_name(args),
         "model": model_config.to_dict(), "precision": precision.describe(),
         "patches_per_s": {name: round(value, 2) for name, value in medians.items()},
         "patches_per_cpu_s": {name: round(value, 2) for name, value in per_cpu_s.items()},

@@ -158,12 +158,13 @@ def test_a_full_disk_while_saving_is_one_line_and_keeps_the_old_model(tmp_path, 
 
 
 def test_a_really_full_disk_through_the_cli(tmp_path):
-    """The same on a 256 KB tmpfs (root only): the old 50 KB model fits, the run's 0.5 MB checkpoint does not."""
+    """The same on a 256 KB tmpfs (root only): the old 50 KB model fits, the run's 0.5 MB checkpoint (the
+    balanced preset: depth 3 / base 8) does not."""
     images, masks = write_pairs(tmp_path)
     with tmpfs_at(tmp_path / "small-disk", "size=256k") as disk:
         out = write_tiny_model(disk / "model.pt")
         before = out.read_bytes()
-        result = run_cli(*_train_args(images, masks, out, "--max-steps", "2", "--overwrite"))
+        result = run_cli(*_train_args(images, masks, out, "--max-steps", "2", "--overwrite", "--preset", "balanced"))
         assert_one_line_error(result, "disk full", f"{out} is unchanged")
         assert out.read_bytes() == before and sorted(p.name for p in disk.iterdir()) == ["model.pt"]
 
