@@ -100,11 +100,11 @@ class Trainer:
         if self.init_checkpoint is not None:
             note = load_init_weights(self.model, self.model_config, self.classes, self.init_checkpoint)
             yield Log(note)
+        self.precision = choose_precision(self.device, self._precision_wanted())
         self.layout = self._memory_layout()
         self.model.to(device=self.device, memory_format=self.layout)
         self.dist = current_run()  # torchrun: DDP, one patch stream per rank, rank 0 saves (training/distributed.py)
         self.net = self.dist.wrap(self.model, self.device)
-        self.precision = choose_precision(self.device, self._precision_wanted())
         self.autocast, self.scaler = self.precision.autocast, self.precision.grad_scaler()
         yield Log(f"precision: {self.precision.describe()}")
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -112,7 +112,7 @@ class Trainer:
         self._use_items(self.dist.rank_seed(cfg.seed), cfg.batch_size)
 
     def _memory_layout(self) -> torch.memory_format:
-        return torch.channels_last if self.device.type in ("cpu", "cuda") else torch.contiguous_format
+        return self.precision.memory_layout
 
     def _precision_wanted(self) -> str:
         return "auto" if self.train_config.amp else "fp32"
