@@ -57,15 +57,22 @@ def read_annotation(path: str | os.PathLike, expected_shape: tuple[int, int] | N
     return labels
 
 
+def checked_labels(source: Path, labels: np.ndarray, ndim: int, what: str) -> tuple[np.ndarray, int]:
+    """``labels`` as an array and its largest value, or AnnotationError: not an ``ndim``-D integer array, or
+    values outside 0..65535 (what a PNG or TIFF label file holds)."""
+    labels = np.asarray(labels)
+    if labels.ndim != ndim or labels.dtype.kind not in "ui" or labels.size == 0:
+        raise AnnotationError(source, f"{what} must be a {ndim}-D integer array, got {labels.dtype} {labels.shape}")
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high > 65535:
+        raise AnnotationError(source, f"label values must be within 0..65535, got {low}..{high}")
+    return labels, high
+
+
 def write_annotation(stem: str | os.PathLike, labels: np.ndarray) -> Path:
     """Write labels as ``<stem>.png`` (max <= 255) or ``<stem>.tif`` atomically; remove the stale other."""
     base = _stem(stem)
-    labels = np.asarray(labels)
-    if labels.ndim != 2 or labels.dtype.kind not in "ui" or labels.size == 0:
-        raise AnnotationError(base, f"labels must be a 2-D integer array, got {labels.dtype} {labels.shape}")
-    low, high = int(labels.min()), int(labels.max())
-    if low < 0 or high > 65535:
-        raise AnnotationError(base, f"label values must be within 0..65535, got {low}..{high}")
+    labels, high = checked_labels(base, labels, 2, "labels")
     if high <= 255:
         target, other = base.with_name(base.name + ".png"), base.with_name(base.name + ".tif")
         ok, encoded = cv2.imencode(".png", labels.astype(np.uint8, copy=False))

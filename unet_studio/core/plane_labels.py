@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
-from unet_studio.core.annotations import annotation_file, label_status, read_annotation
+from unet_studio.core.annotations import annotation_file, checked_labels, label_status, read_annotation
 from unet_studio.core.atomic import atomic_write_bytes
 from unet_studio.core.errors import AnnotationError, ImageReadError
 from unet_studio.core.images import image_info, read_image
@@ -80,12 +80,7 @@ def read_every_plane(path: str | os.PathLike) -> np.ndarray:
 def write_label_planes(stem: str | os.PathLike, volume: np.ndarray) -> Path:
     """Write (P, H, W) labels as the multi-page ``<stem>.tif`` atomically; an older ``<stem>.png`` goes."""
     base = Path(stem)
-    volume = np.asarray(volume)
-    if volume.ndim != 3 or volume.dtype.kind not in "ui" or volume.size == 0:
-        raise AnnotationError(base, f"plane labels must be a 3-D integer array, got {volume.dtype} {volume.shape}")
-    low, high = int(volume.min()), int(volume.max())
-    if low < 0 or high > 65535:
-        raise AnnotationError(base, f"label values must be within 0..65535, got {low}..{high}")
+    volume, high = checked_labels(base, volume, 3, "plane labels")
     buffer = io.BytesIO()
     tifffile.imwrite(buffer, volume.astype(np.uint8 if high <= 255 else np.uint16, copy=False),
                      compression="zlib", photometric="minisblack", metadata={"axes": "QYX"})
