@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from tests.gui.helpers import drag
+from unet_studio.core import plane_labels
 from unet_studio.core.annotations import read_annotation
 from unet_studio.core.errors import StudioError
 from unet_studio.core.project import Project
-from unet_studio.gui import annotation_writer
 from unet_studio.gui.annotation_writer import AnnotationWriter, LabelRegion
 
 pytestmark = pytest.mark.gui
@@ -23,13 +23,13 @@ def on_disk(folder, image_id):
 
 def test_autosave_encodes_and_writes_on_the_writer_thread(window, qtbot, project, monkeypatch):
     threads = []
-    real = annotation_writer.write_annotation
+    real = plane_labels.write_annotation
 
     def recording(stem, labels):
         threads.append(threading.current_thread().name)
         return real(stem, labels)
 
-    monkeypatch.setattr(annotation_writer, "write_annotation", recording)
+    monkeypatch.setattr(plane_labels, "write_annotation", recording)
     doc = window.document
     drag(window.canvas, [(10, 10), (10, 40)])
     qtbot.waitUntil(lambda: on_disk(project.folder, doc.image_id) is not None, timeout=5000)
@@ -41,14 +41,14 @@ def test_autosave_encodes_and_writes_on_the_writer_thread(window, qtbot, project
 
 def test_queued_saves_of_one_image_are_coalesced_into_one_write(qtbot, tmp_path, monkeypatch):
     release, calls = threading.Event(), []
-    real = annotation_writer.write_annotation
+    real = plane_labels.write_annotation
 
     def slow_write(stem, labels):
         calls.append(labels.copy())
         release.wait(10)
         return real(stem, labels)
 
-    monkeypatch.setattr(annotation_writer, "write_annotation", slow_write)
+    monkeypatch.setattr(plane_labels, "write_annotation", slow_write)
     writer = AnnotationWriter()
     writer.begin("a", tmp_path / "annotations" / "a", np.zeros((20, 30), np.uint8))
     writer.submit("a", [LabelRegion(0, 0, np.full((2, 2), 2, np.uint8))])
@@ -77,7 +77,7 @@ def test_a_failed_write_is_one_line_and_the_labels_stay_unsaved(window, qtbot, m
     def failing(stem, labels):
         raise StudioError(f"{stem}.png", "cannot write (disk full)")
 
-    monkeypatch.setattr(annotation_writer, "write_annotation", failing)
+    monkeypatch.setattr(plane_labels, "write_annotation", failing)
     doc = window.document
     errors = []
     doc.error_raised.connect(errors.append)

@@ -40,20 +40,14 @@ def stack_project(folder, n_stacks: int = 1) -> Project:
 
 
 @pytest.fixture
-def stack_window(qtbot, tmp_path, settings):
-    project = stack_project(tmp_path / "project")
-    win = MainWindow(settings=settings, demo_folder=tmp_path / "demo")
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    assert win.open_path(project.folder), win.last_error
-    qtbot.waitUntil(lambda: win.document.image_id is not None)
-    win.canvas.actual_size()
-    win.canvas.zoom_by(4.0)
-    win.canvas.centerOn(32, 32)
-    win.canvas.setFocus()
-    yield win
-    win.close()
+def project(tmp_path):
+    """The conftest `window` opens this project: one stack."""
+    return stack_project(tmp_path / "project")
+
+
+@pytest.fixture
+def stack_window(window):
+    return window
 
 
 def _key(qtbot, key, modifier=Qt.KeyboardModifier.NoModifier):

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
-from unet_studio.core.annotations import annotation_file, checked_labels, label_status, read_annotation
+from unet_studio.core.annotations import (annotation_file, checked_labels, label_status, read_annotation,
+                                          write_annotation)
 from unet_studio.core.atomic import atomic_write_bytes
 from unet_studio.core.errors import AnnotationError, ImageReadError
 from unet_studio.core.images import image_info, read_image
@@ -105,6 +106,16 @@ def write_label_plane(stem: str | os.PathLike, plane: int, labels: np.ndarray,
         volume = volume.astype(np.uint16)
     volume[plane] = labels
     return write_label_planes(base, volume), volume
+
+
+def save_plane(stem: str | os.PathLike, labels: np.ndarray, plane: int = 0,
+               n_planes: int = 1) -> tuple[Path, str, int | None]:
+    """Write one plane's labels atomically: a single-plane image's annotation, or that plane of a stack's
+    file. Returns the file, the image's label status and, for a stack, how many planes hold labels."""
+    if n_planes == 1:
+        return write_annotation(stem, labels), label_status(labels), None
+    written, volume = write_label_plane(stem, plane, labels, n_planes)
+    return (written, *stack_status(volume))
 
 
 def stack_status(volume: np.ndarray) -> tuple[str, int]:

@@ -19,7 +19,7 @@ from unet_studio.core.errors import AnnotationError, ImageReadError
 from unet_studio.core.images import image_info
 from unet_studio.core.instance_labels import INSTANCE_FOLDER, INSTANCE_SUFFIX, read_instances, write_instances
 from unet_studio.core.plane_labels import (
-    read_label_plane, read_label_planes, stack_status, write_label_plane, write_label_planes,
+    read_label_plane, read_label_planes, save_plane, stack_status, write_label_planes,
 )
 
 PLANE_FILES = ".plane-{}"  # <id>.plane-<k>: the object layer or prediction of plane k > 0 of a stack
@@ -85,12 +85,8 @@ class ProjectAnnotations:
             raise AnnotationError(f"{stem}.png", f"annotation is {' x '.join(map(str, np.shape(labels)))} "
                                   f"but the image is {shape[0]} x {shape[1]} (height x width)")
         self._subfolder("annotations")
-        if n == 1:
-            written = ann.write_annotation(stem, labels)
-            self.record_label_state(image_id, ann.label_status(labels))
-            return written
-        written, volume = write_label_plane(stem, plane, labels, n)
-        self.record_label_state(image_id, *stack_status(volume))
+        written, status, labelled = save_plane(stem, labels, plane, n)
+        self.record_label_state(image_id, status, labelled)
         return written
 
     def save_label_planes(self, image_id: str, volume: np.ndarray) -> Path:

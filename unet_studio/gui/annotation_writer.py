@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject
 
-from unet_studio.core.annotations import BACKGROUND, classes_present, label_status, write_annotation
+from unet_studio.core.annotations import BACKGROUND, classes_present
 from unet_studio.core.errors import StudioError
 from unet_studio.core.instance_labels import write_instances
-from unet_studio.core.plane_labels import stack_status, write_label_plane
+from unet_studio.core.plane_labels import save_plane
 from unet_studio.core.undo_patch import BBox
 from unet_studio.gui.background_writer import BackgroundWriter
 
@@ -133,14 +133,9 @@ class AnnotationWriter(BackgroundWriter):
         for region in regions:
             h, w = region.values.shape
             labels[region.y0:region.y0 + h, region.x0:region.x0 + w] = region.values
-        status, labelled = None, None
         try:
             stem.parent.mkdir(exist_ok=True)
-            if n_planes == 1:
-                write_annotation(stem, labels)
-                status = label_status(labels)
-            else:
-                status, labelled = stack_status(write_label_plane(stem, plane, labels, n_planes)[1])
+            _, status, labelled = save_plane(stem, labels, plane, n_planes)
         except StudioError as error:
             return WriteResult(image_id, seq, error=str(error))
         except OSError as error:
