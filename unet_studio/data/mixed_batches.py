@@ -27,14 +27,19 @@ def is_lazy(item) -> bool:
     return isinstance(item, LazyTrainItem)
 
 
+def split_kinds(items: Sequence) -> tuple[list, list[LazyTrainItem]]:
+    """(ordinary items, big items), each in the given order."""
+    return [item for item in items if not is_lazy(item)], [item for item in items if is_lazy(item)]
+
+
 def item_channels(item) -> int:
     return item.channels if is_lazy(item) else int(item.image.shape[0])
 
 
 def class_counts(items: Sequence) -> np.ndarray:
     """Labelled pixels per network class over items of either kind (big ones from their chunk index)."""
-    parts = [item.class_counts() for item in items if is_lazy(item)]
-    parts.append(count_labelled([item for item in items if not is_lazy(item)]))
+    plain, lazy = split_kinds(items)
+    parts = [item.class_counts() for item in lazy] + [count_labelled(plain)]
     counts = np.zeros(max(len(c) for c in parts), np.int64)
     for part in parts:
         counts[: len(part)] += part
@@ -66,8 +71,7 @@ def check_items(train: Sequence, val: Sequence, model_config, where) -> np.ndarr
 def batch_source(items: Sequence, patch_size: int, batch_size: int, rng_seed: int, augment_config: AugmentConfig,
                  margin: int = 0, border_weight: tuple[float, float] | None = None) -> BatchSource:
     """The batch source for these items: BatchSource, LazyBatchSource or, with both kinds, MixedBatchSource."""
-    lazy = [item for item in items if is_lazy(item)]
-    plain = [item for item in items if not is_lazy(item)]
+    plain, lazy = split_kinds(items)
     args = (patch_size, batch_size, rng_seed, augment_config, margin, border_weight)
     if not lazy:
         return BatchSource(plain, *args)

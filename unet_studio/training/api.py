@@ -17,14 +17,14 @@ from unet_studio.core.instance_targets import TOUCHING_BORDER, TargetRecipe, tar
 from unet_studio.core.normalize import normalize_for_network
 from unet_studio.core.plane_labels import read_every_plane, read_label_plane
 from unet_studio.core.project import Project
-from unet_studio.data.mixed_batches import item_channels
+from unet_studio.data.mixed_batches import item_channels, split_kinds
 from unet_studio.data.sampling import TrainItem
 from unet_studio.inference.package_model import read_package
 from unet_studio.data.targets import apply_recipe
 from unet_studio.models.checkpoint import DEFAULT_NORMALIZATION, Checkpoint, load_checkpoint
 from unet_studio.models.package_checkpoint import PREDICT_ONLY_ARCH, PredictOnlyModelError
 from unet_studio.models.config import ModelConfig
-from unet_studio.training.big_source import big_image_record, split_kinds
+from unet_studio.training.big_source import big_image_record
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.events import Log, TrainingEvent, TrainingFinished
 from unet_studio.training.project_source import ProjectSnapshot, snapshot_items, snapshot_project

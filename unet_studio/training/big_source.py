@@ -15,7 +15,6 @@ from pathlib import Path
 
 from unet_studio.core.chunked_labels import ChunkedLabels
 from unet_studio.data.lazy_patches import LazyTrainItem
-from unet_studio.data.mixed_batches import is_lazy
 from unet_studio.io.ome_zarr import open_multiscale
 
 
@@ -40,11 +39,6 @@ def big_image_record(item: LazyTrainItem) -> dict:
     hashing gigabytes of chunks before the first step is not feasible)."""
     height, width = item.labels.shape
     return {"name": item.image.path.name, "height": height, "width": width}
-
-
-def split_kinds(items: Sequence) -> tuple[list, list[LazyTrainItem]]:
-    """(ordinary items, big items), each in the given order."""
-    return [item for item in items if not is_lazy(item)], [item for item in items if is_lazy(item)]
 
 
 def left_out_of_validation(names: Sequence[str]) -> str | None:
