@@ -14,7 +14,10 @@ machine's cores the same way. Prints JSON (target: live Dice >= ordinary Dice). 
 runs by steps instead of seconds (ordinary: max_steps N; live: stopped after step N): a comparison that
 other work on the machine cannot tilt, for checking a change while the machine is busy. `--seed` seeds both.
 
+`--runs live,live_progressive` leaves the ordinary run out (e.g. to compare two versions of live training).
+
 Usage: python benchmarks/live_training.py [--seconds 60 | --steps N] [--seed 0] [--threads 1] [--preset balanced]
+       [--runs ordinary,live,live_progressive]
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from unet_studio.training.events import EpochEnded, LabelsReloaded, StepEnded, T
 from unet_studio.training.live import LiveControl, iter_train_live  # noqa: E402
 from unet_studio.training.project_source import snapshot_project  # noqa: E402
 
+RUNS = ("ordinary", "live", "live_progressive")
 PARTS_PER_SLICE = 3
 SAVE_EVERY_S = 2.0  # 5 slices x 3 parts: the last save at 28 s
 
@@ -146,6 +150,7 @@ def main() -> None:
     parser.add_argument("--preset", default="balanced")
     parser.add_argument("--steps", type=int, default=None, help="match the runs by steps, not seconds")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--runs", default=",".join(RUNS), help="which of the runs, comma-separated (default: all)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     train = load_pairs("isbi2012_em_membranes", TRAIN_IDS)
@@ -156,13 +161,16 @@ def main() -> None:
               "machine": machine("native")}
     result["steps"], result["seed"] = args.steps, args.seed
     extra = {"num_threads": args.threads, "seed": args.seed, **({"max_steps": args.steps} if args.steps else {})}
-    result["ordinary"] = ours(train, test, annotations, args.seconds, args.preset, extra, {})
+    runs = args.runs.split(",")
+    if "ordinary" in runs:
+        result["ordinary"] = ours(train, test, annotations, args.seconds, args.preset, extra, {})
     for key, progressive in (("live", False), ("live_progressive", True)):
-        result[key] = live(train, test, annotations, args.seconds, args.preset, args.threads, progressive,
-                           args.steps, args.seed)
-    base = result["ordinary"]["membrane_dice"]
+        if key in runs:
+            result[key] = live(train, test, annotations, args.seconds, args.preset, args.threads, progressive,
+                               args.steps, args.seed)
     for key in ("live", "live_progressive"):
-        result[f"{key}_minus_ordinary"] = round(result[key]["membrane_dice"] - base, 4)
+        if key in result and "ordinary" in result:
+            result[f"{key}_minus_ordinary"] = round(result[key]["membrane_dice"] - result["ordinary"]["membrane_dice"], 4)
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(result, indent=2))
 

@@ -70,8 +70,9 @@ def test_strokes_saved_after_the_start_train_the_next_steps_with_the_same_optimi
     expected = blob_annotation(0).astype(np.int64) - 1
     np.testing.assert_array_equal(_targets_by_name(run.trainer.train_items)["img0.png"], expected)
     np.testing.assert_array_equal(run.trainer.source.sampler.items[0].target, expected)  # the batches' source
+    assert run.trainer.average.updates == 1  # the weights' average starts again with the labels
     step = run.until(StepEnded)
-    assert step.step == 3
+    assert step.step == 3 and run.trainer.average.updates == 2
     assert run.trainer.optimizer is optimizer and _adam_steps(run.trainer) == steps_before + 1
     project.save_annotation("img0", blob_annotation(0, rows=slice(10, 40)))
     run.control.labels_changed()
@@ -129,7 +130,7 @@ def test_a_new_snapshot_moves_an_image_to_validation_and_resets_the_best(tmp_pat
     assert load_checkpoint(finished.checkpoint_path).history["validation_images"] == ["img1.png"]
 
 
-def test_keep_model_writes_the_current_weights_as_a_loadable_checkpoint(tmp_path):
+def test_keep_model_writes_the_served_weights_as_a_loadable_checkpoint(tmp_path):
     project = make_project(tmp_path, count=1)
     run = LiveRun(project, tmp_path / "live.pt")
     run.until(StepEnded)
@@ -140,7 +141,7 @@ def test_keep_model_writes_the_current_weights_as_a_loadable_checkpoint(tmp_path
     checkpoint = load_checkpoint(kept.path)
     model = checkpoint.build_model()
     loaded = model.state_dict()
-    for name, tensor in run.trainer.model.state_dict().items():
+    for name, tensor in run.trainer.served_model().state_dict().items():  # the running average (weight_average.py)
         torch.testing.assert_close(loaded[name], tensor.to(loaded[name].dtype))
     assert not checkpoint.interrupted and [c["name"] for c in checkpoint.classes] == [c.name for c in project.classes]
     run.finish()

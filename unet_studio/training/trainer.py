@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from unet_studio.core.errors import TrainingError
 from unet_studio.core.instance_targets import TargetRecipe
@@ -289,7 +290,7 @@ class Trainer:
             self.anneal_from = (step, self.optimizer.param_groups[0]["lr"])
         improved = self.best is None or score > self.best.score
         if improved:
-            self.best = _Best(score, epoch, cpu_state_dict(self.model), metrics, threshold)
+            self.best = _Best(score, epoch, cpu_state_dict(self.served_model()), metrics, threshold)
         lr = self.optimizer.param_groups[0]["lr"]
         elapsed = time.perf_counter() - self.start
         self._record(epoch, step, train_loss, val_loss, metrics, lr, elapsed, patches_per_s)
@@ -303,9 +304,14 @@ class Trainer:
             yield preview
         return improved
 
+    def served_model(self) -> nn.Module:
+        """The weights that validation, previews and checkpoints use: the trained model (LiveTrainer: their
+        running average)."""
+        return self.model
+
     def _validate(self, threshold: float | None = None):
         tile, overlap = self._tiling()
-        return validate(self.model, self.val_items, tile=tile, overlap=overlap, device=self.device,
+        return validate(self.served_model(), self.val_items, tile=tile, overlap=overlap, device=self.device,
                         precision=self.precision.name, loss_kind=self.train_config.loss, class_weights=self.class_weights,
                         class_names=[c["name"] for c in self.classes], threshold=threshold,
                         border_class=self.border_class)
@@ -331,7 +337,7 @@ class Trainer:
         at least PREVIEW_TILE; on the training thread between events only (as `preview`)."""
         tile, overlap = self._tiling()
         config = PredictConfig(max(tile, PREVIEW_TILE), overlap, precision=self.precision.name)
-        probabilities = predict_probabilities(self.model, image, config, device=self.device)
+        probabilities = predict_probabilities(self.served_model(), image, config, device=self.device)
         return fold_border(probabilities) if self.border_class is not None else probabilities
 
     def preview(self, epoch: int, step: int = 0, region: Region | None = None) -> PreviewReady | None:
@@ -371,7 +377,7 @@ class Trainer:
 
     def _save(self, interrupted: bool) -> Path:
         best = self.best
-        state = best.state if best else cpu_state_dict(self.model)
+        state = best.state if best else cpu_state_dict(self.served_model())
         threshold = self.postprocess.get("threshold", best.threshold if best else None)
         return save_checkpoint(self.out_path, self.model, self.model_config, self.classes, self.normalization,
                                self.history, self.train_config, interrupted, threshold=threshold,
@@ -391,6 +397,6 @@ class Trainer:
         """Save the best weights (or the current ones if no epoch ended) with the full history."""
         path = None
         self._choose_postprocess()
-        if self.dist.is_main and (self.best is not None or all(torch.isfinite(p).all() for p in self.model.parameters())):
+        if self.dist.is_main and (self.best is not None or all(torch.isfinite(p).all() for p in self.served_model().parameters())):
             path = self._save(interrupted)
         return TrainingFinished(path, copy.deepcopy(self.history), interrupted, reason)
