@@ -8,7 +8,7 @@ from tests.gui.helpers import make_project
 from tests.gui.test_review_tools import preview_frame
 from unet_studio.gui.dataset_model import UNCERTAINTY
 from unet_studio.gui.document import AnnotationDocument
-from unet_studio.gui.live_uncertainty import UncertaintyOverlayItem, mean_uncertainty, normalised_entropy, \
+from unet_studio.gui.live_uncertainty import PlaneTurns, UncertaintyOverlayItem, mean_uncertainty, normalised_entropy, \
     uncertainty_map
 from unet_studio.gui.prediction_overlay import PredictionOverlayItem
 from unet_studio.gui.prediction_state import PredictionState
@@ -87,3 +87,18 @@ def test_browser_sorts_the_unlabelled_images_most_uncertain_first(window):
     assert browser.proxy.index(0, UNCERTAINTY).data() == "0.90"
     browser.uncertain_button.click()
     assert browser.visible_ids() == ["img_00", "img_01", "img_02"]
+
+
+def test_plane_turns_go_round_the_planes_and_score_a_stack_by_its_most_uncertain_plane():
+    turns = PlaneTurns()
+    seen = []
+    for score in (0.2, 0.5, 0.1):  # the first round of a 3-plane stack
+        plane = turns.next_plane("stack")
+        seen.append((plane, turns.record("stack", plane, 3, score)))
+    assert seen == [(0, 0.2), (1, 0.5), (2, 0.5)]
+    assert turns.next_plane("stack") == 0 and turns.record("stack", 0, 3, 0.3) == 0.5
+    assert turns.record("stack", 1, 3, 0.05) == pytest.approx(0.3)  # each plane's latest score counts
+    assert turns.next_plane("flat.png") == 0 and turns.record("flat.png", 0, 1, 0.4) == 0.4
+    assert turns.next_plane("flat.png") == 0
+    turns.forget("stack")
+    assert turns.next_plane("stack") == 0 and turns.record("stack", 0, 3, 0.01) == 0.01

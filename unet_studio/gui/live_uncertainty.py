@@ -40,6 +40,30 @@ def mean_uncertainty(probabilities: np.ndarray) -> float:
     return float(normalised_entropy(probabilities).mean())
 
 
+class PlaneTurns:
+    """Scoring stacks a plane at a time: which plane of each image to score next (0, 1, ... round again),
+    and each image's score, its most uncertain plane's latest score."""
+
+    def __init__(self):
+        self._next: dict[str, int] = {}
+        self._scores: dict[str, dict[int, float]] = {}
+
+    def next_plane(self, image_id: str) -> int:
+        return self._next.get(image_id, 0)
+
+    def record(self, image_id: str, plane: int, n_planes: int, score: float) -> float:
+        """Keep `score` for `plane` of an image of `n_planes` planes; the image's score now."""
+        self._next[image_id] = (plane + 1) % max(1, n_planes)
+        scores = self._scores.setdefault(image_id, {})
+        scores[plane] = score
+        return max(scores.values())
+
+    def forget(self, image_id: str) -> None:
+        """Start the image again at plane 0 with no scores (its file could not be read)."""
+        self._next.pop(image_id, None)
+        self._scores.pop(image_id, None)
+
+
 def ramp_table() -> np.ndarray:
     """Premultiplied ARGB32 per uint8 level: alpha grows with the uncertainty, 0 is transparent."""
     levels = np.arange(256, dtype=np.uint32)

@@ -18,7 +18,7 @@ from PySide6.QtCore import Signal
 from unet_studio.core.errors import StudioError
 from unet_studio.core.images import read_image
 from unet_studio.core.normalize import normalize_for_network
-from unet_studio.gui.live_uncertainty import mean_uncertainty
+from unet_studio.gui.live_uncertainty import PlaneTurns, mean_uncertainty
 from unet_studio.gui.training_worker import TrainingJob, TrainingWorker
 from unet_studio.models.checkpoint import DEFAULT_NORMALIZATION
 from unet_studio.training.events import LabelsReloaded, ModelKept, StepEnded
@@ -42,7 +42,7 @@ class LiveTrainingWorker(TrainingWorker):
 
     labels_reloaded = Signal(object)  # LabelsReloaded
     model_kept = Signal(object)  # ModelKept
-    uncertainty_scored = Signal(str, float)  # image id, mean uncertainty of its centre crop
+    uncertainty_scored = Signal(str, float)  # image id, mean uncertainty of its centre crop (a stack: its most uncertain plane's)
     what = "live training"
 
     def __init__(self, job: TrainingJob, preview_every_s: float | None = None):
@@ -50,6 +50,7 @@ class LiveTrainingWorker(TrainingWorker):
         self.control = LiveControl()
         self._unlabelled: tuple[tuple[str, Path], ...] = ()  # set by the GUI thread, under _lock
         self._score_index = 0  # the rest: training thread only
+        self._planes = PlaneTurns()  # stacks are scored a plane a turn
         self._score_cost = 0.0
         self._started = time.perf_counter()
 
@@ -101,7 +102,8 @@ class LiveTrainingWorker(TrainingWorker):
             self._score_next()
 
     def _score_next(self) -> None:
-        """Score one unlabelled image when scoring has used less than its share of the time so far."""
+        """Score one unlabelled image when scoring has used less than its share of the time so far. A stack
+        scores one plane a turn, the next plane each time, and counts as uncertain as its most uncertain plane."""
         if self._trainer is None or self._score_cost > SCORE_COST_SHARE * (time.perf_counter() - self._started):
             return
         with self._lock:
@@ -111,14 +113,18 @@ class LiveTrainingWorker(TrainingWorker):
         image_id, path = images[self._score_index % len(images)]
         self._score_index += 1
         started = time.perf_counter()
+        plane = self._planes.next_plane(image_id)
         try:
-            pixels = centre_crop(read_image(path).pixels)
+            image = read_image(path, plane)
         except StudioError:
             self._score_cost += time.perf_counter() - started
+            self._planes.forget(image_id)  # the file may have changed: plane 0 next time
             return  # the browser already says why the file cannot be read
+        pixels = centre_crop(image.pixels)
         if pixels.ndim != 3 or pixels.shape[2] != self._trainer.model_config.in_channels:
             return
         norm = {**DEFAULT_NORMALIZATION, **(self._trainer.normalization or {})}
         probabilities = self._trainer.predict(normalize_for_network(pixels, norm["low"], norm["high"]))
         self._score_cost += time.perf_counter() - started
-        self.uncertainty_scored.emit(image_id, mean_uncertainty(probabilities))
+        score = self._planes.record(image_id, plane, image.n_planes, mean_uncertainty(probabilities))
+        self.uncertainty_scored.emit(image_id, score)
