@@ -11,7 +11,7 @@ import tifffile
 from unet_studio.core.annotations import read_annotation, write_annotation
 from unet_studio.core.errors import AnnotationError
 from unet_studio.core.images import image_info
-from unet_studio.core.plane_labels import read_label_planes, stack_status, write_label_plane
+from unet_studio.core.plane_labels import read_label_plane, read_label_planes, stack_status, write_label_plane
 from unet_studio.core.project import Project
 
 PLANES, H, W = 5, 24, 32
@@ -109,3 +109,18 @@ def test_single_plane_images_keep_their_png(tmp_path):
     project.save_annotation("flat", np.ones((H, W), np.uint8))
     assert project.annotation_path("flat").name == "flat.png" and project.image("flat").planes is None
     assert "planes" not in json.loads(project.manifest_path.read_text())["images"][0]
+
+
+def test_a_stack_file_reads_in_one_go_as_plane_by_plane_and_other_layouts_still_read(tmp_path):
+    volume = np.zeros((3, 16, 20), np.uint16)
+    volume[1, 2:5, 3:9], volume[2, 8:, :4] = 300, 2
+    tifffile.imwrite(tmp_path / "ours.tif", volume, photometric="minisblack", metadata={"axes": "QYX"})
+    whole = read_label_planes(tmp_path / "ours.tif", 3, (16, 20))
+    singly = np.stack([read_label_plane(tmp_path / "ours.tif", p, 3, (16, 20)) for p in range(3)])
+    np.testing.assert_array_equal(whole, volume)
+    np.testing.assert_array_equal(singly, volume)
+    pages = tmp_path / "pages.tif"  # one page written at a time: another layout of the same planes
+    with tifffile.TiffWriter(pages) as writer:
+        for plane in volume:
+            writer.write(plane, photometric="minisblack", metadata=None)
+    np.testing.assert_array_equal(read_label_planes(pages, 3, (16, 20)), volume)

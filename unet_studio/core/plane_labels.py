@@ -63,9 +63,26 @@ def read_label_planes(path: str | os.PathLike | None, n_planes: int, shape: tupl
     """Every plane's labels (P, H, W); all zeros (uint8) when ``path`` is None."""
     if path is None:
         return np.zeros((n_planes, *shape), np.uint8)
+    whole = _read_stack_at_once(Path(path), n_planes, shape)
+    if whole is not None:
+        return whole
     planes = [read_label_plane(path, p, n_planes, shape) for p in range(n_planes)]
     dtype = np.uint16 if any(p.dtype == np.uint16 for p in planes) else np.uint8
     return np.stack([p.astype(dtype, copy=False) for p in planes])
+
+
+def _read_stack_at_once(source: Path, n_planes: int, shape: tuple[int, int]) -> np.ndarray | None:
+    """The (P, H, W) uint8/uint16 pages of a TIFF in one read when the file is laid out so (as ours are);
+    None for anything else (the per-plane reads handle other layouts and say what is wrong)."""
+    if source.suffix.lower() not in (".tif", ".tiff"):
+        return None
+    try:
+        volume = tifffile.imread(source)
+    except (OSError, ValueError, tifffile.TiffFileError):
+        return None
+    if volume.shape != (n_planes, *shape) or volume.dtype not in (np.uint8, np.uint16):
+        return None
+    return volume
 
 
 def read_every_plane(path: str | os.PathLike) -> np.ndarray:
