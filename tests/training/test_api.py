@@ -163,3 +163,28 @@ def test_scribbled_images_all_train_without_a_held_out_image():
     assert not is_sparse(dense) and is_sparse(scribbled)
     assert [len(part) for part in _split_off(dense, 0.2, 0)] == [4, 1]
     assert [len(part) for part in _split_off(scribbled, 0.2, 0)] == [5, 0]
+
+
+def test_the_planes_of_a_stack_are_held_out_together():
+    from unet_studio.training.api import PLANE_TAG, _split_off
+
+    def item(name: str) -> TrainItem:
+        return TrainItem(np.zeros((1, 8, 8), np.float32), np.zeros((8, 8), np.int64), name)
+
+    def files(part):
+        return {i.name.split(PLANE_TAG)[0] for i in part}
+
+    flat = [item(f"/d/flat{i}.png") for i in range(4)]
+    for seed in range(6):
+        stacks = [item(f"/d/stack{s}.tif{PLANE_TAG}{p}]") for s in range(3) for p in range(5)]
+        train, val = _split_off(stacks + flat, 0.2, seed)
+        assert val and train and not files(train) & files(val)  # no stack on both sides
+        assert len(train) + len(val) == 19
+    one = [item(f"/d/only.tif{PLANE_TAG}{p}]") for p in range(10)]
+    train, val = _split_off(one, 0.2, 0)
+    assert [i.name for i in val] == [f"/d/only.tif{PLANE_TAG}8]", f"/d/only.tif{PLANE_TAG}9]"]  # the last planes
+    assert len(train) == 8
+    plain = [item(f"/d/p{i}.png") for i in range(10)]
+    held = {i.name for i in _split_off(plain, 0.3, 4)[1]}
+    expected = {plain[i].name for i in np.random.default_rng(4).permutation(10)[:3]}
+    assert held == expected  # flat images are drawn as before

@@ -115,11 +115,24 @@ def _channels(items: Sequence[TrainItem]) -> int:
 
 def _split_off(items: list[TrainItem], fraction: float, seed: int) -> tuple[list[TrainItem], list[TrainItem]]:
     """Seeded random ~fraction of items held out for validation (none when fewer than two items, or when
-    the labels are scribbles: every stroke is precious, and scores on scribble pixels are biased anyway)."""
+    the labels are scribbles: every stroke is precious, and scores on scribble pixels are biased anyway).
+    The planes of a stack go to one side together (neighbouring planes look alike, so a plane beside a
+    training plane would flatter validation); with a single stack, its last planes are held out."""
     if len(items) < 2 or fraction <= 0 or is_sparse(items):
         return items, []
     n_val = min(len(items) - 1, max(1, round(len(items) * fraction)))
-    held = set(np.random.default_rng(seed).permutation(len(items))[:n_val].tolist())
+    groups: dict[Path, list[int]] = {}
+    for index, item in enumerate(items):
+        groups.setdefault(_image_file(item), []).append(index)
+    if len(groups) == 1:
+        held = set(range(len(items) - n_val, len(items)))
+    else:
+        members, held = list(groups.values()), set()
+        for group in np.random.default_rng(seed).permutation(len(members)).tolist():
+            if len(held) >= n_val:
+                break
+            if len(held) + len(members[group]) < len(items):  # something must be left to train on
+                held.update(members[group])
     return [it for i, it in enumerate(items) if i not in held], [it for i, it in enumerate(items) if i in held]
 
 
