@@ -8,6 +8,7 @@ from typing import Any
 from unet_studio.core.errors import TrainingError
 from unet_studio.core.instance_targets import BORDER_WIDTH, RECIPES, SEMANTIC
 from unet_studio.data.augment_config import AugmentConfig
+from unet_studio.data.weights import GAPS
 
 LOSSES = ("ce", "dice", "ce+dice")  # the kinds training/losses.combined_loss knows
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -21,6 +22,7 @@ class TrainConfig:
 
     loss: str = "ce+dice"
     border_weight: bool = False
+    border_weight_gaps: str = "background"  # "foreground": painted membranes are the gaps between cells (weights.py)
     batch_size: int = 4
     patch_size: int = 256
     lr: float = 1e-3
@@ -51,6 +53,8 @@ class TrainConfig:
             return f"loss {self.loss!r} unknown, choose one of {', '.join(LOSSES)}"
         if self.instance_target not in RECIPES:
             return f"instance target {self.instance_target!r} unknown, choose one of {', '.join(RECIPES)}"
+        if self.border_weight_gaps not in GAPS:
+            return f"border weight gaps {self.border_weight_gaps!r} unknown, choose one of {', '.join(GAPS)}"
         if self.device.partition(":")[0] not in DEVICES:
             return f"device {self.device!r} unknown, choose one of {', '.join(DEVICES)}"
         positive = {"batch_size": self.batch_size, "patch_size": self.patch_size, "lr": self.lr,

@@ -18,6 +18,7 @@ from unet_studio.core.instance_targets import TargetRecipe
 from unet_studio.core.metrics import collapse_warning
 from unet_studio.data.mixed_batches import batch_source, check_items
 from unet_studio.data.sampling import TrainItem
+from unet_studio.data.weights import BorderWeight
 from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.postprocess import fold_border
 from unet_studio.inference.tiling import predict_probabilities
@@ -39,7 +40,6 @@ from unet_studio.training.validation import validate
 
 PREVIEW_TILE = 512  # previews tile larger than validation: a 512 x 512 image in one tile, not nine overlapping
 ENDED = "ended"  # what Trainer._step returns after it ended the run
-BORDER_WEIGHT = (10.0, 5.0)  # w0, sigma of the U-Net paper's weight map
 
 
 @dataclasses.dataclass
@@ -122,7 +122,7 @@ class Trainer:
         cfg = self.train_config
         margin = int(getattr(self.model, "margin", 0))
         self.source = batch_source(self.train_items, cfg.patch_size, batch_size, seed, cfg.augment, margin,
-                                  BORDER_WEIGHT if cfg.border_weight else None)
+                                  BorderWeight(gaps=cfg.border_weight_gaps) if cfg.border_weight else None)
         self.class_weights = None
         # Not under touching-border: weights ~ 1/sqrt(frequency) gave the rare border class about a third of the
         # background's probability early in a run, so whole backgrounds joined the objects (DSB, 90 steps).
