@@ -41,6 +41,7 @@ class TrainConfig:
     num_threads: int | None = None
     border_width: int = BORDER_WIDTH  # px of the touching-border class, under instance_target touching-border
     instance_target: str = SEMANTIC  # what instance labels train: the classes, or classes + touching border
+    choose_flips: bool = True  # semantic runs: keep test-time flips on when they pay on validation (flip_choice.py)
 
     def __post_init__(self) -> None:
         problem = self._problem()
@@ -98,6 +99,14 @@ class TrainConfig:
         by_epochs = self.epochs * self.steps_per_epoch if self.epochs is not None else None
         limits = [n for n in (by_epochs, self.max_steps) if n is not None]
         return min(limits) if limits else None
+
+    def limit_reached(self, step: int, elapsed_s: float) -> str | None:
+        """Why the run ends after `step` steps and `elapsed_s` seconds (max_steps, max_seconds), or None."""
+        if self.max_steps is not None and step >= self.max_steps:
+            return f"reached {self.max_steps} steps"
+        if self.max_seconds is not None and elapsed_s >= self.max_seconds:
+            return f"reached the time limit of {self.max_seconds:g} s"
+        return None
 
     def budget_used(self, step: int, elapsed_s: float) -> float | None:
         """0..1 of the budget used after `step` steps and `elapsed_s` seconds (by the limit nearest to ending

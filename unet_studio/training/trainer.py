@@ -24,15 +24,16 @@ from unet_studio.inference.postprocess import fold_border
 from unet_studio.inference.tiling import predict_probabilities
 from unet_studio.models.checkpoint import Checkpoint, cpu_state_dict, save_checkpoint, to_plain
 from unet_studio.models.config import ModelConfig
-from unet_studio.models.registry import build_model
+from unet_studio.models.registry import build_model, build_with_weights
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.distributed import current as current_run
 from unet_studio.runtime.device import select_device
 from unet_studio.runtime.precision import choose_precision
 from unet_studio.training.fine_tune import load_init_weights
+from unet_studio.training.flip_choice import choose_flips
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingEvent, TrainingFinished
 from unet_studio.training.losses import class_weights_from_counts, combined_loss
-from unet_studio.training.postprocess_choice import choose_for_weights, describe_choice
+from unet_studio.training.postprocess_choice import choose_postprocess, describe_choice
 from unet_studio.training.preview_regions import Region, clip_region, context_crop
 from unet_studio.training.schedule import FINAL_FACTOR, WarmupCosine
 from unet_studio.training.stopping import PlateauRule, anneal_lr
@@ -269,12 +270,7 @@ class Trainer:
         return min(lr, tail)
 
     def _limit_reached(self, step: int) -> str | None:
-        cfg = self.train_config
-        if cfg.max_steps is not None and step >= cfg.max_steps:
-            return f"reached {cfg.max_steps} steps"
-        if cfg.max_seconds is not None and time.perf_counter() - self.start >= cfg.max_seconds:
-            return f"reached the time limit of {cfg.max_seconds:g} s"
-        return None
+        return self.train_config.limit_reached(step, time.perf_counter() - self.start)
 
     def _end_epoch(self, epoch: int, step: int, losses: list[float], patches_per_s: float):
         """Validate, keep/save the best weights, send the preview; returns whether this epoch improved."""
@@ -303,12 +299,12 @@ class Trainer:
             yield preview
         return improved
 
-    def _validate(self, threshold: float | None = None):
+    def _validate(self, threshold: float | None = None, model: torch.nn.Module | None = None, tta: bool = False):
         tile, overlap = self._tiling()
-        return validate(self.model, self.val_items, tile=tile, overlap=overlap, device=self.device,
+        return validate(model or self.model, self.val_items, tile=tile, overlap=overlap, device=self.device,
                         precision=self.precision.name, loss_kind=self.train_config.loss, class_weights=self.class_weights,
                         class_names=[c["name"] for c in self.classes], threshold=threshold,
-                        border_class=self.border_class)
+                        border_class=self.border_class, tta=tta)
 
     def _class_name(self, value: int) -> str:
         """Name of network class `value` (0 = background) from the project's classes."""
@@ -379,13 +375,19 @@ class Trainer:
                                postprocess=self.postprocess)
 
     def _choose_postprocess(self) -> None:
-        """Under touching-border: threshold, seed level, minimum size and flips for the best weights, chosen on
-        the validation images that have instance labels (postprocess_choice.py)."""
-        if self.border_class is not None and self.best is not None and self.val_items and self.dist.is_main:
-            tile, overlap = self._tiling()
-            choice = choose_for_weights(self.model_config, self.best.state, self.val_items, tile=tile,
-                                        overlap=overlap, device=self.device, precision=self.precision.name)
-            self.postprocess = choice.to_dict() if choice else {}
+        """For the best weights, on the validation images: under touching-border the threshold, seed level, minimum
+        size and flips (postprocess_choice.py); else whether flips pay (flip_choice.py, unless not to choose)."""
+        if self.best is None or not self.val_items or not self.dist.is_main:
+            return
+        best, (tile, overlap) = build_with_weights(self.model_config, self.best.state).to(self.device), self._tiling()
+        if self.border_class is not None:
+            choice = choose_postprocess(best, self.val_items, tile=tile, overlap=overlap, device=self.device,
+                                        precision=self.precision.name)
+        elif self.train_config.choose_flips:
+            choice = choose_flips(lambda tta: self._validate(model=best, tta=tta), len(self.val_items))
+        else:
+            return
+        self.postprocess = choice.to_dict() if choice else {}
 
     def _finish(self, reason: str, interrupted: bool) -> TrainingFinished:
         """Save the best weights (or the current ones if no epoch ended) with the full history."""
