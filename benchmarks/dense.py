@@ -15,7 +15,7 @@ Each dataset compares two recipes side by side in one run, each in its own proce
 Splits: ISBI slices 00-14 train, 15-19 test (contiguous: neighbouring slices are correlated); DSB: a seeded
 quarter of the 60 images (stratified by image size) is the test set. Training holds out its own validation
 images from the rest; test images never choose anything.
-Usage: python benchmarks/dense.py --dataset isbi|dsb [--seconds 300 | --steps N] [--seeds 3]
+Usage: python benchmarks/dense.py --dataset isbi|dsb [--seconds 300 | --steps N [--new-steps M]] [--seeds 3]
        [--recipe both|today|new] [--preset balanced] [--model '{...}'] [--config '{...}'] [--cpu native|no-bf16]
 """
 
@@ -48,10 +48,12 @@ from unet_studio.training.config import TrainConfig  # noqa: E402
 from unet_studio.training.events import TrainingFinished  # noqa: E402
 
 DATASETS = {"isbi": "isbi2012_em_membranes", "dsb": "dsb2018_fluo_nuclei"}
-# dataset -> recipe -> (labels format, TrainConfig fields); --config adds to both.
+# dataset -> recipe -> (labels format, TrainConfig fields, ModelConfig fields); --config adds to both recipes'
+# training settings, --preset / --model are both recipes' model, under the recipe's own model fields.
 RECIPES = {
-    "dsb": {"today": ("mask", {"choose_flips": False}), "new": ("instances", {"instance_target": "touching-border"})},
-    "isbi": {"today": ("mask", {"choose_flips": False}), "new": ("mask", {})},
+    "dsb": {"today": ("mask", {"choose_flips": False}, {}),
+            "new": ("instances", {"instance_target": "touching-border"}, {})},
+    "isbi": {"today": ("mask", {"choose_flips": False}, {}), "new": ("mask", {}, {})},
 }
 
 
@@ -112,12 +114,14 @@ def score(dataset: str, predictor: Predictor, test) -> dict:
 
 def run_seed(args, recipe: str, seed: int, train, test) -> dict:
     """One training run and its scores on the test images (means over them, and each image)."""
-    extra = {**RECIPES[args.dataset][recipe][1], **json.loads(args.config)}
-    limits = {"max_steps": args.steps} if args.steps else {"max_seconds": args.seconds}
+    _, recipe_config, recipe_model = RECIPES[args.dataset][recipe]
+    extra = {**recipe_config, **json.loads(args.config)}
+    steps = args.new_steps if recipe == "new" and args.new_steps else args.steps
+    limits = {"max_steps": steps} if steps else {"max_seconds": args.seconds}
     config = TrainConfig(device="cpu", seed=seed, num_threads=args.threads, **{**limits, **extra})
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        finished = train_model(args.dataset, train, recipe, config, chosen_model(args), Path(tmp))
+        finished = train_model(args.dataset, train, recipe, config, chosen_model(args, **recipe_model), Path(tmp))
         trained_s = time.perf_counter() - started
         predictor = Predictor.from_checkpoint(finished.checkpoint_path, device="cpu")
         if args.keep_model:
@@ -153,8 +157,9 @@ def run_recipe(args, recipe: str) -> dict:
     load_before = os.getloadavg()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     runs = [run_seed(args, recipe, seed, train, test) for seed in seeds]
-    labels_format, config = RECIPES[args.dataset][recipe]
-    return {"recipe": recipe, "labels_format": labels_format, "recipe_config": config, "model": chosen_model(args).to_dict(),
+    labels_format, config, model = RECIPES[args.dataset][recipe]
+    return {"recipe": recipe, "labels_format": labels_format, "recipe_config": config,
+            "model": chosen_model(args, **model).to_dict(),
             "steps": args.steps, "n_train": len(train), "n_test": len(test),
             "spread": spread(runs), "runs": runs, "machine": machine(args.cpu),
             "load_average_before": load_before, "load_average_after": os.getloadavg()}
@@ -178,6 +183,7 @@ def side_by_side(args) -> dict:
     summary = {k: {"today": today[k], "new": new[k]} for k in today}
     return {"benchmark": f"dense {args.dataset}", "seconds": args.seconds, "seeds": args.seeds,
             "preset": preset_name(args), "model": chosen_model(args).to_dict(), "steps": args.steps,
+            "new_steps": args.new_steps or args.steps,
             "config": json.loads(args.config), "cpu_mode": args.cpu,
             "processes": "two at once (today, new), one torch thread each",
             "summary": summary, "ratio_new_to_today": ratios, "today": results["today"], "new": results["new"]}
@@ -189,6 +195,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=300.0)
     parser.add_argument("--steps", type=int, default=None,
                         help="train this many steps instead of --seconds (a budget that does not depend on the load)")
+    parser.add_argument("--new-steps", type=int, default=None,
+                        help="the new recipe's steps (default --steps): fewer where it costs more per step, so both "
+                             "get the steps they reach in the same seconds")
     parser.add_argument("--seeds", type=int, default=1, help="runs per recipe (seeds 0..N-1)")
     parser.add_argument("--first-seed", type=int, default=0, help="start the seeds there (N..N+seeds-1)")
     parser.add_argument("--recipe", choices=["both", "today", "new"], default="both",
