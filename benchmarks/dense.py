@@ -156,13 +156,17 @@ def run_recipe(args, recipe: str) -> dict:
     train, test = split(args.dataset, load_pairs(DATASETS[args.dataset]), args.held_out)
     load_before = os.getloadavg()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    runs = [run_seed(args, recipe, seed, train, test) for seed in seeds]
     labels_format, config, model = RECIPES[args.dataset][recipe]
-    return {"recipe": recipe, "labels_format": labels_format, "recipe_config": config,
-            "model": chosen_model(args, **model).to_dict(),
-            "steps": args.steps, "n_train": len(train), "n_test": len(test),
-            "spread": spread(runs), "runs": runs, "machine": machine(args.cpu),
-            "load_average_before": load_before, "load_average_after": os.getloadavg()}
+    runs = []
+    for seed in seeds:
+        runs.append(run_seed(args, recipe, seed, train, test))
+        result = {"recipe": recipe, "labels_format": labels_format, "recipe_config": config,
+                  "model": chosen_model(args, **model).to_dict(), "steps": args.steps, "n_train": len(train),
+                  "n_test": len(test), "spread": spread(runs), "runs": runs, "machine": machine(args.cpu),
+                  "load_average_before": load_before, "load_average_after": os.getloadavg()}
+        if args.json_out:  # after every seed, so a run cut short still leaves the seeds it finished
+            Path(args.json_out).write_text(json.dumps(result, indent=2))
+    return result
 
 
 def side_by_side(args) -> dict:
