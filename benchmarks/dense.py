@@ -112,11 +112,16 @@ def score(dataset: str, predictor: Predictor, test) -> dict:
     return results
 
 
+def recipe_steps(args, recipe: str) -> int | None:
+    """The step budget of `recipe`: --new-steps for the new one when given, else --steps (None: --seconds)."""
+    return args.new_steps if recipe == "new" and args.new_steps else args.steps
+
+
 def run_seed(args, recipe: str, seed: int, train, test) -> dict:
     """One training run and its scores on the test images (means over them, and each image)."""
     _, recipe_config, recipe_model = RECIPES[args.dataset][recipe]
     extra = {**recipe_config, **json.loads(args.config)}
-    steps = args.new_steps if recipe == "new" and args.new_steps else args.steps
+    steps = recipe_steps(args, recipe)
     limits = {"max_steps": steps} if steps else {"max_seconds": args.seconds}
     config = TrainConfig(device="cpu", seed=seed, num_threads=args.threads, **{**limits, **extra})
     with tempfile.TemporaryDirectory() as tmp:
@@ -161,7 +166,7 @@ def run_recipe(args, recipe: str) -> dict:
     for seed in seeds:
         runs.append(run_seed(args, recipe, seed, train, test))
         result = {"recipe": recipe, "labels_format": labels_format, "recipe_config": config,
-                  "model": chosen_model(args, **model).to_dict(), "steps": args.steps, "n_train": len(train),
+                  "model": chosen_model(args, **model).to_dict(), "steps": recipe_steps(args, recipe), "n_train": len(train),
                   "n_test": len(test), "spread": spread(runs), "runs": runs, "machine": machine(args.cpu),
                   "load_average_before": load_before, "load_average_after": os.getloadavg()}
         if args.json_out:  # after every seed, so a run cut short still leaves the seeds it finished
