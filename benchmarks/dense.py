@@ -16,7 +16,7 @@ Splits: ISBI slices 00-14 train, 15-19 test (contiguous: neighbouring slices are
 quarter of the 60 images (stratified by image size) is the test set. Training holds out its own validation
 images from the rest; test images never choose anything.
 Usage: python benchmarks/dense.py --dataset isbi|dsb [--seconds 300 | --steps N [--new-steps M]] [--seeds 3]
-       [--recipe both|today|new] [--preset balanced] [--model '{...}'] [--config '{...}'] [--cpu native|no-bf16]
+       [--recipe both|today|new [--json-out F]] [--compare TODAY.json NEW.json] [--preset balanced] [--model '{...}'] [--config '{...}'] [--cpu native|no-bf16]
 """
 
 from __future__ import annotations
@@ -187,15 +187,19 @@ def side_by_side(args) -> dict:
             if process.wait() != 0:
                 raise SystemExit(f"the {recipe} recipe's process failed (exit status {process.returncode})")
         results = {recipe: json.loads(path.read_text()) for recipe, path in outputs.items()}
-    today, new = results["today"]["spread"], results["new"]["spread"]
+    return compared(args, results["today"], results["new"], "two at once (today, new), one torch thread each")
+
+
+def compared(args, today_run: dict, new_run: dict, processes: str) -> dict:
+    """The two recipes' results side by side, with the new/today ratios of the means over seeds."""
+    today, new = today_run["spread"], new_run["spread"]
     ratios = {k: new[k]["mean"] / today[k]["mean"] if today[k]["mean"] else None for k in today}
     summary = {k: {"today": today[k], "new": new[k]} for k in today}
     return {"benchmark": f"dense {args.dataset}", "seconds": args.seconds, "seeds": args.seeds,
             "preset": preset_name(args), "model": chosen_model(args).to_dict(), "steps": args.steps,
             "new_steps": args.new_steps or args.steps,
-            "config": json.loads(args.config), "cpu_mode": args.cpu,
-            "processes": "two at once (today, new), one torch thread each",
-            "summary": summary, "ratio_new_to_today": ratios, "today": results["today"], "new": results["new"]}
+            "config": json.loads(args.config), "cpu_mode": args.cpu, "processes": processes,
+            "summary": summary, "ratio_new_to_today": ratios, "today": today_run, "new": new_run}
 
 
 def main() -> None:
@@ -218,9 +222,15 @@ def main() -> None:
     parser.add_argument("--config", default="{}", help="extra TrainConfig fields as JSON")
     parser.add_argument("--cpu", choices=CPU_MODES[:2], default="native")
     parser.add_argument("--keep-model", help="copy each trained checkpoint to PREFIX.<recipe>.seed<N>.pt")
-    parser.add_argument("--json-out", help=argparse.SUPPRESS)
+    parser.add_argument("--json-out", help="write the results there (a single recipe: after every seed)")
+    parser.add_argument("--compare", nargs=2, metavar=("TODAY.json", "NEW.json"),
+                        help="side by side from two single-recipe --json-out files (runs made apart or cut short)")
     args = parser.parse_args()
-    result = side_by_side(args) if args.recipe == "both" else run_recipe(args, args.recipe)
+    if args.compare:
+        runs = [json.loads(Path(path).read_text()) for path in args.compare]
+        result = compared(args, *runs, "read from " + " and ".join(args.compare))
+    else:
+        result = side_by_side(args) if args.recipe == "both" else run_recipe(args, args.recipe)
     text = json.dumps(result, indent=2)
     if args.json_out:
         Path(args.json_out).write_text(text)
