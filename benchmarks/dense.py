@@ -53,7 +53,7 @@ DATASETS = {"isbi": "isbi2012_em_membranes", "dsb": "dsb2018_fluo_nuclei"}
 RECIPES = {
     "dsb": {"today": ("mask", {"choose_flips": False}, {}),
             "new": ("instances", {"instance_target": "touching-border"}, {})},
-    "isbi": {"today": ("mask", {"choose_flips": False}, {}), "new": ("mask", {}, {})},
+    "isbi": {"today": ("mask", {"choose_flips": False}, {}), "new": ("mask", {}, {"depth": 4})},
 }
 
 
