@@ -8,8 +8,10 @@ Each dataset compares two recipes side by side in one run, each in its own proce
   DSB new:   `--labels-format instances --instance-target touching-border`: the touching-border class,
              post-processing (threshold, seed level, minimum size, flips) chosen on the run's validation images.
   ISBI today: masks, main's recipe before issue 14 item 3 (no flips);
-  ISBI new:   masks, the membrane recipe (RECIPES below); pixel error and the ISBI Rand error
-              (core.metrics.cell_rand_error) on the test slices.
+  ISBI new:   masks, depth 4 / base 8 (twice the receptive field; 1.3x the FLOPs per patch, so give it
+              `--new-steps` = 0.77x `--steps`) and flips chosen on the run's validation images: the candidate
+              that did best on slices 10-14 (README, Measured); the membrane weight map did worse there.
+  Both: pixel error and the ISBI Rand error (core.metrics.cell_rand_error) on the test slices.
 `--seeds N` trains each recipe N times (seeds 0..N-1) and reports mean, min and max over the seeds.
 
 Splits: ISBI slices 00-14 train, 15-19 test (contiguous: neighbouring slices are correlated); DSB: a seeded
