@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tests.training.helpers import CLASSES, TINY_MODEL, blob_items, tiny_config
+from unet_studio.cli import main
 from unet_studio.data.sampling import TrainItem
 from unet_studio.inference.predictor import Predictor
 from unet_studio.models.checkpoint import load_checkpoint
@@ -54,7 +55,7 @@ def test_no_dice_to_compare_gives_no_choice():
 
 
 @pytest.mark.parametrize("choose", [True, False])
-def test_a_semantic_run_records_its_flip_choice_and_the_predictor_uses_it(tmp_path, choose):
+def test_a_semantic_run_records_its_flip_choice_and_the_predictor_uses_it(tmp_path, choose, capsys):
     items = blob_items(count=3)
     trainer = Trainer(TINY_MODEL, tiny_config(choose_flips=choose), items[:2], items[2:], CLASSES, tmp_path / "m.pt")
     finished = list(trainer.iter_fit(threading.Event()))[-1]
@@ -66,3 +67,5 @@ def test_a_semantic_run_records_its_flip_choice_and_the_predictor_uses_it(tmp_pa
     assert set(checkpoint.postprocess) >= {"tta", "threshold", "val_dice_plain", "val_dice_flips"}
     assert checkpoint.threshold == checkpoint.postprocess["threshold"]
     assert predictor.config.tta == checkpoint.postprocess["tta"]
+    assert main(["info", str(finished.checkpoint_path)]) == 0
+    assert "test-time flips" in capsys.readouterr().out  # `unet-studio info` shows the choice
