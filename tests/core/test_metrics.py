@@ -7,6 +7,7 @@ import pytest
 
 from unet_studio.core.metrics import (
     average_precision,
+    cell_rand_error,
     confusion,
     dice_iou_per_class,
     evaluate_pair,
@@ -157,3 +158,34 @@ def test_mean_average_precision_averages_ap_over_iou_half_to_095():
     assert mean_average_precision(truth, truth) == 1.0
     assert mean_average_precision(np.zeros_like(truth), truth) == 0.0
     assert mean_average_precision(np.zeros_like(truth), np.zeros_like(truth)) == 1.0
+
+
+def _cells(*walls_at: int, size: int = 12, thickness: int = 1) -> np.ndarray:
+    """A membrane mask (1 = membrane) of vertical walls at the given columns: the cells lie between them."""
+    mask = np.zeros((size, size), np.uint8)
+    for column in walls_at:
+        mask[:, column : column + thickness] = 1
+    return mask
+
+
+def test_cell_rand_error_is_zero_for_the_same_cells():
+    truth = _cells(4, 8)
+    assert cell_rand_error(truth, truth) == 0.0
+    assert cell_rand_error(_cells(3, 7, thickness=3), truth) == 0.0  # thicker membranes, same cells
+
+
+def test_cell_rand_error_counts_a_merge_and_a_split():
+    truth = _cells(4, 8)
+    merged = cell_rand_error(_cells(4), truth)  # the wall at 8 missed: two cells become one
+    split = cell_rand_error(_cells(2, 4, 8), truth)  # an extra wall cuts one cell in two
+    assert merged > 0 and split > 0
+    assert cell_rand_error(_cells(), truth) > merged  # no membrane at all: all three cells merged
+
+
+def test_cell_rand_error_four_connected_cells_and_empty_truth():
+    diagonal = np.eye(6, dtype=np.uint8)  # an 8-connected membrane still separates 4-connected cells
+    assert cell_rand_error(diagonal, diagonal) == 0.0
+    assert cell_rand_error(np.zeros((6, 6), np.uint8), diagonal) > 0
+    assert cell_rand_error(np.zeros((6, 6)), np.ones((6, 6))) is None
+    with pytest.raises(ValueError):
+        cell_rand_error(np.zeros((6, 6)), np.zeros((5, 6)))

@@ -9,6 +9,7 @@ from unet_studio.core.errors import TrainingError
 from unet_studio.data.augment import AugmentConfig
 from unet_studio.data.batches import BatchSource, check_trainable, count_labelled
 from unet_studio.data.sampling import TrainItem
+from unet_studio.data.weights import BorderWeight
 
 
 def _blob_items(n=2, size=(96, 80), sparse=False):
@@ -23,7 +24,7 @@ def _blob_items(n=2, size=(96, 80), sparse=False):
 
 
 @pytest.mark.parametrize("margin", [0, 6])
-@pytest.mark.parametrize("border_weight", [None, (10.0, 5.0)])
+@pytest.mark.parametrize("border_weight", [None, BorderWeight(), BorderWeight(gaps="foreground")])
 def test_batches_have_the_contract_shapes_and_dtypes(margin, border_weight):
     source = BatchSource(_blob_items(sparse=True), 48, 3, 0, AugmentConfig(), margin, border_weight)
     batch = source.next_batch()
@@ -52,7 +53,7 @@ def test_targets_are_the_centre_of_the_model_input():
 
 def test_same_seed_same_batches_and_different_seed_differs():
     def first_batch(seed):
-        return BatchSource(_blob_items(), 32, 2, seed, AugmentConfig.preset("strong"), border_weight=(5.0, 3.0))
+        return BatchSource(_blob_items(), 32, 2, seed, AugmentConfig.preset("strong"), border_weight=BorderWeight(5.0, 3.0))
 
     a, b, c = first_batch(4).next_batch(), first_batch(4).next_batch(), first_batch(5).next_batch()
     np.testing.assert_array_equal(a.images, b.images)
@@ -89,7 +90,7 @@ def test_real_nuclei_batches(shared_data):
         mask = read_image(folder / "masks" / path.name).pixels[..., 0]
         image = normalize_for_network(read_image(path).pixels)
         items.append(TrainItem(image, (mask > 0).astype(np.int64), path.name))
-    source = BatchSource(items, 128, 4, 0, AugmentConfig(), border_weight=(10.0, 5.0))
+    source = BatchSource(items, 128, 4, 0, AugmentConfig(), border_weight=BorderWeight())
     batch = source.next_batch()
     assert batch.images.shape[:2] == (4, items[0].image.shape[0])
     assert set(np.unique(batch.targets)) >= {0, 1}

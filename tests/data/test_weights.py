@@ -64,3 +64,23 @@ def test_class_balance_by_hand():
     np.testing.assert_allclose(weights, [[0.6, 0.6, 0.6, 3.0], [0, 0, 0.6, 0.6]], rtol=1e-6)
     np.testing.assert_array_equal(class_weight_map(target, class_balance=False), target >= 0)
     assert (class_weight_map(np.full((3, 3), -1)) == 0).all()
+
+
+def test_membrane_gaps_weigh_the_thin_membrane_between_two_cells():
+    target = np.zeros((20, 30), np.int64)
+    target[:, 12:15] = 1  # a 3-pixel membrane between two cells (columns 0-11 and 15-29)
+    target[:, 27:] = 1  # an edge membrane beside one cell only: the far cell adds next to nothing
+    weights = border_weight_map(target, w0=10.0, sigma=5.0, class_balance=False, gaps="foreground")
+    assert weights[7, 13] == pytest.approx(1 + 10 * math.exp(-((2 + 2) ** 2) / 50), rel=1e-5)
+    assert weights[7, 12] == pytest.approx(1 + 10 * math.exp(-((1 + 3) ** 2) / 50), rel=1e-5)
+    assert (weights[:, 28:] < 1.01).all() and (weights[target == 0] == 1).all()
+    plain = border_weight_map(target, w0=10.0, sigma=5.0, class_balance=False)
+    assert (plain[target == 1] == 1).all()  # the default reads membranes as the objects: cells get the gap term
+
+
+def test_membrane_gaps_cells_are_four_connected_and_bad_gaps_refused():
+    target = np.eye(12, dtype=np.int64)  # an 8-connected diagonal membrane still separates two cells
+    weights = border_weight_map(target, w0=10.0, sigma=5.0, class_balance=False, gaps="foreground")
+    assert (weights[target == 1] > 1).all() and (weights[target == 0] == 1).all()
+    with pytest.raises(ValueError, match="gaps"):
+        border_weight_map(target, gaps="membranes")

@@ -7,6 +7,7 @@ import argparse
 import json
 
 from unet_studio.models.checkpoint import load_checkpoint
+from unet_studio.training.flip_choice import describe_flips
 
 
 def add_parser(sub) -> None:
@@ -61,7 +62,9 @@ def _text(card: dict) -> str:
     if card["threshold"] is not None:
         lines.append(f"threshold  {card['threshold']:.2f} (foreground probability, picked on validation)")
     post = card["postprocess"]
-    if post:
+    if post and "seed_level" not in post:
+        lines.append(f"flips      {describe_flips(post)}")
+    elif post:
         lines.append(f"instances  seed level {post['seed_level']:g}, minimum size {post['min_size']} px, flips "
                      f"{'on' if post['tta'] else 'off'}: validation mAP {post['val_map']:.3f}, "
                      f"AP@0.5 {post['val_ap50']:.3f} on {post['n_images']} image(s)")

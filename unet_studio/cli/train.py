@@ -19,6 +19,7 @@ from unet_studio.core.images import list_images
 from unet_studio.core.project import Project
 from unet_studio.data.augment_config import PRESET_NAMES as AUGMENT_PRESETS
 from unet_studio.data.augment_config import AugmentConfig
+from unet_studio.data.weights import GAPS
 from unet_studio.models.config import ARCHS, DEFAULT_PRESET, PRESETS, VOLUME_ARCHS, ModelConfig
 from unet_studio.training.api import MAX_UNCONFIRMED_CLASSES, iter_train_folders, iter_train_project, register_model
 from unet_studio.models.checkpoint import load_checkpoint
@@ -66,6 +67,10 @@ def add_parser(sub) -> None:
     p.add_argument("--loss", choices=LOSSES, default=TrainConfig.loss)
     p.add_argument("--border-weight", action="store_true",
                    help="the U-Net paper's weight map that separates touching objects")
+    p.add_argument("--border-weight-gaps", choices=GAPS, default=TrainConfig.border_weight_gaps,
+                   help="with --border-weight: which pixels fill the gaps between objects: 'background' (painted "
+                        "objects, the paper's cells; the default) or 'foreground' (painted membranes between "
+                        "unpainted cells)")
     p.add_argument("--instance-target", choices=RECIPES, default=TrainConfig.instance_target,
                    help="what instance labels train: 'semantic' (the classes; instances by the distance watershed, "
                         "the default) or 'touching-border' (also a class where objects touch, with post-processing "
@@ -93,7 +98,8 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig | None, Tra
     if all(v is None for v in limits.values()):
         limits["max_seconds"] = DEFAULT_SECONDS
     train_config = TrainConfig(
-        loss=args.loss, border_weight=args.border_weight, border_width=args.border_width,
+        loss=args.loss, border_weight=args.border_weight, border_weight_gaps=args.border_weight_gaps,
+        border_width=args.border_width,
         instance_target=args.instance_target, batch_size=args.batch_size,
         patch_size=patch_size(args), lr=args.lr, steps_per_epoch=args.steps_per_epoch, seed=args.seed,
         device=args.device, amp=not args.no_amp, augment=AugmentConfig.preset(args.augment), **limits,

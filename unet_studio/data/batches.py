@@ -10,7 +10,7 @@ import numpy as np
 from unet_studio.core.errors import TrainingError
 from unet_studio.data.augment import AugmentConfig, augment
 from unet_studio.data.sampling import PatchSampler, TrainItem
-from unet_studio.data.weights import border_weight_map
+from unet_studio.data.weights import BorderWeight
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class BatchSource:
         rng_seed: int,
         augment_config: AugmentConfig,
         margin: int = 0,
-        border_weight: tuple[float, float] | None = None,
+        border_weight: BorderWeight | None = None,
         labelled_bias: float = 0.9,
     ):
         self.counts = check_trainable(items)
@@ -75,7 +75,7 @@ class BatchSource:
         self.sampler = PatchSampler(items, patch_size, margin, self.rng, labelled_bias)
 
     def _configure(self, patch_size: int, batch_size: int, rng_seed: int, augment_config: AugmentConfig,
-                   margin: int, border_weight: tuple[float, float] | None) -> None:
+                   margin: int, border_weight: BorderWeight | None) -> None:
         """The settings every batch source shares, and its random stream (subclasses draw from it too)."""
         self.patch_size, self.batch_size, self.margin = int(patch_size), int(batch_size), int(margin)
         self.augment_config, self.border_weight = augment_config, border_weight
@@ -92,8 +92,7 @@ class BatchSource:
                                 origin=(top, left))
         weight = None
         if self.border_weight is not None:
-            w0, sigma = self.border_weight
-            weight = border_weight_map(target, w0=w0, sigma=sigma)
+            weight = self.border_weight.of(target)
         m, p = self.margin, self.patch_size
         centre = np.s_[m : m + p, m : m + p]
         return image, target[centre], None if weight is None else weight[centre]

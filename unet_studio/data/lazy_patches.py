@@ -22,6 +22,7 @@ from unet_studio.core.normalize import normalize_with_range, percentile_range
 from unet_studio.data.augment import AugmentConfig
 from unet_studio.data.batches import BatchSource, labels_problem
 from unet_studio.data.sampling import window_start
+from unet_studio.data.weights import BorderWeight
 
 RANGE_PIXELS = 2**24  # the largest pyramid level read whole for the percentile range (4096 x 4096)
 
@@ -133,7 +134,7 @@ class LazyBatchSource(BatchSource):
     """BatchSource's batches (same augmentation, crops and weights) from LazyTrainItems."""
 
     def __init__(self, items: Sequence[LazyTrainItem], patch_size: int, batch_size: int, rng_seed: int,
-                 augment_config: AugmentConfig, margin: int = 0, border_weight: tuple[float, float] | None = None,
+                 augment_config: AugmentConfig, margin: int = 0, border_weight: BorderWeight | None = None,
                  labelled_bias: float = 0.9, context: int | None = None):
         self._configure(patch_size, batch_size, rng_seed, augment_config, margin, border_weight)
         self.sampler = LazyPatchSampler(items, patch_size, margin, self.rng, labelled_bias, context)

@@ -17,6 +17,7 @@ import numpy as np
 
 from unet_studio.core.errors import TrainingError
 from unet_studio.data.augment_config import AugmentConfig
+from unet_studio.data.weights import BorderWeight
 from unet_studio.data.batches import BatchSource, count_labelled, labels_problem
 from unet_studio.data.lazy_patches import LazyBatchSource, LazyPatchSampler, LazyTrainItem
 from unet_studio.data.sampling import PatchSampler
@@ -69,7 +70,7 @@ def check_items(train: Sequence, val: Sequence, model_config, where) -> np.ndarr
 
 
 def batch_source(items: Sequence, patch_size: int, batch_size: int, rng_seed: int, augment_config: AugmentConfig,
-                 margin: int = 0, border_weight: tuple[float, float] | None = None) -> BatchSource:
+                 margin: int = 0, border_weight: BorderWeight | None = None) -> BatchSource:
     """The batch source for these items: BatchSource, LazyBatchSource or, with both kinds, MixedBatchSource."""
     plain, lazy = split_kinds(items)
     args = (patch_size, batch_size, rng_seed, augment_config, margin, border_weight)
@@ -85,7 +86,7 @@ class MixedBatchSource(BatchSource):
 
     def __init__(self, items: Sequence, lazy_items: Sequence[LazyTrainItem], patch_size: int, batch_size: int,
                  rng_seed: int, augment_config: AugmentConfig, margin: int = 0,
-                 border_weight: tuple[float, float] | None = None, labelled_bias: float = 0.9):
+                 border_weight: BorderWeight | None = None, labelled_bias: float = 0.9):
         self._configure(patch_size, batch_size, rng_seed, augment_config, margin, border_weight)
         self.labelled_bias = float(labelled_bias)
         self.samplers = [PatchSampler(items, patch_size, margin, self.rng, labelled_bias),

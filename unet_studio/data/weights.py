@@ -3,17 +3,23 @@
 w(x) = w_c(x) + w0 * exp(-(d1(x) + d2(x))^2 / (2 sigma^2)) on labelled pixels, 0 on unlabelled ones, where
 d1, d2 are the distances to the nearest and second-nearest object (connected component of the labelled
 foreground, target >= 1). As in the paper's figure, the gap term is given to background pixels only.
+
+Membranes are the other way round (``gaps="foreground"``): the objects are the cells, the connected regions
+of labelled background (target == 0), and the gap term goes to the painted membrane pixels between two cells,
+the thin places where a missed membrane would merge them.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 # Beyond this many sigmas the gap term is below w0 * 1e-3 and is dropped, which bounds each object's box.
 _CUTOFF_SIGMAS = 3.75
+GAPS = ("background", "foreground")  # which pixels fill the gaps between objects (the others are the objects)
 
 
 def class_weight_map(target: np.ndarray, class_balance: bool = True) -> np.ndarray:
@@ -29,16 +35,16 @@ def class_weight_map(target: np.ndarray, class_balance: bool = True) -> np.ndarr
     return table[shifted]
 
 
-def _two_nearest_object_distances(target: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel, distances to the nearest and second-nearest object (inf when farther than `reach`)."""
-    foreground = (target >= 1).astype(np.uint8)
-    n_labels, labels, stats, _ = cv2.connectedComponentsWithStats(foreground, connectivity=8)
-    nearest = np.full(target.shape, np.inf, np.float32)
-    second = np.full(target.shape, np.inf, np.float32)
+def _two_nearest_object_distances(objects: np.ndarray, reach: float, connectivity: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, distances to the nearest and second-nearest object, a connected region of the boolean
+    `objects` (inf when farther than `reach`)."""
+    n_labels, labels, stats, _ = cv2.connectedComponentsWithStats(objects.astype(np.uint8), connectivity=connectivity)
+    nearest = np.full(objects.shape, np.inf, np.float32)
+    second = np.full(objects.shape, np.inf, np.float32)
     if n_labels < 3:  # background plus at most one object: there is no gap between objects
         return nearest, second
     pad = int(math.ceil(reach))
-    h, w = target.shape
+    h, w = objects.shape
     for index in range(1, n_labels):
         x, y, bw, bh = stats[index, :4]
         box = np.s_[max(y - pad, 0) : min(y + bh + pad, h), max(x - pad, 0) : min(x + bw + pad, w)]
@@ -51,16 +57,37 @@ def _two_nearest_object_distances(target: np.ndarray, reach: float) -> tuple[np.
 
 
 def border_weight_map(
-    target: np.ndarray, w0: float = 10.0, sigma: float = 5.0, class_balance: bool = True
+    target: np.ndarray, w0: float = 10.0, sigma: float = 5.0, class_balance: bool = True, gaps: str = "background"
 ) -> np.ndarray:
-    """float32 (H, W) weights for an int64 (H, W) training target (-1 unlabelled, 0 background, k class k)."""
+    """float32 (H, W) weights for an int64 (H, W) training target (-1 unlabelled, 0 background, k class k).
+
+    ``gaps="background"``: objects are the painted regions (8-connected), the gap term goes to background.
+    ``gaps="foreground"``: objects are the background regions (4-connected: an 8-connected membrane line still
+    separates two cells), the gap term goes to the painted pixels between them.
+    """
     if target.ndim != 2:
         raise ValueError(f"border_weight_map: target must be (H, W), got shape {target.shape}")
+    if gaps not in GAPS:
+        raise ValueError(f"border_weight_map: gaps must be one of {', '.join(GAPS)}, got {gaps!r}")
     weights = class_weight_map(target, class_balance)
     if w0 <= 0 or sigma <= 0:
         return weights
-    nearest, second = _two_nearest_object_distances(target, _CUTOFF_SIGMAS * sigma)
-    gap = np.isfinite(second) & (target == 0)
+    objects, gap_pixels, connectivity = (target >= 1, target == 0, 8) if gaps == "background" else (target == 0, target >= 1, 4)
+    nearest, second = _two_nearest_object_distances(objects, _CUTOFF_SIGMAS * sigma, connectivity)
+    gap = np.isfinite(second) & gap_pixels
     total = nearest[gap] + second[gap]
     weights[gap] += w0 * np.exp(-(total * total) / (2.0 * sigma * sigma))
     return weights
+
+
+@dataclass(frozen=True)
+class BorderWeight:
+    """The weight map's settings, as the batch sources take them: w0, sigma and which pixels are the gaps."""
+
+    w0: float = 10.0
+    sigma: float = 5.0
+    gaps: str = "background"
+
+    def of(self, target: np.ndarray) -> np.ndarray:
+        """The weight map of one augmented training target."""
+        return border_weight_map(target, w0=self.w0, sigma=self.sigma, gaps=self.gaps)

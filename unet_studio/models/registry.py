@@ -21,3 +21,10 @@ MODEL_CLASSES: dict[str, type[nn.Module]] = {
 def build_model(config: ModelConfig) -> nn.Module:
     """A freshly initialised network for `config`, with attributes `config` and `margin` (pixels lost per side)."""
     return MODEL_CLASSES[config.arch](config)
+
+
+def build_with_weights(config: ModelConfig, state_dict: dict) -> nn.Module:
+    """The network for `config` holding `state_dict` (e.g. the best weights of a run)."""
+    model = build_model(config)
+    model.load_state_dict(state_dict)
+    return model

@@ -8,6 +8,7 @@ from typing import Any
 from unet_studio.core.errors import TrainingError
 from unet_studio.core.instance_targets import BORDER_WIDTH, RECIPES, SEMANTIC
 from unet_studio.data.augment_config import AugmentConfig
+from unet_studio.data.weights import GAPS
 
 LOSSES = ("ce", "dice", "ce+dice")  # the kinds training/losses.combined_loss knows
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -21,6 +22,7 @@ class TrainConfig:
 
     loss: str = "ce+dice"
     border_weight: bool = False
+    border_weight_gaps: str = "background"  # "foreground": painted membranes are the gaps between cells (weights.py)
     batch_size: int = 4
     patch_size: int = 256
     lr: float = 1e-3
@@ -39,6 +41,7 @@ class TrainConfig:
     num_threads: int | None = None
     border_width: int = BORDER_WIDTH  # px of the touching-border class, under instance_target touching-border
     instance_target: str = SEMANTIC  # what instance labels train: the classes, or classes + touching border
+    choose_flips: bool = True  # semantic runs: keep test-time flips on when they pay on validation (flip_choice.py)
 
     def __post_init__(self) -> None:
         problem = self._problem()
@@ -51,6 +54,8 @@ class TrainConfig:
             return f"loss {self.loss!r} unknown, choose one of {', '.join(LOSSES)}"
         if self.instance_target not in RECIPES:
             return f"instance target {self.instance_target!r} unknown, choose one of {', '.join(RECIPES)}"
+        if self.border_weight_gaps not in GAPS:
+            return f"border weight gaps {self.border_weight_gaps!r} unknown, choose one of {', '.join(GAPS)}"
         if self.device.partition(":")[0] not in DEVICES:
             return f"device {self.device!r} unknown, choose one of {', '.join(DEVICES)}"
         positive = {"batch_size": self.batch_size, "patch_size": self.patch_size, "lr": self.lr,
@@ -94,6 +99,14 @@ class TrainConfig:
         by_epochs = self.epochs * self.steps_per_epoch if self.epochs is not None else None
         limits = [n for n in (by_epochs, self.max_steps) if n is not None]
         return min(limits) if limits else None
+
+    def limit_reached(self, step: int, elapsed_s: float) -> str | None:
+        """Why the run ends after `step` steps and `elapsed_s` seconds (max_steps, max_seconds), or None."""
+        if self.max_steps is not None and step >= self.max_steps:
+            return f"reached {self.max_steps} steps"
+        if self.max_seconds is not None and elapsed_s >= self.max_seconds:
+            return f"reached the time limit of {self.max_seconds:g} s"
+        return None
 
     def budget_used(self, step: int, elapsed_s: float) -> float | None:
         """0..1 of the budget used after `step` steps and `elapsed_s` seconds (by the limit nearest to ending

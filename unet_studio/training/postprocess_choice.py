@@ -24,8 +24,7 @@ from unet_studio.data.sampling import TrainItem
 from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.postprocess import SEED_LEVEL, border_prediction
 from unet_studio.inference.tiling import predict_probabilities
-from unet_studio.models.config import ModelConfig
-from unet_studio.models.registry import build_model
+from unet_studio.training.flip_choice import describe_flips
 
 THRESHOLDS = (None, 0.4, 0.5, 0.6, 0.7)  # None: the network's argmax (postprocess.border_mask)
 SEED_LEVELS = (0.3, 0.5, 0.7, 0.85)
@@ -104,16 +103,10 @@ def choose_postprocess(model: nn.Module, items: Sequence[TrainItem], *, tile: in
                              seconds[False], seconds[True])
 
 
-def choose_for_weights(model_config: ModelConfig, state_dict: dict, items: Sequence[TrainItem], *, tile: int,
-                       overlap: int, device: torch.device, precision: str) -> PostprocessChoice | None:
-    """choose_postprocess for a network given by its config and (CPU) weights, e.g. the best ones of a run."""
-    model = build_model(model_config)
-    model.load_state_dict(state_dict)
-    return choose_postprocess(model.to(device), items, tile=tile, overlap=overlap, device=device, precision=precision)
-
-
 def describe_choice(choice: dict) -> str:
     """One line for the training log: what was chosen and what it scored."""
+    if "seed_level" not in choice:
+        return describe_flips(choice)
     threshold = "argmax" if choice["threshold"] is None else f"{choice['threshold']:g}"
     return (f"post-processing chosen on {choice['n_images']} validation image(s): threshold {threshold}, "
             f"seed level {choice['seed_level']:g}, minimum size {choice['min_size']} px, flips "

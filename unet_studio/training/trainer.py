@@ -19,20 +19,23 @@ from unet_studio.core.instance_targets import TargetRecipe
 from unet_studio.core.metrics import collapse_warning
 from unet_studio.data.mixed_batches import batch_source, check_items
 from unet_studio.data.sampling import TrainItem
+from unet_studio.data.weights import BorderWeight
 from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.postprocess import fold_border
 from unet_studio.inference.tiling import predict_probabilities
 from unet_studio.models.checkpoint import Checkpoint, cpu_state_dict, save_checkpoint, to_plain
 from unet_studio.models.config import ModelConfig
-from unet_studio.models.registry import build_model
+from unet_studio.models.registry import build_model, build_with_weights
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.distributed import current as current_run
 from unet_studio.runtime.device import select_device
 from unet_studio.runtime.precision import choose_precision
 from unet_studio.training.fine_tune import load_init_weights
+from unet_studio.training.flip_choice import choose_flips
+from unet_studio.training.history import new_history, record_epoch
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingEvent, TrainingFinished
 from unet_studio.training.losses import class_weights_from_counts, combined_loss
-from unet_studio.training.postprocess_choice import choose_for_weights, describe_choice
+from unet_studio.training.postprocess_choice import choose_postprocess, describe_choice
 from unet_studio.training.preview_regions import Region, clip_region, context_crop
 from unet_studio.training.schedule import FINAL_FACTOR, WarmupCosine
 from unet_studio.training.stopping import PlateauRule, anneal_lr
@@ -40,7 +43,6 @@ from unet_studio.training.validation import validate
 
 PREVIEW_TILE = 512  # previews tile larger than validation: a 512 x 512 image in one tile, not nine overlapping
 ENDED = "ended"  # what Trainer._step returns after it ended the run
-BORDER_WEIGHT = (10.0, 5.0)  # w0, sigma of the U-Net paper's weight map
 
 
 @dataclasses.dataclass
@@ -123,7 +125,7 @@ class Trainer:
         cfg = self.train_config
         margin = int(getattr(self.model, "margin", 0))
         self.source = batch_source(self.train_items, cfg.patch_size, batch_size, seed, cfg.augment, margin,
-                                  BORDER_WEIGHT if cfg.border_weight else None)
+                                  BorderWeight(gaps=cfg.border_weight_gaps) if cfg.border_weight else None)
         self.class_weights = None
         # Not under touching-border: weights ~ 1/sqrt(frequency) gave the rare border class about a third of the
         # background's probability early in a run, so whole backgrounds joined the objects (DSB, 90 steps).
@@ -270,12 +272,7 @@ class Trainer:
         return min(lr, tail)
 
     def _limit_reached(self, step: int) -> str | None:
-        cfg = self.train_config
-        if cfg.max_steps is not None and step >= cfg.max_steps:
-            return f"reached {cfg.max_steps} steps"
-        if cfg.max_seconds is not None and time.perf_counter() - self.start >= cfg.max_seconds:
-            return f"reached the time limit of {cfg.max_seconds:g} s"
-        return None
+        return self.train_config.limit_reached(step, time.perf_counter() - self.start)
 
     def _end_epoch(self, epoch: int, step: int, losses: list[float], patches_per_s: float):
         """Validate, keep/save the best weights, send the preview; returns whether this epoch improved."""
@@ -305,16 +302,15 @@ class Trainer:
         return improved
 
     def served_model(self) -> nn.Module:
-        """The weights that validation, previews and checkpoints use: the trained model (LiveTrainer: their
-        running average)."""
+        """What validation, previews and checkpoints use: the model (LiveTrainer: its running average)."""
         return self.model
 
-    def _validate(self, threshold: float | None = None):
+    def _validate(self, threshold: float | None = None, model: nn.Module | None = None, tta: bool = False):
         tile, overlap = self._tiling()
-        return validate(self.served_model(), self.val_items, tile=tile, overlap=overlap, device=self.device,
+        return validate(model or self.served_model(), self.val_items, tile=tile, overlap=overlap, device=self.device,
                         precision=self.precision.name, loss_kind=self.train_config.loss, class_weights=self.class_weights,
                         class_names=[c["name"] for c in self.classes], threshold=threshold,
-                        border_class=self.border_class)
+                        border_class=self.border_class, tta=tta)
 
     def _class_name(self, value: int) -> str:
         """Name of network class `value` (0 = background) from the project's classes."""
@@ -360,18 +356,13 @@ class Trainer:
     # -- history and checkpoints --------------------------------------------------------------------------
 
     def _new_history(self) -> dict[str, Any]:
-        cfg = self.train_config
-        return {"epochs": [], "steps": [], "train_loss": [], "val_loss": [], "val_dice": [], "lr": [], "seconds": [],
-                "patches_per_s": [], "batch_size": cfg.batch_size, "patch_size": cfg.patch_size,
-                "device": self.device.type, "images": self.image_sources,
-                "validation_images": [Path(item.name).name for item in self.val_items], "best_epoch": None}
+        return new_history(self.train_config.batch_size, self.train_config.patch_size, self.device.type,
+                           self.image_sources, [Path(item.name).name for item in self.val_items])
 
     def _record(self, epoch, step, train_loss, val_loss, metrics, lr, elapsed, patches_per_s) -> None:
         h = self.history
-        for key, value in (("epochs", epoch), ("steps", step), ("train_loss", train_loss), ("val_loss", val_loss),
-                           ("val_dice", metrics.get("mean_dice")), ("lr", lr), ("seconds", elapsed),
-                           ("patches_per_s", patches_per_s)):
-            h[key].append(value)
+        record_epoch(h, epochs=epoch, steps=step, train_loss=train_loss, val_loss=val_loss,
+                     val_dice=metrics.get("mean_dice"), lr=lr, seconds=elapsed, patches_per_s=patches_per_s)
         h["batch_size"] = self.source.batch_size
         h["best_epoch"] = self.best.epoch if self.best else None
 
@@ -385,13 +376,19 @@ class Trainer:
                                postprocess=self.postprocess)
 
     def _choose_postprocess(self) -> None:
-        """Under touching-border: threshold, seed level, minimum size and flips for the best weights, chosen on
-        the validation images that have instance labels (postprocess_choice.py)."""
-        if self.border_class is not None and self.best is not None and self.val_items and self.dist.is_main:
-            tile, overlap = self._tiling()
-            choice = choose_for_weights(self.model_config, self.best.state, self.val_items, tile=tile,
-                                        overlap=overlap, device=self.device, precision=self.precision.name)
-            self.postprocess = choice.to_dict() if choice else {}
+        """For the best weights, on the validation images: under touching-border the threshold, seed level, minimum
+        size and flips (postprocess_choice.py); else whether flips pay (flip_choice.py, unless not to choose)."""
+        if self.best is None or not self.val_items or not self.dist.is_main:
+            return
+        best, (tile, overlap) = build_with_weights(self.model_config, self.best.state).to(self.device), self._tiling()
+        if self.border_class is not None:
+            choice = choose_postprocess(best, self.val_items, tile=tile, overlap=overlap, device=self.device,
+                                        precision=self.precision.name)
+        elif self.train_config.choose_flips:
+            choice = choose_flips(lambda tta: self._validate(model=best, tta=tta), len(self.val_items))
+        else:
+            return
+        self.postprocess = choice.to_dict() if choice else {}
 
     def _finish(self, reason: str, interrupted: bool) -> TrainingFinished:
         """Save the best weights (or the current ones if no epoch ended) with the full history."""

@@ -94,11 +94,12 @@ def is_sparse(items: Sequence[TrainItem]) -> bool:
 def validate(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap: int, device: torch.device,
              precision: str, loss_kind: str, class_weights: torch.Tensor | None,
              class_names: Sequence[str], threshold: float | None = None,
-             border_class: int | None = None) -> Validation:
+             border_class: int | None = None, tta: bool = False) -> Validation:
     """Predict every item whole (overlap-tiling), aggregate the confusion matrix over all of them. A given
     2-class `threshold` is used for the masks as it is (none is searched for). With `border_class` (the
     touching-border recipe's last output) the loss is on the network's outputs, the class scores on the
-    folded class probabilities (what the Predictor's masks show), plus "dice/touching border"."""
+    folded class probabilities (what the Predictor's masks show), plus "dice/touching border". `tta`
+    predicts with the four flips averaged."""
     table, losses, n_labelled, n_pixels = None, [], 0, 0
     fg_counts = np.zeros(THRESHOLDS.size + 1, np.int64)
     bg_counts = np.zeros_like(fg_counts)
@@ -107,7 +108,7 @@ def validate(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap
     fixed = threshold
     border_counts = np.zeros(3, np.int64)  # true positive, predicted, true border pixels
     for item in items:
-        raw = predict_probabilities(model, item.image, PredictConfig(tile, overlap, precision=precision),
+        raw = predict_probabilities(model, item.image, PredictConfig(tile, overlap, tta=tta, precision=precision),
                                     device=device)
         probs, classes = raw, item.target
         if border_class is not None:

@@ -1,0 +1,23 @@
+"""`train`'s weight-map options reach the TrainConfig: --border-weight and which pixels fill its gaps."""
+
+import pytest
+
+from unet_studio.cli.main import build_parser
+from unet_studio.cli.train import configs_from_args
+
+
+def _config(*options):
+    args = build_parser().parse_args(["train", "--images", "i", "--labels", "l", "--out", "m.pt", *options])
+    return configs_from_args(args)[1]
+
+
+def test_border_weight_gaps_default_to_background_and_can_be_the_membranes():
+    assert not _config().border_weight and _config().border_weight_gaps == "background"
+    config = _config("--border-weight", "--border-weight-gaps", "foreground")
+    assert config.border_weight and config.border_weight_gaps == "foreground"
+
+
+def test_unknown_border_weight_gaps_are_refused(capsys):
+    with pytest.raises(SystemExit):
+        _config("--border-weight-gaps", "cells")
+    assert "border-weight-gaps" in capsys.readouterr().err
