@@ -105,18 +105,19 @@ def _run(events):
     return logs, finished
 
 
-def test_instance_label_folders_train_semantic_by_default(tmp_path):
+def test_instance_label_folders_train_semantic_when_asked(tmp_path):
     images, labels = _touching_pairs(tmp_path)
-    logs, finished = _run(iter_train_folders(images, labels, tmp_path / "m.pt", TINY, tiny_config(val_fraction=0.25),
+    config = tiny_config(val_fraction=0.25, instance_target="semantic")
+    logs, finished = _run(iter_train_folders(images, labels, tmp_path / "m.pt", TINY, config,
                                              labels_format="instances", stop=threading.Event()))
     checkpoint = load_checkpoint(finished.checkpoint_path)
     assert not checkpoint.recipe.has_border and checkpoint.model_config.num_classes == 2
     assert "seed_level" not in checkpoint.postprocess and any("watershed instances" in line for line in logs)
 
 
-def test_instance_label_folders_train_the_border_recipe_when_asked_and_record_it(tmp_path):
+def test_instance_label_folders_train_the_border_recipe_by_default_and_record_it(tmp_path):
     images, labels = _touching_pairs(tmp_path)
-    config = tiny_config(val_fraction=0.25, instance_target="touching-border")
+    config = tiny_config(val_fraction=0.25)  # instance_target: touching-border by default
     logs, finished = _run(iter_train_folders(images, labels, tmp_path / "m.pt", TINY, config,
                                              labels_format="instances", stop=threading.Event()))
     checkpoint = load_checkpoint(finished.checkpoint_path)

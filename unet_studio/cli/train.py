@@ -71,10 +71,10 @@ def add_parser(sub) -> None:
                    help="with --border-weight: which pixels fill the gaps between objects: 'background' (painted "
                         "objects, the paper's cells; the default) or 'foreground' (painted membranes between "
                         "unpainted cells)")
-    p.add_argument("--instance-target", choices=RECIPES, default=TrainConfig.instance_target,
-                   help="what instance labels train: 'semantic' (the classes; instances by the distance watershed, "
-                        "the default) or 'touching-border' (also a class where objects touch, with post-processing "
-                        "chosen on validation images; it scored lower at 300 s on DSB nuclei, see the README)")
+    p.add_argument("--instance-target", choices=RECIPES, default=None,
+                   help="what instance labels train: 'touching-border' (the default: the classes and a class "
+                        "where objects touch, with post-processing chosen on validation images) or 'semantic' (the "
+                        "classes only; instances by the distance watershed)")
     p.add_argument("--border-width", type=int, default=TrainConfig.border_width, metavar="PX",
                    help="with instance labels: object pixels this close to another object form the touching-border "
                         f"class (default {TrainConfig.border_width})")
@@ -100,7 +100,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig | None, Tra
     train_config = TrainConfig(
         loss=args.loss, border_weight=args.border_weight, border_weight_gaps=args.border_weight_gaps,
         border_width=args.border_width,
-        instance_target=args.instance_target, batch_size=args.batch_size,
+        instance_target=args.instance_target or TrainConfig.instance_target, batch_size=args.batch_size,
         patch_size=patch_size(args), lr=args.lr, steps_per_epoch=args.steps_per_epoch, seed=args.seed,
         device=args.device, amp=not args.no_amp, augment=AugmentConfig.preset(args.augment), **limits,
     )

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from unet_studio.core.errors import StudioError, TrainingError
-from unet_studio.core.instance_targets import SEMANTIC
 from unet_studio.models.checkpoint import load_checkpoint
 from unet_studio.models.config import VOLUME_ARCHS, ModelConfig
 from unet_studio.training.config import TrainConfig
@@ -54,7 +53,7 @@ def check_volume_args(args: argparse.Namespace) -> None:
     refused = [(args.project, "a project (volumes train from --images DIR --labels DIR of multi-page TIFFs)"),
                (args.watch, "--watch"), (args.labels_format != "annotation", f"--labels-format {args.labels_format}"),
                (args.border_weight, "--border-weight"),
-               (args.instance_target != SEMANTIC, f"--instance-target {args.instance_target}")]
+               (args.instance_target is not None, f"--instance-target {args.instance_target}")]
     for condition, what in refused:
         if condition:
             raise TrainingError("train --model unet3d", f"does not take {what}")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from unet_studio.core.errors import TrainingError
-from unet_studio.core.instance_targets import BORDER_WIDTH, RECIPES, SEMANTIC
+from unet_studio.core.instance_targets import BORDER_WIDTH, RECIPES, TOUCHING_BORDER
 from unet_studio.data.augment_config import AugmentConfig
 from unet_studio.data.weights import GAPS
 
@@ -40,7 +40,7 @@ class TrainConfig:
     class_balance: bool = True
     num_threads: int | None = None
     border_width: int = BORDER_WIDTH  # px of the touching-border class, under instance_target touching-border
-    instance_target: str = SEMANTIC  # what instance labels train: the classes, or classes + touching border
+    instance_target: str = TOUCHING_BORDER  # what instance labels train: classes + touching border, or the classes
     choose_flips: bool = True  # semantic runs: keep test-time flips on when they pay on validation (flip_choice.py)
 
     def __post_init__(self) -> None:
