@@ -25,6 +25,7 @@ from unet_studio.models.checkpoint import Checkpoint, cpu_state_dict, save_check
 from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model
 from unet_studio.training.config import TrainConfig
+from unet_studio.training.consistency import ramp_factor, unlabelled_term
 from unet_studio.training.distributed import current as current_run
 from unet_studio.runtime.device import select_device
 from unet_studio.runtime.precision import choose_precision
@@ -76,7 +77,7 @@ class Trainer:
         self.image_sources = to_plain(list(image_sources or []))
         self.normalization = normalization
         self.counts = check_items(self.train_items, self.val_items, self.model_config, self.out_path)
-        self._preview_lock = threading.Lock()
+        self._preview_lock, self.consistency_ramp = threading.Lock(), 0.0
         self._preview: tuple[int, np.ndarray] | None = None
         if preview_image is not None:
             self.set_preview_image(preview_image)
@@ -155,6 +156,9 @@ class Trainer:
         with self.autocast():
             logits = self.net(images)
         loss = combined_loss(logits, targets, self.train_config.loss, weights, self.class_weights)
+        extra = unlabelled_term(self.net, images, logits, targets, self.train_config, self.consistency_ramp,
+                                self.autocast)
+        loss = loss if extra is None else loss + extra
         value = self.dist.mean(float(loss.detach()))
         if not np.isfinite(value):
             return value
@@ -243,6 +247,7 @@ class Trainer:
         lr = self.dist.from_main(self._lr(step))
         for group in self.optimizer.param_groups:
             group["lr"] = lr
+        self.consistency_ramp = ramp_factor(self.schedule, step, time.perf_counter() - self.start)
         batch_start, batch = time.perf_counter(), self.source.next_batch()
         loss, oom_reason = self._safe_step(batch)
         if oom_reason:
