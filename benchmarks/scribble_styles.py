@@ -34,6 +34,7 @@ from isbi_data import dice, load_pairs  # noqa: E402
 from model_choice import add_model_options, preset_name  # noqa: E402
 from scribbles import STYLES, make_scribbles  # noqa: E402
 from sparse_isbi import TEST_IDS, TRAIN_IDS, random_forest, train_and_predict  # noqa: E402
+from speed_machine import machine  # noqa: E402
 
 from unet_studio.core.normalize import normalize_for_network  # noqa: E402
 from unet_studio.data.augment_config import PRESET_NAMES, AugmentConfig  # noqa: E402
@@ -100,7 +101,8 @@ def run_style(style: str, args, train, dev, test) -> dict:
             "dev_best_cut_for_information": best_cut(foreground, dev),
             "membrane_fraction": {"slices": "test" if test else "dev", "truth": round(fg_truth, 4),
                                   "checkpoint_rule": round(fg_pred, 4)},
-            "training": summary, "peer_fit_s": peer["fit_s"], "wall_s": round(time.perf_counter() - start, 1)}
+            "training": summary, "peer_fit_s": peer["fit_s"], "wall_s": round(time.perf_counter() - start, 1),
+            "machine": machine("native")}
 
 
 def summarize(results: list[dict]) -> dict:
