@@ -156,7 +156,7 @@ class Trainer:
         with self.autocast():
             logits = self.net(images)
         loss = combined_loss(logits, targets, self.train_config.loss, weights, self.class_weights)
-        extra = unlabelled_term(self.net, images, logits, targets, self.train_config, self.consistency_ramp,
+        extra = unlabelled_term(self.model, images, logits, targets, self.train_config, self.consistency_ramp,
                                 self.autocast)
         loss = loss if extra is None else loss + extra
         value = self.dist.mean(float(loss.detach()))
