@@ -39,7 +39,7 @@ class TrainConfig:
     num_threads: int | None = None
     border_width: int = BORDER_WIDTH  # px of the touching-border class, under instance_target touching-border
     instance_target: str = SEMANTIC  # what instance labels train: the classes, or classes + touching border
-    consistency_weight: float = 1.0  # flip-consistency pseudo-labels on unlabelled pixels (training/consistency.py)
+    consistency_weight: float = 0.0  # flip-consistency pseudo-labels on unlabelled pixels (training/consistency.py)
     consistency_threshold: float = 0.9  # the mirrored view's confidence a pseudo-label needs
 
     def __post_init__(self) -> None:

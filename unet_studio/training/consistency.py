@@ -5,6 +5,8 @@ also predicts the batch mirrored left-right (no gradient); where that prediction
 (top probability >= `threshold`), its class becomes the target of an unlabelled pixel in the ordinary view.
 The term is ramped in once the network has learnt something from the labels (before that its confident
 pixels are mostly wrong), and a batch without unlabelled pixels (dense labels) costs nothing.
+Off by default (TrainConfig.consistency_weight = 0): a step costs 1.38x, and at the same seconds on ISBI
+scribbles it lifted only the sparsest annotator style (benchmarks/scribble_styles.py; README, Measured).
 """
 
 from __future__ import annotations
