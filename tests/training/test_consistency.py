@@ -79,11 +79,11 @@ def test_no_term_for_dense_labels_or_zero_weight():
     logits = _column_net(images)
     dense = torch.zeros(1, 1, 4, dtype=torch.long)
     config = TrainConfig(consistency_weight=1.0)
-    assert unlabelled_term(_column_net, images, logits, dense, config, 1.0, _no_autocast) is None
+    assert unlabelled_term(_column_net, images, logits, dense, config, 1.0, _no_autocast) == 0.0
     sparse = torch.tensor([[[-1, -1, -1, 0]]])
     assert unlabelled_term(_column_net, images, logits, sparse, TrainConfig(consistency_weight=0.0), 1.0,
-                           _no_autocast) is None
-    assert unlabelled_term(_column_net, images, logits, sparse, config, 0.0, _no_autocast) is None
+                           _no_autocast) == 0.0
+    assert unlabelled_term(_column_net, images, logits, sparse, config, 0.0, _no_autocast) == 0.0
     term = unlabelled_term(_column_net, images, logits, sparse, config, 0.5, _no_autocast)
     expected = 0.5 * consistency_loss(logits, torch.tensor([[[1, -1, 0, -1]]]), unlabelled=3)
     assert term.item() == pytest.approx(expected.item(), rel=1e-6)

@@ -59,13 +59,13 @@ def consistency_loss(logits: torch.Tensor, pseudo: torch.Tensor, unlabelled: int
 
 
 def unlabelled_term(net, images: torch.Tensor, logits, targets: torch.Tensor, config: TrainConfig, ramp: float,
-                    autocast) -> torch.Tensor | None:
-    """config.consistency_weight x `ramp` x consistency_loss for this batch, or None when that weight is 0 or
+                    autocast) -> torch.Tensor | float:
+    """config.consistency_weight x `ramp` x consistency_loss for this batch, or 0.0 when that weight is 0 or
     no pixel is unlabelled (nothing extra is computed then)."""
     weight = config.consistency_weight * ramp
+    if weight <= 0 or not bool((targets < 0).any()):
+        return 0.0
     unlabelled = int((targets < 0).sum())
-    if weight <= 0 or unlabelled == 0:
-        return None
     final = logits[-1] if isinstance(logits, (list, tuple)) else logits
     pseudo = flip_pseudo_labels(net, images, targets, config.consistency_threshold, autocast)
     with torch.autocast(device_type=final.device.type, enabled=False):

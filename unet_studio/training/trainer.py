@@ -156,9 +156,8 @@ class Trainer:
         with self.autocast():
             logits = self.net(images)
         loss = combined_loss(logits, targets, self.train_config.loss, weights, self.class_weights)
-        extra = unlabelled_term(self.model, images, logits, targets, self.train_config, self.consistency_ramp,
-                                self.autocast)
-        loss = loss if extra is None else loss + extra
+        loss = loss + unlabelled_term(self.model, images, logits, targets, self.train_config, self.consistency_ramp,
+                                      self.autocast)
         value = self.dist.mean(float(loss.detach()))
         if not np.isfinite(value):
             return value
