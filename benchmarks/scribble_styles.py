@@ -11,7 +11,8 @@ on the DEV slices 05-09 and the held-out TEST slices 10-19. Ours is scored under
 
 The rule is chosen on the dev slices only (largest worst-style margin over the peer, then the mean margin);
 the test slices only report. One JSON line per style as it finishes, then a summary line.
-`--summarize FILE...` combines saved lines of several runs into one summary.
+`--summarize FILE...` combines saved lines of several runs into one summary (runs of one style, e.g. two
+seeds, averaged).
 
 Usage: python benchmarks/scribble_styles.py [--styles inside,thin,...] [--seconds 120 | --steps N]
        [--summarize a.jsonl ...]
@@ -33,6 +34,7 @@ from isbi_data import dice, load_pairs  # noqa: E402
 from model_choice import add_model_options, preset_name  # noqa: E402
 from scribbles import STYLES, make_scribbles  # noqa: E402
 from sparse_isbi import TEST_IDS, TRAIN_IDS, random_forest, train_and_predict  # noqa: E402
+from speed_machine import machine  # noqa: E402
 
 from unet_studio.core.normalize import normalize_for_network  # noqa: E402
 from unet_studio.data.augment_config import PRESET_NAMES, AugmentConfig  # noqa: E402
@@ -99,21 +101,46 @@ def run_style(style: str, args, train, dev, test) -> dict:
             "dev_best_cut_for_information": best_cut(foreground, dev),
             "membrane_fraction": {"slices": "test" if test else "dev", "truth": round(fg_truth, 4),
                                   "checkpoint_rule": round(fg_pred, 4)},
-            "training": summary, "peer_fit_s": peer["fit_s"], "wall_s": round(time.perf_counter() - start, 1)}
+            "training": summary, "peer_fit_s": peer["fit_s"], "wall_s": round(time.perf_counter() - start, 1),
+            "machine": machine("native")}
 
 
 def summarize(results: list[dict]) -> dict:
-    """The rule chosen on dev slices, then every rule's test scores next to the peer's, per style."""
+    """The rule chosen on dev slices, then every rule's test scores next to the peer's, per style. Several runs
+    of a style (seeds) count as one: their mean, with each run's scores beside it."""
+    results = _seed_means(results)
     margins = {rule: [r["ours"]["dev"][rule] - r["random_forest"]["dev"] for r in results] for rule in RULES}
     ranked = sorted(RULES, key=lambda rule: (min(margins[rule]), np.mean(margins[rule])), reverse=True)
     choice = {"summary": "scribble styles, ISBI 2012", "styles": [r["style"] for r in results],
+              "runs_per_style": {r["style"]: r["runs"] for r in results},
               "rule_choice": {"chosen_on": f"dev slices {DEV_IDS[0]}-{DEV_IDS[-1]}", "chosen": ranked[0],
-                              "dev_margin_over_peer": _min_mean(margins)}}
+                              "dev_margin_over_peer": _min_mean(margins)},
+              "dev_dice": {r["style"]: {"peer": r["random_forest"]["dev"], **r["ours"]["dev"],
+                                        "per_run": r["per_run"]["dev"]} for r in results}}
     if not all("test" in r["ours"] for r in results):
         return choice
-    table = {r["style"]: {"peer": r["random_forest"]["test"], **r["ours"]["test"]} for r in results}
+    table = {r["style"]: {"peer": r["random_forest"]["test"], **r["ours"]["test"], "per_run": r["per_run"]["test"]}
+             for r in results}
     test_margins = {rule: [r["ours"]["test"][rule] - r["random_forest"]["test"] for r in results] for rule in RULES}
     return {**choice, "test_dice": table, "test_margin_over_peer": _min_mean(test_margins)}
+
+
+def _seed_means(results: list[dict]) -> list[dict]:
+    """One entry per style (in first-seen order): ours and the peer averaged over its runs, the checkpoint
+    rule's score of each run under `per_run`."""
+    styles = list(dict.fromkeys(r["style"] for r in results))
+    merged = []
+    for style in styles:
+        runs = [r for r in results if r["style"] == style]
+        splits = [split for split in runs[0]["ours"] if all(split in r["ours"] for r in runs)]
+        merged.append({
+            "style": style, "runs": len(runs),
+            "ours": {split: {rule: round(float(np.mean([r["ours"][split][rule] for r in runs])), 4) for rule in RULES}
+                     for split in splits},
+            "random_forest": {split: round(float(np.mean([r["random_forest"][split] for r in runs])), 4)
+                              for split in splits},
+            "per_run": {split: [r["ours"][split]["checkpoint"] for r in runs] for split in splits}})
+    return merged
 
 
 def _min_mean(margins: dict[str, list[float]]) -> dict[str, dict[str, float]]:

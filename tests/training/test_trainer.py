@@ -85,7 +85,7 @@ def test_max_seconds_ends_the_run(tmp_path):
 
 
 def test_early_stopping_after_patience_epochs(tmp_path, monkeypatch):
-    monkeypatch.setattr(Trainer, "_score", lambda self, *args: 1.0)
+    monkeypatch.setattr(trainer_module, "epoch_score", lambda *args: 1.0)
     trainer = Trainer(TINY_MODEL, tiny_config(epochs=None, steps_per_epoch=1, early_stopping_patience=2),
                       blob_items(1), [], CLASSES, tmp_path / "m.pt")
     events = _run(trainer)

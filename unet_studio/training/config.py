@@ -42,6 +42,8 @@ class TrainConfig:
     border_width: int = BORDER_WIDTH  # px of the touching-border class, under instance_target touching-border
     instance_target: str = TOUCHING_BORDER  # what instance labels train: classes + touching border, or the classes
     choose_flips: bool = True  # semantic runs: keep test-time flips on when they pay on validation (flip_choice.py)
+    consistency_weight: float = 0.0  # flip-consistency pseudo-labels on unlabelled pixels (training/consistency.py)
+    consistency_threshold: float = 0.9  # the mirrored view's confidence a pseudo-label needs
 
     def __post_init__(self) -> None:
         problem = self._problem()
@@ -69,6 +71,10 @@ class TrainConfig:
                 return f"{name} must be positive (got {value})"
         if self.weight_decay < 0:
             return f"weight_decay must not be negative (got {self.weight_decay})"
+        if self.consistency_weight < 0:
+            return f"consistency_weight must not be negative (got {self.consistency_weight})"
+        if not 0 < self.consistency_threshold <= 1:
+            return f"consistency_threshold must be in (0, 1] (got {self.consistency_threshold})"
         if not 0 <= self.val_fraction < 1:
             return f"val_fraction must be in [0, 1) (got {self.val_fraction})"
         return None

@@ -18,6 +18,13 @@ LOSS_MARGIN = 0.01
 ANNEAL_EPOCHS = 3
 
 
+def epoch_score(train_loss: float, val_loss: float | None, metrics: dict[str, float]) -> float:
+    """Higher is better: mean foreground val Dice, else minus the val loss, else minus the train loss."""
+    if "mean_dice" in metrics:
+        return metrics["mean_dice"]
+    return -(val_loss if val_loss is not None else train_loss)
+
+
 @dataclass
 class PlateauRule:
     """Feed it one score per epoch (`update`); `annealing` starts after `patience` epochs without progress

@@ -27,6 +27,7 @@ from unet_studio.models.checkpoint import Checkpoint, cpu_state_dict, save_check
 from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model, build_with_weights
 from unet_studio.training.config import TrainConfig
+from unet_studio.training.consistency import ramp_factor, unlabelled_term
 from unet_studio.training.distributed import current as current_run
 from unet_studio.runtime.device import select_device
 from unet_studio.runtime.precision import choose_precision
@@ -38,7 +39,7 @@ from unet_studio.training.losses import class_weights_from_counts, combined_loss
 from unet_studio.training.postprocess_choice import choose_postprocess, describe_choice
 from unet_studio.training.preview_regions import Region, clip_region, context_crop
 from unet_studio.training.schedule import FINAL_FACTOR, WarmupCosine
-from unet_studio.training.stopping import PlateauRule, anneal_lr
+from unet_studio.training.stopping import PlateauRule, anneal_lr, epoch_score
 from unet_studio.training.validation import validate
 
 PREVIEW_TILE = 512  # previews tile larger than validation: a 512 x 512 image in one tile, not nine overlapping
@@ -79,7 +80,7 @@ class Trainer:
         self.image_sources = to_plain(list(image_sources or []))
         self.normalization = normalization
         self.counts = check_items(self.train_items, self.val_items, self.model_config, self.out_path)
-        self._preview_lock = threading.Lock()
+        self._preview_lock, self.consistency_ramp = threading.Lock(), 0.0
         self._preview: tuple[int, np.ndarray] | None = None
         if preview_image is not None:
             self.set_preview_image(preview_image)
@@ -158,6 +159,8 @@ class Trainer:
         with self.autocast():
             logits = self.net(images)
         loss = combined_loss(logits, targets, self.train_config.loss, weights, self.class_weights)
+        loss = loss + unlabelled_term(self.model, images, logits, targets, self.train_config, self.consistency_ramp,
+                                      self.autocast)
         value = self.dist.mean(float(loss.detach()))
         if not np.isfinite(value):
             return value
@@ -246,6 +249,7 @@ class Trainer:
         lr = self.dist.from_main(self._lr(step))
         for group in self.optimizer.param_groups:
             group["lr"] = lr
+        self.consistency_ramp = ramp_factor(self.schedule, step, time.perf_counter() - self.start)
         batch_start, batch = time.perf_counter(), self.source.next_batch()
         loss, oom_reason = self._safe_step(batch)
         if oom_reason:
@@ -281,7 +285,7 @@ class Trainer:
         if self.val_items and self.dist.is_main:
             result = self._validate()
             val_loss, metrics, threshold, collapsed = result.loss, result.metrics, result.threshold, result.collapsed_to
-        score, by_dice = self.dist.from_main(self._score(train_loss, val_loss, metrics), "mean_dice" in metrics)
+        score, by_dice = self.dist.from_main(epoch_score(train_loss, val_loss, metrics), "mean_dice" in metrics)
         self.plateau.update(score, is_loss=not by_dice)
         if self.plateau.annealing and self.anneal_from is None:
             self.anneal_from = (step, self.optimizer.param_groups[0]["lr"])
@@ -316,12 +320,6 @@ class Trainer:
         """Name of network class `value` (0 = background) from the project's classes."""
         names = [c["name"] for c in self.classes]
         return names[value] if value < len(names) else f"class {value}"
-
-    def _score(self, train_loss: float, val_loss: float | None, metrics: dict[str, float]) -> float:
-        """Higher is better: mean foreground val Dice, else minus the val loss, else minus the train loss."""
-        if "mean_dice" in metrics:
-            return metrics["mean_dice"]
-        return -(val_loss if val_loss is not None else train_loss)
 
     def _tiling(self) -> tuple[int, int]:
         """Whole-image prediction tiles: the training patch size (at least 64), overlapping by 1/8."""
