@@ -54,5 +54,7 @@ def test_the_average_smooths_noisy_weights_and_restart_forgets_them():
         average.update()
     assert torch.allclose(average.module[0].weight, torch.ones_like(model[0].weight), atol=0.05)
     _set(model, -3.0)
+    kept = average.module
     average.restart()
     assert average.updates == 1 and torch.all(average.module[0].weight == -3.0)
+    assert average.module is kept  # restarted in place, not copied again

@@ -376,16 +376,15 @@ class Trainer:
     def _choose_postprocess(self) -> None:
         """For the best weights, on the validation images: under touching-border the threshold, seed level, minimum
         size and flips (postprocess_choice.py); else whether flips pay (flip_choice.py, unless not to choose)."""
-        if self.best is None or not self.val_items or not self.dist.is_main:
+        nothing_to_choose = self.border_class is None and not self.train_config.choose_flips
+        if self.best is None or not self.val_items or not self.dist.is_main or nothing_to_choose:
             return
         best, (tile, overlap) = build_with_weights(self.model_config, self.best.state).to(self.device), self._tiling()
         if self.border_class is not None:
             choice = choose_postprocess(best, self.val_items, tile=tile, overlap=overlap, device=self.device,
                                         precision=self.precision.name)
-        elif self.train_config.choose_flips:
-            choice = choose_flips(lambda tta: self._validate(model=best, tta=tta), len(self.val_items))
         else:
-            return
+            choice = choose_flips(lambda tta: self._validate(model=best, tta=tta), len(self.val_items))
         self.postprocess = choice.to_dict() if choice else {}
 
     def _finish(self, reason: str, interrupted: bool) -> TrainingFinished:

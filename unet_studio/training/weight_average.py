@@ -27,12 +27,14 @@ class RunningAverage:
 
     def __init__(self, model: nn.Module):
         self.model = model
+        self.averaged = AveragedModel(model, avg_fn=_moving_average, use_buffers=True)  # one copy, kept
         self.restart()
 
     def restart(self) -> None:
-        """Forget the history: the average starts again from the model's weights now."""
-        self.averaged = AveragedModel(self.model, avg_fn=_moving_average, use_buffers=True)
-        self.averaged.update_parameters(self.model)
+        """Forget the history: the average starts again from the model's weights now (copied in place: live
+        training restarts it at every label change, so no new copy of the model is made)."""
+        self.averaged.n_averaged.zero_()
+        self.averaged.update_parameters(self.model)  # with no updates counted, this copies the weights
 
     def update(self) -> None:
         """Fold the model's weights now into the average (after each optimiser step)."""
