@@ -28,6 +28,7 @@ from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model, build_with_weights
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.consistency import ramp_factor, unlabelled_term
+from unet_studio.training.smoothness import smoothness_term
 from unet_studio.training.distributed import current as current_run
 from unet_studio.runtime.device import select_device
 from unet_studio.runtime.precision import choose_precision
@@ -159,8 +160,9 @@ class Trainer:
         with self.autocast():
             logits = self.net(images)
         loss = combined_loss(logits, targets, self.train_config.loss, weights, self.class_weights)
-        loss = loss + unlabelled_term(self.model, images, logits, targets, self.train_config, self.consistency_ramp,
-                                      self.autocast)
+        config, ramp = self.train_config, self.consistency_ramp
+        loss = (loss + unlabelled_term(self.model, images, logits, targets, config, ramp, self.autocast)
+                + smoothness_term(logits, images, targets, config.smoothness_weight * ramp, config.smoothness_sigma))
         value = self.dist.mean(float(loss.detach()))
         if not np.isfinite(value):
             return value
