@@ -44,8 +44,8 @@ class TrainConfig:
     choose_flips: bool = True  # semantic runs: keep test-time flips on when they pay on validation (flip_choice.py)
     consistency_weight: float = 0.0  # flip-consistency pseudo-labels on unlabelled pixels (training/consistency.py)
     consistency_threshold: float = 0.9  # the mirrored view's confidence a pseudo-label needs
-    smoothness_weight: float = 0.0  # like-looking neighbours take one class, where pixels are unlabelled (smoothness.py)
-    smoothness_sigma: float = 0.5  # the intensity difference (in each patch's spreads) at which that pull fades
+    smoothness_weight: float = 8.0  # like-looking neighbours take one class, where pixels are unlabelled (smoothness.py)
+    smoothness_sigma: float = 0.25  # the intensity difference (in each patch's spreads) at which that pull fades
 
     def __post_init__(self) -> None:
         problem = self._problem()

@@ -29,23 +29,53 @@ def _pairs(tensor: torch.Tensor, dy: int, dx: int) -> tuple[torch.Tensor, torch.
 
 def smoothness_loss(logits: torch.Tensor, images: torch.Tensor, sigma: float) -> torch.Tensor:
     """Mean over the pixel pairs of affinity x sum_k p_ik (1 - p_jk) for 2-D `logits` (N, K, H, W) and the
-    network input `images` (N, C, H, W); 0 for a batch of constant patches' perfect agreement."""
+    network input `images` (N, C, H, W); about 0 where the classes follow the image's edges."""
     with torch.autocast(device_type=logits.device.type, enabled=False):
-        probs = torch.softmax(logits.float(), dim=1)
-        images = images.float()
+        probs = torch.softmax(logits.float(), dim=1).contiguous()
+        affinities = _affinities(images.float(), sigma)
+        count = sum(affinity.numel() for _, affinity in affinities)
+        if probs.shape[1] == 2:
+            # sum_k p_k (1 - q_k) = p1 + q1 - 2 p1 q1: the linear part is one weighted sum (each pixel's weight
+            # summed over the pairs it is in), the products are left per offset
+            foreground = probs[:, 1]
+            linear = (_pair_weight_per_pixel(affinities, foreground.shape) * foreground).sum()
+            products = sum((p * q * affinity).sum() for p, q, affinity in _views(foreground, affinities))
+            return (linear - 2.0 * products) / max(1, count)
+        agreement = sum(((p * q).sum(dim=1) * affinity).sum() for p, q, affinity in _views(probs, affinities))
+        total_affinity = sum(float(affinity.sum()) for _, affinity in affinities)
+        return (total_affinity - agreement) / max(1, count)
+
+
+def _views(tensor: torch.Tensor, affinities):
+    """(first, second, affinity) for each offset: the views of `tensor` whose pixels lie that far apart."""
+    return [(*_pairs(tensor, dy, dx), affinity) for (dy, dx), affinity in affinities]
+
+
+def _pair_weight_per_pixel(affinities, shape) -> torch.Tensor:
+    """(N, H, W): the sum of the affinities of every pair a pixel is in (as its first or its second)."""
+    weight = torch.zeros(shape, device=affinities[0][1].device)
+    for (dy, dx), affinity in affinities:
+        first, second = _pairs(weight, dy, dx)
+        first += affinity
+        second += affinity
+    return weight
+
+
+def _affinities(images: torch.Tensor, sigma: float) -> list[tuple[tuple[int, int], torch.Tensor]]:
+    """[((dy, dx), exp(-|I_i - I_j|^2 / 2 (sigma x spread)^2))] for every offset, without a gradient (a list,
+    not a generator: a generator would hold no_grad over its caller's loop between its items)."""
+    pairs = []
+    with torch.no_grad():
         spread = images.flatten(1).std(dim=1).clamp(min=1e-6).view(-1, 1, 1)
-        total, count = probs.new_zeros(()), 0
+        scale = 1.0 / (2.0 * sigma**2 * spread**2)
         for distance in DISTANCES:
             for uy, ux in DIRECTIONS:
                 dy, dx = uy * distance, ux * distance
-                p, q = _pairs(probs, dy, dx)
                 a, b = _pairs(images, dy, dx)
-                difference = ((a - b) ** 2).mean(dim=1) / spread**2
-                affinity = torch.exp(-difference / (2.0 * sigma**2))
-                disagreement = (p * (1.0 - q)).sum(dim=1)
-                total = total + (affinity * disagreement).sum()
-                count += affinity.numel()
-        return total / max(1, count)
+                difference = (a - b).square_()
+                difference = difference[:, 0] if difference.shape[1] == 1 else difference.mean(dim=1)
+                pairs.append(((dy, dx), difference.mul_(-scale).exp_()))
+    return pairs
 
 
 def smoothness_term(logits, images: torch.Tensor, targets: torch.Tensor, weight: float,
