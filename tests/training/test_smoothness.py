@@ -11,7 +11,7 @@ from unet_studio.core.errors import TrainingError
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.events import TrainingFinished
 from unet_studio.training.losses import masked_cross_entropy
-from unet_studio.training.smoothness import smoothness_loss, smoothness_term
+from unet_studio.training.smoothness import labels_are_sparse, smoothness_loss, smoothness_term
 from unet_studio.training.trainer import Trainer
 
 SIZE = 32
@@ -112,3 +112,14 @@ def test_trainer_with_smoothness_trains_on_sparse_labels(tmp_path):
     finished = list(trainer.iter_fit())[-1]
     assert isinstance(finished, TrainingFinished) and finished.checkpoint_path.exists()
     assert all(math.isfinite(loss) for loss in finished.history["train_loss"])
+
+
+def test_only_scribbled_runs_get_the_term(tmp_path):
+    """Dense masks never use it, though augmentation's warps leave unlabelled pixels at patch edges."""
+    dense = Trainer(TINY_MODEL, tiny_config(smoothness_weight=3.0), blob_items(2), [], CLASSES, tmp_path / "d.pt")
+    sparse = Trainer(TINY_MODEL, tiny_config(smoothness_weight=3.0), blob_items(2, sparse=True), [], CLASSES,
+                     tmp_path / "s.pt")
+    for trainer in (dense, sparse):
+        list(trainer.iter_fit())
+    assert dense.smoothness_weight == 0.0 and sparse.smoothness_weight == 3.0
+    assert labels_are_sparse(blob_items(2, sparse=True)) and not labels_are_sparse(blob_items(2))

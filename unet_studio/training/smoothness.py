@@ -11,7 +11,12 @@ The pairs reach up to 8 px in four directions, so a label reaches pixels the str
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
+
+from unet_studio.data.sampling import TrainItem
+from unet_studio.training.validation import is_sparse
 
 DISTANCES = (1, 2, 4, 8)
 DIRECTIONS = ((0, 1), (1, 0), (1, 1), (1, -1))
@@ -78,10 +83,18 @@ def _affinities(images: torch.Tensor, sigma: float) -> list[tuple[tuple[int, int
     return pairs
 
 
+def labels_are_sparse(items: Sequence) -> bool:
+    """Whether the term applies to a run on `items`: scribbles (training/validation.is_sparse), or regions
+    labelled in big images (lazy items). Dense masks never get it, though augmentation's warps leave
+    unlabelled pixels at their patches' edges."""
+    plain = [item for item in items if isinstance(item, TrainItem)]
+    return len(plain) < len(items) or is_sparse(plain)
+
+
 def smoothness_term(logits, images: torch.Tensor, targets: torch.Tensor, weight: float,
                     sigma: float) -> torch.Tensor | float:
     """`weight` x smoothness_loss of the final output, or 0.0 (nothing computed) when the weight is 0, no
-    pixel of the batch is unlabelled (dense labels) or the patches are not 2-D."""
+    pixel of the batch is unlabelled or the patches are not 2-D. The Trainer gives weight 0 to dense labels."""
     final = logits[-1] if isinstance(logits, (list, tuple)) else logits
     if weight <= 0 or final.ndim != 4 or not bool((targets < 0).any()):
         return 0.0

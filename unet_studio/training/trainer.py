@@ -28,7 +28,7 @@ from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model, build_with_weights
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.consistency import ramp_factor, unlabelled_term
-from unet_studio.training.smoothness import smoothness_term
+from unet_studio.training.smoothness import labels_are_sparse, smoothness_term
 from unet_studio.training.distributed import current as current_run
 from unet_studio.runtime.device import select_device
 from unet_studio.runtime.precision import choose_precision
@@ -128,7 +128,8 @@ class Trainer:
         margin = int(getattr(self.model, "margin", 0))
         self.source = batch_source(self.train_items, cfg.patch_size, batch_size, seed, cfg.augment, margin,
                                   BorderWeight(gaps=cfg.border_weight_gaps) if cfg.border_weight else None)
-        self.class_weights = None
+        self.class_weights, sparse = None, labels_are_sparse(self.train_items)
+        self.smoothness_weight = cfg.smoothness_weight if sparse else 0.0  # smoothness.py
         # Not under touching-border: weights ~ 1/sqrt(frequency) gave the rare border class about a third of the
         # background's probability early in a run, so whole backgrounds joined the objects (DSB, 90 steps).
         if cfg.class_balance and not cfg.border_weight and self.border_class is None:
@@ -162,7 +163,7 @@ class Trainer:
         loss = combined_loss(logits, targets, self.train_config.loss, weights, self.class_weights)
         config, ramp = self.train_config, self.consistency_ramp
         loss = (loss + unlabelled_term(self.model, images, logits, targets, config, ramp, self.autocast)
-                + smoothness_term(logits, images, targets, config.smoothness_weight * ramp, config.smoothness_sigma))
+                + smoothness_term(logits, images, targets, self.smoothness_weight * ramp, config.smoothness_sigma))
         value = self.dist.mean(float(loss.detach()))
         if not np.isfinite(value):
             return value
