@@ -81,7 +81,7 @@ class Trainer:
         self.image_sources = to_plain(list(image_sources or []))
         self.normalization = normalization
         self.counts = check_items(self.train_items, self.val_items, self.model_config, self.out_path)
-        self._preview_lock, self.consistency_ramp = threading.Lock(), 0.0
+        self._preview_lock, self.consistency_ramp, self.smoothness_weight = threading.Lock(), 0.0, 0.0
         self._preview: tuple[int, np.ndarray] | None = None
         if preview_image is not None:
             self.set_preview_image(preview_image)
