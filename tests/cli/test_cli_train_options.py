@@ -1,4 +1,4 @@
-"""`train`'s weight-map options reach the TrainConfig: --border-weight and which pixels fill its gaps."""
+"""`train`'s loss options reach the TrainConfig: --border-weight, which pixels fill its gaps, --smoothness."""
 
 import pytest
 
@@ -21,3 +21,11 @@ def test_unknown_border_weight_gaps_are_refused(capsys):
     with pytest.raises(SystemExit):
         _config("--border-weight-gaps", "cells")
     assert "border-weight-gaps" in capsys.readouterr().err
+
+
+def test_smoothness_defaults_to_the_config_and_zero_turns_it_off():
+    from unet_studio.training.config import TrainConfig
+
+    assert _config().smoothness_weight == TrainConfig.smoothness_weight
+    assert _config("--smoothness", "0").smoothness_weight == 0.0
+    assert _config("--smoothness", "2.5").smoothness_weight == 2.5

@@ -78,6 +78,9 @@ def add_parser(sub) -> None:
     p.add_argument("--border-width", type=int, default=TrainConfig.border_width, metavar="PX",
                    help="with instance labels: object pixels this close to another object form the touching-border "
                         f"class (default {TrainConfig.border_width})")
+    p.add_argument("--smoothness", type=float, default=TrainConfig.smoothness_weight, metavar="WEIGHT",
+                   help="with scribbles: how strongly neighbouring pixels that look alike are pulled to one class "
+                        f"(default {TrainConfig.smoothness_weight:g}; 0 turns it off; dense labels never use it)")
     p.add_argument("--augment", choices=list(AUGMENT_PRESETS), default="default", help="augmentation strength")
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--no-amp", action="store_true", help="train in float32 (no mixed precision)")
@@ -99,7 +102,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig | None, Tra
         limits["max_seconds"] = DEFAULT_SECONDS
     train_config = TrainConfig(
         loss=args.loss, border_weight=args.border_weight, border_weight_gaps=args.border_weight_gaps,
-        border_width=args.border_width,
+        border_width=args.border_width, smoothness_weight=args.smoothness,
         instance_target=args.instance_target or TrainConfig.instance_target, batch_size=args.batch_size,
         patch_size=patch_size(args), lr=args.lr, steps_per_epoch=args.steps_per_epoch, seed=args.seed,
         device=args.device, amp=not args.no_amp, augment=AugmentConfig.preset(args.augment), **limits,

@@ -44,6 +44,8 @@ class TrainConfig:
     choose_flips: bool = True  # semantic runs: keep test-time flips on when they pay on validation (flip_choice.py)
     consistency_weight: float = 0.0  # flip-consistency pseudo-labels on unlabelled pixels (training/consistency.py)
     consistency_threshold: float = 0.9  # the mirrored view's confidence a pseudo-label needs
+    smoothness_weight: float = 8.0  # like-looking neighbours take one class, where pixels are unlabelled (smoothness.py)
+    smoothness_sigma: float = 0.25  # the intensity difference (in each patch's spreads) at which that pull fades
 
     def __post_init__(self) -> None:
         problem = self._problem()
@@ -73,6 +75,9 @@ class TrainConfig:
             return f"weight_decay must not be negative (got {self.weight_decay})"
         if self.consistency_weight < 0:
             return f"consistency_weight must not be negative (got {self.consistency_weight})"
+        if self.smoothness_weight < 0 or self.smoothness_sigma <= 0:
+            return (f"smoothness_weight must not be negative and smoothness_sigma must be positive (got "
+                    f"{self.smoothness_weight}, {self.smoothness_sigma})")
         if not 0 < self.consistency_threshold <= 1:
             return f"consistency_threshold must be in (0, 1] (got {self.consistency_threshold})"
         if not 0 <= self.val_fraction < 1:

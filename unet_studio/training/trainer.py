@@ -28,6 +28,7 @@ from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model, build_with_weights
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.consistency import ramp_factor, unlabelled_term
+from unet_studio.training.smoothness import labels_are_sparse, smoothness_term
 from unet_studio.training.distributed import current as current_run
 from unet_studio.runtime.device import select_device
 from unet_studio.runtime.precision import choose_precision
@@ -80,7 +81,7 @@ class Trainer:
         self.image_sources = to_plain(list(image_sources or []))
         self.normalization = normalization
         self.counts = check_items(self.train_items, self.val_items, self.model_config, self.out_path)
-        self._preview_lock, self.consistency_ramp = threading.Lock(), 0.0
+        self._preview_lock, self.consistency_ramp, self.smoothness_weight = threading.Lock(), 0.0, 0.0
         self._preview: tuple[int, np.ndarray] | None = None
         if preview_image is not None:
             self.set_preview_image(preview_image)
@@ -127,7 +128,8 @@ class Trainer:
         margin = int(getattr(self.model, "margin", 0))
         self.source = batch_source(self.train_items, cfg.patch_size, batch_size, seed, cfg.augment, margin,
                                   BorderWeight(gaps=cfg.border_weight_gaps) if cfg.border_weight else None)
-        self.class_weights = None
+        self.class_weights, sparse = None, labels_are_sparse(self.train_items)
+        self.smoothness_weight = cfg.smoothness_weight if sparse else 0.0  # smoothness.py
         # Not under touching-border: weights ~ 1/sqrt(frequency) gave the rare border class about a third of the
         # background's probability early in a run, so whole backgrounds joined the objects (DSB, 90 steps).
         if cfg.class_balance and not cfg.border_weight and self.border_class is None:
@@ -159,8 +161,9 @@ class Trainer:
         with self.autocast():
             logits = self.net(images)
         loss = combined_loss(logits, targets, self.train_config.loss, weights, self.class_weights)
-        loss = loss + unlabelled_term(self.model, images, logits, targets, self.train_config, self.consistency_ramp,
-                                      self.autocast)
+        config, ramp = self.train_config, self.consistency_ramp
+        loss = (loss + unlabelled_term(self.model, images, logits, targets, config, ramp, self.autocast)
+                + smoothness_term(logits, images, targets, self.smoothness_weight * ramp, config.smoothness_sigma))
         value = self.dist.mean(float(loss.detach()))
         if not np.isfinite(value):
             return value
