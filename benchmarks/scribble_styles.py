@@ -14,7 +14,7 @@ the test slices only report. One JSON line per style as it finishes, then a summ
 `--summarize FILE...` combines saved lines of several runs into one summary (runs of one style, e.g. two
 seeds, averaged).
 
-Usage: python benchmarks/scribble_styles.py [--styles inside,thin,...] [--seconds 120 | --steps N]
+Usage: python benchmarks/scribble_styles.py [--styles inside,thin,...] [--seconds 120 | --steps N] [--cpu no-bf16]
        [--summarize a.jsonl ...]
 """
 
@@ -34,7 +34,7 @@ from isbi_data import dice, load_pairs  # noqa: E402
 from model_choice import add_model_options, preset_name  # noqa: E402
 from scribbles import STYLES, make_scribbles  # noqa: E402
 from sparse_isbi import TEST_IDS, TRAIN_IDS, random_forest, train_and_predict  # noqa: E402
-from speed_machine import machine  # noqa: E402
+from speed_machine import CPU_MODES, apply_cpu_mode, machine  # noqa: E402
 
 from unet_studio.core.normalize import normalize_for_network  # noqa: E402
 from unet_studio.data.augment_config import PRESET_NAMES, AugmentConfig  # noqa: E402
@@ -102,7 +102,7 @@ def run_style(style: str, args, train, dev, test) -> dict:
             "membrane_fraction": {"slices": "test" if test else "dev", "truth": round(fg_truth, 4),
                                   "checkpoint_rule": round(fg_pred, 4)},
             "training": summary, "peer_fit_s": peer["fit_s"], "wall_s": round(time.perf_counter() - start, 1),
-            "machine": machine("native")}
+            "machine": machine(args.cpu)}
 
 
 def summarize(results: list[dict]) -> dict:
@@ -159,8 +159,11 @@ def main() -> None:
     parser.add_argument("--augment", choices=PRESET_NAMES, default="default", help="augmentation preset")
     parser.add_argument("--dev-only", action="store_true", help="score the dev slices only (while choosing)")
     parser.add_argument("--threads", type=int, help="torch threads (one is faster on a crowded machine)")
+    parser.add_argument("--cpu", choices=CPU_MODES[:2], default="native",
+                        help="no-bf16: train in the fp32 a CPU without native bf16 gets")
     parser.add_argument("--summarize", nargs="*", help="JSON-line files of earlier runs to combine")
     args = parser.parse_args()
+    apply_cpu_mode(args.cpu)
     if args.summarize:
         lines = [json.loads(line) for path in args.summarize for line in Path(path).read_text().splitlines()]
         print(json.dumps(summarize([r for r in lines if "style" in r])))
