@@ -102,5 +102,5 @@ def test_trainer_with_consistency_trains_on_sparse_labels(tmp_path):
     events = list(trainer.iter_fit())
     finished = events[-1]
     assert isinstance(finished, TrainingFinished) and finished.checkpoint_path.exists()
-    assert trainer.consistency_ramp == 1.0  # the last step's ramp: the term was on by the end
+    assert trainer.unlabelled_ramp == 1.0  # the last step's ramp: the term was on by the end
     assert all(math.isfinite(loss) for loss in finished.history["train_loss"])

@@ -26,8 +26,8 @@ RAMP_STEPS = 1000  # without a step or time budget, the budget the ramp is measu
 
 
 def ramp_factor(schedule: WarmupCosine, step: int, elapsed_s: float) -> float:
-    """0..1: how much of the term applies at this point of the schedule's budget (without a budget, step
-    `step` of RAMP_STEPS)."""
+    """0..1: how much of an unlabelled-pixel term (this one, and smoothness.py's) applies at this point of the
+    schedule's budget (without a budget, step `step` of RAMP_STEPS): the Trainer's `unlabelled_ramp`."""
     budgeted = schedule.total_steps is not None or schedule.total_seconds is not None
     used = schedule.progress(step, elapsed_s) if budgeted else step / RAMP_STEPS
     start, end = RAMP

@@ -81,7 +81,7 @@ class Trainer:
         self.image_sources = to_plain(list(image_sources or []))
         self.normalization = normalization
         self.counts = check_items(self.train_items, self.val_items, self.model_config, self.out_path)
-        self._preview_lock, self.consistency_ramp, self.smoothness_weight = threading.Lock(), 0.0, 0.0
+        self._preview_lock, self.unlabelled_ramp, self.smoothness_weight = threading.Lock(), 0.0, 0.0
         self._preview: tuple[int, np.ndarray] | None = None
         if preview_image is not None:
             self.set_preview_image(preview_image)
@@ -161,7 +161,7 @@ class Trainer:
         with self.autocast():
             logits = self.net(images)
         loss = combined_loss(logits, targets, self.train_config.loss, weights, self.class_weights)
-        config, ramp = self.train_config, self.consistency_ramp
+        config, ramp = self.train_config, self.unlabelled_ramp
         loss = (loss + unlabelled_term(self.model, images, logits, targets, config, ramp, self.autocast)
                 + smoothness_term(logits, images, targets, self.smoothness_weight * ramp, config.smoothness_sigma))
         value = self.dist.mean(float(loss.detach()))
@@ -252,7 +252,7 @@ class Trainer:
         lr = self.dist.from_main(self._lr(step))
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        self.consistency_ramp = ramp_factor(self.schedule, step, time.perf_counter() - self.start)
+        self.unlabelled_ramp = ramp_factor(self.schedule, step, time.perf_counter() - self.start)
         batch_start, batch = time.perf_counter(), self.source.next_batch()
         loss, oom_reason = self._safe_step(batch)
         if oom_reason:
