@@ -3,6 +3,7 @@ checkpoint, in the usual format; `torchrun ... -m unet_studio train` runs end to
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -60,6 +61,9 @@ def _rank_main(rank: int, folder: str) -> None:
         report["weights_equal"] = bool(torch.equal(*_gathered(weights)))
         report["run"] = [trainer.dist.rank, trainer.dist.world_size]
         Path(folder, f"rank-{rank}.json").write_text(json.dumps(report))
+        del trainer  # as in the CLI: DDP's reducer holds the process group, so let it go before the group
+        gc.collect()
+        dist.barrier()  # neither rank closes its connections while the other is still in a collective
     finally:
         dist.destroy_process_group()
 
