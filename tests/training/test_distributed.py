@@ -3,7 +3,6 @@ checkpoint, in the usual format; `torchrun ... -m unet_studio train` runs end to
 
 from __future__ import annotations
 
-import gc
 import json
 import subprocess
 import sys
@@ -19,7 +18,8 @@ from tests.cli.helpers import ROOT, TINY_TRAIN, cli_env, write_pairs
 from tests.training.helpers import CLASSES, TINY_MODEL, blob_items, tiny_config
 from unet_studio.inference.predictor import Predictor
 from unet_studio.models.checkpoint import load_checkpoint
-from unet_studio.training.distributed import SINGLE, DistributedRun, backend_for, current, launched_by_torchrun
+from unet_studio.training.distributed import (SINGLE, DistributedRun, backend_for, current, launched_by_torchrun,
+                                              leave_process_group)
 from unet_studio.training.events import StepEnded, TrainingFinished
 from unet_studio.training.trainer import Trainer
 
@@ -61,11 +61,9 @@ def _rank_main(rank: int, folder: str) -> None:
         report["weights_equal"] = bool(torch.equal(*_gathered(weights)))
         report["run"] = [trainer.dist.rank, trainer.dist.world_size]
         Path(folder, f"rank-{rank}.json").write_text(json.dumps(report))
-        del trainer  # as in the CLI: DDP's reducer holds the process group, so let it go before the group
-        gc.collect()
-        dist.barrier()  # neither rank closes its connections while the other is still in a collective
+        del trainer  # as in the CLI, the trainer (its DDP reducer holds the process group) goes first
     finally:
-        dist.destroy_process_group()
+        leave_process_group()
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import gc
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -135,4 +136,17 @@ def process_group(device: str = "auto") -> Iterator[DistributedRun]:
     try:
         yield current()
     finally:
-        dist.destroy_process_group()
+        leave_process_group()
+
+
+def leave_process_group() -> None:
+    """Destroy the process group so that its gloo worker threads are joined while Python is still alive.
+
+    DistributedDataParallel's reducer (often in a reference cycle) keeps the group alive past
+    destroy_process_group; a gloo worker thread could then free the last all-reduce's tensors while the
+    interpreter was shutting down, and that thread's wait for the GIL aborted the process ("terminate called
+    without an active exception", about 1 run in 4 on 2 cores). Collecting first frees the reducer; collecting
+    after frees the group, whose destructor joins its threads."""
+    gc.collect()
+    dist.destroy_process_group()
+    gc.collect()
