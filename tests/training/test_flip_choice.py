@@ -69,3 +69,29 @@ def test_a_semantic_run_records_its_flip_choice_and_the_predictor_uses_it(tmp_pa
     assert predictor.config.tta == checkpoint.postprocess["tta"]
     assert main(["info", str(finished.checkpoint_path)]) == 0
     assert "test-time flips" in capsys.readouterr().out  # `unet-studio info` shows the choice
+
+
+def _scribbled(count: int):
+    """blob_items with one row in four labelled: scribbles (under half the pixels labelled)."""
+    items = blob_items(count)
+    for item in items:
+        item.target[np.arange(item.target.shape[0]) % 4 != 0] = -1
+    return items
+
+
+@pytest.mark.parametrize("labels, choose, flips", [("scribbles", True, True), ("scribbles", False, False),
+                                                   ("dense", True, False)])
+def test_a_run_without_validation_images_turns_flips_on_for_scribbles_only(tmp_path, labels, choose, flips, capsys):
+    items = _scribbled(2) if labels == "scribbles" else blob_items(2)
+    trainer = Trainer(TINY_MODEL, tiny_config(choose_flips=choose), items, [], CLASSES, tmp_path / "m.pt")
+    events = list(trainer.iter_fit(threading.Event()))
+    checkpoint = load_checkpoint(events[-1].checkpoint_path)
+    predictor = Predictor.from_checkpoint(events[-1].checkpoint_path, device="cpu")
+    assert predictor.config.tta is flips and bool(checkpoint.postprocess.get("tta")) is flips
+    if flips:
+        assert checkpoint.threshold is None and checkpoint.postprocess["rule"] == "scribbles without validation images"
+        assert any("test-time flips on: scribbles" in getattr(event, "message", "") for event in events)
+        assert main(["info", str(events[-1].checkpoint_path)]) == 0
+        assert "test-time flips on: scribbles without validation images" in capsys.readouterr().out
+    else:
+        assert checkpoint.postprocess == {}

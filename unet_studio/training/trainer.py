@@ -33,7 +33,7 @@ from unet_studio.training.distributed import current as current_run
 from unet_studio.runtime.device import select_device
 from unet_studio.runtime.precision import choose_precision
 from unet_studio.training.fine_tune import load_init_weights
-from unet_studio.training.flip_choice import choose_flips
+from unet_studio.training.flip_choice import choose_flips, flips_for_scribbles
 from unet_studio.training.history import new_history, record_epoch
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingEvent, TrainingFinished
 from unet_studio.training.losses import class_weights_from_counts, combined_loss
@@ -74,6 +74,7 @@ class Trainer:
         self.recipe = recipe or TargetRecipe()
         self.border_class = model_config.num_classes - 1 if self.recipe.has_border else None
         self.postprocess: dict = {}
+        self.sparse_labels = False  # scribbles (smoothness.labels_are_sparse); set with the items
         self.train_items, self.val_items = list(train_items), list(val_items)
         self.classes = to_plain(list(classes))
         self.out_path = Path(out_path)
@@ -128,8 +129,8 @@ class Trainer:
         margin = int(getattr(self.model, "margin", 0))
         self.source = batch_source(self.train_items, cfg.patch_size, batch_size, seed, cfg.augment, margin,
                                   BorderWeight(gaps=cfg.border_weight_gaps) if cfg.border_weight else None)
-        self.class_weights, sparse = None, labels_are_sparse(self.train_items)
-        self.smoothness_weight = cfg.smoothness_weight if sparse else 0.0  # smoothness.py
+        self.class_weights, self.sparse_labels = None, labels_are_sparse(self.train_items)
+        self.smoothness_weight = cfg.smoothness_weight if self.sparse_labels else 0.0  # smoothness.py
         # Not under touching-border: weights ~ 1/sqrt(frequency) gave the rare border class about a third of the
         # background's probability early in a run, so whole backgrounds joined the objects (DSB, 90 steps).
         if cfg.class_balance and not cfg.border_weight and self.border_class is None:
@@ -378,9 +379,14 @@ class Trainer:
 
     def _choose_postprocess(self) -> None:
         """For the best weights, on the validation images: under touching-border the threshold, seed level, minimum
-        size and flips (postprocess_choice.py); else whether flips pay (flip_choice.py, unless not to choose)."""
+        size and flips (postprocess_choice.py); else whether flips pay (flip_choice.py, unless not to choose).
+        Scribbles with no validation images get flips by rule (flip_choice.flips_for_scribbles)."""
         nothing_to_choose = self.border_class is None and not self.train_config.choose_flips
-        if self.best is None or not self.val_items or not self.dist.is_main or nothing_to_choose:
+        if not self.dist.is_main or nothing_to_choose:
+            return
+        if not self.val_items and self.sparse_labels and self.border_class is None:
+            self.postprocess = flips_for_scribbles()
+        if self.best is None or not self.val_items:
             return
         best, (tile, overlap) = build_with_weights(self.model_config, self.best.state).to(self.device), self._tiling()
         if self.border_class is not None:
