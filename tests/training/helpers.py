@@ -29,6 +29,14 @@ def blob_items(count=2, size=48, seed=0, sparse=False):
     return items
 
 
+def scribbled_items(count: int = 2):
+    """blob_items with one row in four labelled: scribbles (under half the pixels labelled)."""
+    items = blob_items(count)
+    for item in items:
+        item.target[np.arange(item.target.shape[0]) % 4 != 0] = -1
+    return items
+
+
 def tiny_config(**changes):
     """Fast settings: small patches and batches, no augmentation, one thread."""
     base = dict(batch_size=2, patch_size=32, lr=3e-3, steps_per_epoch=5, epochs=2, device="cpu",

@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 
-from tests.training.helpers import CLASSES, TINY_MODEL, blob_items, tiny_config
+from tests.training.helpers import CLASSES, TINY_MODEL, blob_items, scribbled_items, tiny_config
 from unet_studio.cli import main
 from unet_studio.data.sampling import TrainItem
 from unet_studio.inference.predictor import Predictor
@@ -71,18 +71,11 @@ def test_a_semantic_run_records_its_flip_choice_and_the_predictor_uses_it(tmp_pa
     assert "test-time flips" in capsys.readouterr().out  # `unet-studio info` shows the choice
 
 
-def _scribbled(count: int):
-    """blob_items with one row in four labelled: scribbles (under half the pixels labelled)."""
-    items = blob_items(count)
-    for item in items:
-        item.target[np.arange(item.target.shape[0]) % 4 != 0] = -1
-    return items
-
 
 @pytest.mark.parametrize("labels, choose, flips", [("scribbles", True, True), ("scribbles", False, False),
                                                    ("dense", True, False)])
 def test_a_run_without_validation_images_turns_flips_on_for_scribbles_only(tmp_path, labels, choose, flips, capsys):
-    items = _scribbled(2) if labels == "scribbles" else blob_items(2)
+    items = scribbled_items(2) if labels == "scribbles" else blob_items(2)
     trainer = Trainer(TINY_MODEL, tiny_config(choose_flips=choose), items, [], CLASSES, tmp_path / "m.pt")
     events = list(trainer.iter_fit(threading.Event()))
     checkpoint = load_checkpoint(events[-1].checkpoint_path)

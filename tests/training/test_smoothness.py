@@ -3,11 +3,10 @@ like-looking region without crossing an edge; no term for dense labels; the Trai
 
 import math
 
-import numpy as np
 import pytest
 import torch
 
-from tests.training.helpers import CLASSES, TINY_MODEL, blob_items, tiny_config
+from tests.training.helpers import CLASSES, TINY_MODEL, blob_items, scribbled_items, tiny_config
 from unet_studio.core.errors import TrainingError
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.events import TrainingFinished
@@ -17,13 +16,6 @@ from unet_studio.training.trainer import Trainer
 
 SIZE = 32
 
-
-def _scribbled(count: int = 2):
-    """blob_items with one row in four labelled: scribbles (under half the pixels labelled)."""
-    items = blob_items(count)
-    for item in items:
-        item.target[np.arange(item.target.shape[0]) % 4 != 0] = -1
-    return items
 
 
 def _two_halves() -> torch.Tensor:
@@ -117,7 +109,7 @@ def test_bad_smoothness_settings_are_refused(changes):
 
 def test_trainer_with_smoothness_trains_on_sparse_labels(tmp_path):
     config = tiny_config(epochs=2, steps_per_epoch=5, smoothness_weight=2.0)
-    trainer = Trainer(TINY_MODEL, config, _scribbled(), [], CLASSES, tmp_path / "m.pt")
+    trainer = Trainer(TINY_MODEL, config, scribbled_items(), [], CLASSES, tmp_path / "m.pt")
     finished = list(trainer.iter_fit())[-1]
     assert isinstance(finished, TrainingFinished) and finished.checkpoint_path.exists()
     assert all(math.isfinite(loss) for loss in finished.history["train_loss"])
@@ -126,9 +118,9 @@ def test_trainer_with_smoothness_trains_on_sparse_labels(tmp_path):
 def test_only_scribbled_runs_get_the_term(tmp_path):
     """Dense masks never use it, though augmentation's warps leave unlabelled pixels at patch edges."""
     dense = Trainer(TINY_MODEL, tiny_config(smoothness_weight=3.0), blob_items(2), [], CLASSES, tmp_path / "d.pt")
-    sparse = Trainer(TINY_MODEL, tiny_config(smoothness_weight=3.0), _scribbled(), [], CLASSES,
+    sparse = Trainer(TINY_MODEL, tiny_config(smoothness_weight=3.0), scribbled_items(), [], CLASSES,
                      tmp_path / "s.pt")
     for trainer in (dense, sparse):
         list(trainer.iter_fit())
     assert dense.smoothness_weight == 0.0 and sparse.smoothness_weight == 3.0
-    assert labels_are_sparse(_scribbled()) and not labels_are_sparse(blob_items(2))
+    assert labels_are_sparse(scribbled_items()) and not labels_are_sparse(blob_items(2))
