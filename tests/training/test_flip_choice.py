@@ -71,7 +71,6 @@ def test_a_semantic_run_records_its_flip_choice_and_the_predictor_uses_it(tmp_pa
     assert "test-time flips" in capsys.readouterr().out  # `unet-studio info` shows the choice
 
 
-
 @pytest.mark.parametrize("labels, choose, flips", [("scribbles", True, True), ("scribbles", False, False),
                                                    ("dense", True, False)])
 def test_a_run_without_validation_images_turns_flips_on_for_scribbles_only(tmp_path, labels, choose, flips, capsys):

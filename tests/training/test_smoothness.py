@@ -17,7 +17,6 @@ from unet_studio.training.trainer import Trainer
 SIZE = 32
 
 
-
 def _two_halves() -> torch.Tensor:
     """(1, 1, SIZE, SIZE): dark left half, bright right half, a little noise."""
     generator = torch.Generator().manual_seed(0)

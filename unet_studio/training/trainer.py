@@ -20,9 +20,6 @@ from unet_studio.core.metrics import collapse_warning
 from unet_studio.data.mixed_batches import batch_source, check_items
 from unet_studio.data.sampling import TrainItem
 from unet_studio.data.weights import BorderWeight
-from unet_studio.inference.config import PredictConfig
-from unet_studio.inference.postprocess import fold_border
-from unet_studio.inference.tiling import predict_probabilities
 from unet_studio.models.checkpoint import Checkpoint, cpu_state_dict, save_checkpoint, to_plain
 from unet_studio.models.config import ModelConfig
 from unet_studio.models.registry import build_model, build_with_weights
@@ -35,15 +32,14 @@ from unet_studio.runtime.precision import choose_precision
 from unet_studio.training.fine_tune import load_init_weights
 from unet_studio.training.flip_choice import choose_flips, flips_for_scribbles
 from unet_studio.training.history import new_history, record_epoch
-from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingEvent, TrainingFinished
+from unet_studio.training.events import EpochEnded, Log, StepEnded, TrainingEvent, TrainingFinished
 from unet_studio.training.losses import class_weights_from_counts, combined_loss
 from unet_studio.training.postprocess_choice import choose_postprocess, describe_choice
-from unet_studio.training.preview_regions import Region, clip_region, context_crop
+from unet_studio.training.previews import PreviewMixin
 from unet_studio.training.schedule import FINAL_FACTOR, WarmupCosine
 from unet_studio.training.stopping import PlateauRule, anneal_lr, epoch_score
 from unet_studio.training.validation import validate
 
-PREVIEW_TILE = 512  # previews tile larger than validation: a 512 x 512 image in one tile, not nine overlapping
 ENDED = "ended"  # what Trainer._step returns after it ended the run
 
 
@@ -58,7 +54,7 @@ class _Best:
     threshold: float | None
 
 
-class Trainer:
+class Trainer(PreviewMixin):
     """Trains `model_config` on TrainItems (big images' LazyTrainItems too: data/mixed_batches.py; never as
     validation items); iter_fit(stop) yields StepEnded/EpochEnded/PreviewReady/Log and finally TrainingFinished. The best weights are saved atomically to `out_path` after each improving epoch.
     `image_sources` ([{name, sha256}]) and `normalization` (how the items were scaled) go into the checkpoint.
@@ -82,16 +78,8 @@ class Trainer:
         self.image_sources = to_plain(list(image_sources or []))
         self.normalization = normalization
         self.counts = check_items(self.train_items, self.val_items, self.model_config, self.out_path)
-        self._preview_lock, self.unlabelled_ramp, self.smoothness_weight = threading.Lock(), 0.0, 0.0
-        self._preview: tuple[int, np.ndarray] | None = None
-        if preview_image is not None:
-            self.set_preview_image(preview_image)
-
-    def set_preview_image(self, image: np.ndarray, index: int = 0) -> None:
-        """Image float32 (C,H,W) (normalised) whose probabilities are sent after each epoch; thread-safe."""
-        copied = np.array(image, dtype=np.float32, copy=True)
-        with self._preview_lock:
-            self._preview = (int(index), copied)
+        self.unlabelled_ramp = 0.0
+        self._init_preview(preview_image)
 
     # -- set-up -------------------------------------------------------------------------------------------
 
@@ -130,12 +118,16 @@ class Trainer:
         self.source = batch_source(self.train_items, cfg.patch_size, batch_size, seed, cfg.augment, margin,
                                   BorderWeight(gaps=cfg.border_weight_gaps) if cfg.border_weight else None)
         self.class_weights, self.sparse_labels = None, labels_are_sparse(self.train_items)
-        self.smoothness_weight = cfg.smoothness_weight if self.sparse_labels else 0.0  # smoothness.py
         # Not under touching-border: weights ~ 1/sqrt(frequency) gave the rare border class about a third of the
         # background's probability early in a run, so whole backgrounds joined the objects (DSB, 90 steps).
         if cfg.class_balance and not cfg.border_weight and self.border_class is None:
             weights = class_weights_from_counts(self.counts, self.model_config.num_classes)
             self.class_weights = weights.to(self.device)
+
+    @property
+    def smoothness_weight(self) -> float:
+        """The smoothness term's weight (smoothness.py): the configured one for scribbles, 0 for dense masks."""
+        return self.train_config.smoothness_weight if self.sparse_labels else 0.0
 
     def set_items(self, train_items: Sequence[TrainItem], val_items: Sequence[TrainItem]) -> None:
         """Swap the training and validation images between steps (live training): the batch source, class
@@ -330,31 +322,6 @@ class Trainer:
         tile = max(64, self.train_config.patch_size)
         return tile, tile // 8
 
-    def predict(self, image: np.ndarray) -> np.ndarray:
-        """Probabilities (K, H, W) of a normalised image (C, H, W) with the weights in memory now, in tiles of
-        at least PREVIEW_TILE; on the training thread between events only (as `preview`)."""
-        tile, overlap = self._tiling()
-        config = PredictConfig(max(tile, PREVIEW_TILE), overlap, precision=self.precision.name)
-        probabilities = predict_probabilities(self.served_model(), image, config, device=self.device)
-        return fold_border(probabilities) if self.border_class is not None else probabilities
-
-    def preview(self, epoch: int, step: int = 0, region: Region | None = None) -> PreviewReady | None:
-        """The preview image predicted with the weights in memory now (made at step `step`), or None without
-        one; only `region` (y0, x0, y1, x1) of it when given, from a crop with the tiles' overlap around it
-        (preview_regions.py). Call it on the training thread between events (iter_fit is suspended at a
-        yield): the GUI previews mid-epoch."""
-        with self._preview_lock:
-            preview = self._preview
-        if preview is None:
-            return None
-        index, image = preview
-        region = clip_region(region, image.shape[1:]) if region is not None else None
-        if region is None:
-            return PreviewReady(epoch, index, self.predict(image), step)
-        (cy0, cx0, cy1, cx1), (y0, x0, y1, x1) = context_crop(region, image.shape[1:], self._tiling()[1])
-        probabilities = self.predict(np.ascontiguousarray(image[:, cy0:cy1, cx0:cx1]))
-        return PreviewReady(epoch, index, np.ascontiguousarray(probabilities[:, y0:y1, x0:x1]), step, region)
-
     # -- history and checkpoints --------------------------------------------------------------------------
 
     def _new_history(self) -> dict[str, Any]:
@@ -384,9 +351,11 @@ class Trainer:
         nothing_to_choose = self.border_class is None and not self.train_config.choose_flips
         if not self.dist.is_main or nothing_to_choose:
             return
-        if not self.val_items and self.sparse_labels and self.border_class is None:
-            self.postprocess = flips_for_scribbles()
-        if self.best is None or not self.val_items:
+        if not self.val_items:
+            if self.sparse_labels and self.border_class is None:
+                self.postprocess = flips_for_scribbles()
+            return
+        if self.best is None:
             return
         best, (tile, overlap) = build_with_weights(self.model_config, self.best.state).to(self.device), self._tiling()
         if self.border_class is not None:
