@@ -11,7 +11,7 @@ from unet_studio.core.errors import TrainingError
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.events import TrainingFinished
 from unet_studio.training.losses import masked_cross_entropy
-from unet_studio.training.smoothness import labels_are_sparse, smoothness_loss, smoothness_term
+from unet_studio.training.smoothness import gaussian_blur, labels_are_sparse, smoothness_loss, smoothness_term
 from unet_studio.training.trainer import Trainer
 
 SIZE = 32
@@ -100,7 +100,34 @@ def test_same_meaning_on_any_intensity_scale():
         smoothness_loss(logits, image, 0.5).item(), rel=1e-4)
 
 
-@pytest.mark.parametrize("changes", [{"smoothness_weight": -1.0}, {"smoothness_sigma": 0.0}])
+def test_the_blur_averages_noise_out_and_keeps_edges_and_level():
+    image = _two_halves()
+    blurred = gaussian_blur(image, 1.0)
+    assert blurred.shape == image.shape and torch.equal(gaussian_blur(image, 0.0), image)
+    assert blurred.mean().item() == pytest.approx(image.mean().item(), abs=1e-3)
+    left, right = blurred[..., 2:SIZE // 2 - 4], blurred[..., SIZE // 2 + 4:-2]
+    assert left.std() < 0.5 * image[..., 2:SIZE // 2 - 4].std()
+    assert right.mean() - left.mean() > 0.95
+    constant = torch.full((2, 3, 8, 8), 0.3)
+    assert torch.allclose(gaussian_blur(constant, 2.5), constant)  # a kernel wider than the patch
+
+
+def test_affinities_on_the_blurred_image_pull_harder_inside_noisy_regions():
+    """Two classes split a noisy half down its middle: that costs more when likeness is read on the blurred
+    image, where the half's noise no longer looks like edges; the true edge stays cheap."""
+    generator = torch.Generator().manual_seed(3)
+    image = _two_halves() + 0.3 * torch.randn(1, 1, SIZE, SIZE, generator=generator)
+    columns = torch.arange(SIZE).expand(SIZE, SIZE)
+    split_inside = _confident((columns >= SIZE // 4) & (columns < SIZE // 2))
+    along_edge = _confident(columns >= SIZE // 2)
+    plain = smoothness_loss(split_inside, image, 0.5).item()
+    blurred = smoothness_loss(split_inside, image, 0.5, blur=1.0).item()
+    assert blurred > 1.2 * plain
+    assert smoothness_loss(along_edge, image, 0.5, blur=1.0).item() < 0.5 * blurred
+
+
+@pytest.mark.parametrize("changes", [{"smoothness_weight": -1.0}, {"smoothness_sigma": 0.0},
+                                     {"smoothness_blur": -1.0}])
 def test_bad_smoothness_settings_are_refused(changes):
     with pytest.raises(TrainingError, match="smoothness"):
         TrainConfig(**changes)

@@ -46,6 +46,7 @@ class TrainConfig:
     consistency_threshold: float = 0.9  # the mirrored view's confidence a pseudo-label needs
     smoothness_weight: float = 8.0  # like-looking neighbours take one class, where pixels are unlabelled (smoothness.py)
     smoothness_sigma: float = 0.25  # the intensity difference (in each patch's spreads) at which that pull fades
+    smoothness_blur: float = 1.0  # px of Gaussian smoothing of the image the pull reads its likeness on
 
     def __post_init__(self) -> None:
         problem = self._problem()
@@ -75,7 +76,7 @@ class TrainConfig:
             return f"weight_decay must not be negative (got {self.weight_decay})"
         if self.consistency_weight < 0:
             return f"consistency_weight must not be negative (got {self.consistency_weight})"
-        if self.smoothness_weight < 0 or self.smoothness_sigma <= 0:
+        if self.smoothness_weight < 0 or self.smoothness_sigma <= 0 or self.smoothness_blur < 0:
             return (f"smoothness_weight must not be negative and smoothness_sigma must be positive (got "
                     f"{self.smoothness_weight}, {self.smoothness_sigma})")
         if not 0 < self.consistency_threshold <= 1:

@@ -4,8 +4,10 @@ Scribbles label a few per cent of the pixels and the cross-entropy says nothing 
 asks neighbouring pixels that look alike to take the same class: for pixel pairs (i, j) a few offsets
 apart, sum_k p_ik (1 - p_jk) (the relaxed Potts energy of Tang et al. 2018, "On regularized losses for
 weakly-supervised CNN segmentation"), weighted by exp(-|I_i - I_j|^2 / 2 sigma^2) of the network's input,
-so a label spreads through a cell's similar-looking interior and stops at an edge. sigma is
-`smoothness_sigma` times each patch's own intensity spread, so it means the same on any image's scale.
+so a label spreads through a cell's similar-looking interior and stops at an edge. The likeness is read on
+the input smoothed by a Gaussian of `smoothness_blur` px, so the shot noise of a region (EM's grain) does not
+look like edges inside it. sigma is `smoothness_sigma` times each patch's own intensity spread (of the
+smoothed patch), so it means the same on any image's scale.
 The pairs reach up to 8 px in four directions, so a label reaches pixels the strokes never touched.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 
 from unet_studio.data.sampling import TrainItem
 from unet_studio.training.validation import is_sparse
@@ -32,12 +35,13 @@ def _pairs(tensor: torch.Tensor, dy: int, dx: int) -> tuple[torch.Tensor, torch.
     return first, second
 
 
-def smoothness_loss(logits: torch.Tensor, images: torch.Tensor, sigma: float) -> torch.Tensor:
+def smoothness_loss(logits: torch.Tensor, images: torch.Tensor, sigma: float, blur: float = 0.0) -> torch.Tensor:
     """Mean over the pixel pairs of affinity x sum_k p_ik (1 - p_jk) for 2-D `logits` (N, K, H, W) and the
-    network input `images` (N, C, H, W); about 0 where the classes follow the image's edges."""
+    network input `images` (N, C, H, W), its affinities read on the input smoothed by a Gaussian of `blur` px
+    (0: as it is); about 0 where the classes follow the image's edges."""
     with torch.autocast(device_type=logits.device.type, enabled=False):
         probs = torch.softmax(logits.float(), dim=1).contiguous()
-        affinities = _affinities(images.float(), sigma)
+        affinities = _affinities(gaussian_blur(images.float(), blur), sigma)
         count = sum(affinity.numel() for _, affinity in affinities)
         if probs.shape[1] == 2:
             # sum_k p_k (1 - q_k) = p1 + q1 - 2 p1 q1: the linear part is one weighted sum (each pixel's weight
@@ -49,6 +53,25 @@ def smoothness_loss(logits: torch.Tensor, images: torch.Tensor, sigma: float) ->
         agreement = sum(((p * q).sum(dim=1) * affinity).sum() for p, q, affinity in _views(probs, affinities))
         total_affinity = sum(float(affinity.sum()) for _, affinity in affinities)
         return (total_affinity - agreement) / max(1, count)
+
+
+def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """`images` (N, C, H, W) smoothed channel by channel by a Gaussian of `sigma` px (edges reflected); the
+    images themselves when sigma is 0. Affinities read on it see a region's shot noise averaged out."""
+    if sigma <= 0:
+        return images
+    radius = max(1, int(3 * sigma + 0.5))
+    offsets = torch.arange(-radius, radius + 1, device=images.device, dtype=images.dtype)
+    kernel = torch.exp(-offsets.square() / (2 * sigma**2))
+    kernel = (kernel / kernel.sum()).view(1, 1, -1)
+    channels, (height, width) = images.shape[1], images.shape[-2:]
+    with torch.no_grad():
+        flat = images.reshape(-1, 1, height, width)
+        flat = F.pad(flat, (radius, radius, 0, 0), mode="reflect" if width > radius else "replicate")
+        flat = F.conv2d(flat, kernel.view(1, 1, 1, -1))
+        flat = F.pad(flat, (0, 0, radius, radius), mode="reflect" if height > radius else "replicate")
+        flat = F.conv2d(flat, kernel.view(1, 1, -1, 1))
+    return flat.reshape(images.shape[0], channels, height, width)
 
 
 def _views(tensor: torch.Tensor, affinities):
@@ -92,10 +115,10 @@ def labels_are_sparse(items: Sequence) -> bool:
 
 
 def smoothness_term(logits, images: torch.Tensor, targets: torch.Tensor, weight: float,
-                    sigma: float) -> torch.Tensor | float:
+                    sigma: float, blur: float = 0.0) -> torch.Tensor | float:
     """`weight` x smoothness_loss of the final output, or 0.0 (nothing computed) when the weight is 0, no
     pixel of the batch is unlabelled or the patches are not 2-D. The Trainer gives weight 0 to dense labels."""
     final = logits[-1] if isinstance(logits, (list, tuple)) else logits
     if weight <= 0 or final.ndim != 4 or not bool((targets < 0).any()):
         return 0.0
-    return weight * smoothness_loss(final, images, sigma)
+    return weight * smoothness_loss(final, images, sigma, blur)

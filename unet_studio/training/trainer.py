@@ -156,7 +156,8 @@ class Trainer(PreviewMixin):
         loss = combined_loss(logits, targets, self.train_config.loss, weights, self.class_weights)
         config, ramp = self.train_config, self.unlabelled_ramp
         loss = (loss + unlabelled_term(self.model, images, logits, targets, config, ramp, self.autocast)
-                + smoothness_term(logits, images, targets, self.smoothness_weight * ramp, config.smoothness_sigma))
+                + smoothness_term(logits, images, targets, self.smoothness_weight * ramp, config.smoothness_sigma,
+                                   config.smoothness_blur))
         value = self.dist.mean(float(loss.detach()))
         if not np.isfinite(value):
             return value
