@@ -41,7 +41,7 @@ def smoothness_loss(logits: torch.Tensor, images: torch.Tensor, sigma: float, bl
     (0: as it is); about 0 where the classes follow the image's edges."""
     with torch.autocast(device_type=logits.device.type, enabled=False):
         probs = torch.softmax(logits.float(), dim=1).contiguous()
-        affinities = _affinities(gaussian_blur(images.float(), blur), sigma)
+        affinities = _affinities(images.float(), sigma, blur)
         count = sum(affinity.numel() for _, affinity in affinities)
         if probs.shape[1] == 2:
             # sum_k p_k (1 - q_k) = p1 + q1 - 2 p1 q1: the linear part is one weighted sum (each pixel's weight
@@ -56,21 +56,21 @@ def smoothness_loss(logits: torch.Tensor, images: torch.Tensor, sigma: float, bl
 
 
 def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
-    """`images` (N, C, H, W) smoothed channel by channel by a Gaussian of `sigma` px (edges reflected); the
-    images themselves when sigma is 0. Affinities read on it see a region's shot noise averaged out."""
+    """`images` (N, C, H, W) smoothed channel by channel by a separable Gaussian of `sigma` px (edges
+    reflected); the images themselves when sigma is 0. Written here on torch's conv2d, on the training device,
+    because torchvision (which has one) is not a dependency; scipy's works on numpy arrays only."""
     if sigma <= 0:
         return images
     radius = max(1, int(3 * sigma + 0.5))
     offsets = torch.arange(-radius, radius + 1, device=images.device, dtype=images.dtype)
     kernel = torch.exp(-offsets.square() / (2 * sigma**2))
-    kernel = (kernel / kernel.sum()).view(1, 1, -1)
+    kernel = kernel / kernel.sum()
     channels, (height, width) = images.shape[1], images.shape[-2:]
-    with torch.no_grad():
-        flat = images.reshape(-1, 1, height, width)
-        flat = F.pad(flat, (radius, radius, 0, 0), mode="reflect" if width > radius else "replicate")
-        flat = F.conv2d(flat, kernel.view(1, 1, 1, -1))
-        flat = F.pad(flat, (0, 0, radius, radius), mode="reflect" if height > radius else "replicate")
-        flat = F.conv2d(flat, kernel.view(1, 1, -1, 1))
+    flat = images.reshape(-1, 1, height, width)
+    flat = F.pad(flat, (radius, radius, 0, 0), mode="reflect" if width > radius else "replicate")
+    flat = F.conv2d(flat, kernel.view(1, 1, 1, -1))
+    flat = F.pad(flat, (0, 0, radius, radius), mode="reflect" if height > radius else "replicate")
+    flat = F.conv2d(flat, kernel.view(1, 1, -1, 1))
     return flat.reshape(images.shape[0], channels, height, width)
 
 
@@ -89,11 +89,13 @@ def _pair_weight_per_pixel(affinities, shape) -> torch.Tensor:
     return weight
 
 
-def _affinities(images: torch.Tensor, sigma: float) -> list[tuple[tuple[int, int], torch.Tensor]]:
-    """[((dy, dx), exp(-|I_i - I_j|^2 / 2 (sigma x spread)^2))] for every offset, without a gradient (a list,
-    not a generator: a generator would hold no_grad over its caller's loop between its items)."""
+def _affinities(images: torch.Tensor, sigma: float, blur: float = 0.0) -> list[tuple[tuple[int, int], torch.Tensor]]:
+    """[((dy, dx), exp(-|I_i - I_j|^2 / 2 (sigma x spread)^2))] for every offset, I the images smoothed by a
+    Gaussian of `blur` px, without a gradient (a list, not a generator: a generator would hold no_grad over its
+    caller's loop between its items)."""
     pairs = []
     with torch.no_grad():
+        images = gaussian_blur(images, blur)
         spread = images.flatten(1).std(dim=1).clamp(min=1e-6).view(-1, 1, 1)
         scale = 1.0 / (2.0 * sigma**2 * spread**2)
         for distance in DISTANCES:
