@@ -60,20 +60,27 @@ RECIPES = {
 
 
 def split(dataset: str, pairs, held_out: str = "test"):
-    """(train, test) lists of (id, image, mask). ``held_out="validation"`` scores ISBI slices 10-14 of a run on
-    00-09 instead (choosing a recipe there keeps slices 15-19 for the final figures)."""
+    """(train, test) lists of (id, image, mask). ``held_out="validation"`` scores data the final figures never
+    train on or score, for choosing a recipe: ISBI slices 10-14 of a run on 00-09; DSB a seeded quarter of the
+    training images (stratified by size, like the test set) of a run on the other three quarters."""
     if dataset == "isbi":
         first, last = (10, 15) if held_out == "validation" else (15, 20)
         return [p for p in pairs if int(p[0]) < first], [p for p in pairs if first <= int(p[0]) < last]
-    rng = np.random.default_rng(2018)
-    train, test = [], []
+    train, test = _quarter_out(pairs, 2018)
+    return _quarter_out(train, 2019) if held_out == "validation" else (train, test)
+
+
+def _quarter_out(pairs, seed: int):
+    """(rest, quarter): a seeded quarter of each image size's pairs (at least one) held out."""
+    rng = np.random.default_rng(seed)
+    rest, quarter = [], []
     for shape in sorted({p[1].shape for p in pairs}):
         group = [p for p in pairs if p[1].shape == shape]
         order = rng.permutation(len(group))
-        n_test = max(1, len(group) // 4)
-        test += [group[i] for i in order[:n_test]]
-        train += [group[i] for i in order[n_test:]]
-    return train, test
+        n_out = max(1, len(group) // 4)
+        quarter += [group[i] for i in order[:n_out]]
+        rest += [group[i] for i in order[n_out:]]
+    return rest, quarter
 
 
 def train_model(dataset: str, train, recipe: str, config: TrainConfig, model_config, folder: Path) -> TrainingFinished:
@@ -218,7 +225,8 @@ def main() -> None:
     parser.add_argument("--recipe", choices=["both", "today", "new"], default="both",
                         help="both (side by side, the default), or one of them in this process")
     parser.add_argument("--held-out", choices=["test", "validation"], default="test",
-                        help="isbi: score slices 15-19 (test) or 10-14 of a run on 00-09 (validation, for choosing)")
+                        help="score the test images, or (validation, for choosing a recipe) ISBI slices 10-14 of a run on 00-09, "
+                             "DSB a quarter of the training images of a run on the rest")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     add_model_options(parser)
     parser.add_argument("--config", default="{}", help="extra TrainConfig fields as JSON")
