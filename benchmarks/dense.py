@@ -43,6 +43,7 @@ from isbi_data import dataset_dir, load_pairs  # noqa: E402
 from model_choice import add_model_options, chosen_model, preset_name  # noqa: E402
 from speed_machine import CPU_MODES, apply_cpu_mode, machine  # noqa: E402
 
+from unet_studio.data.augment_config import AugmentConfig  # noqa: E402
 from unet_studio.core.metrics import cell_rand_error, evaluate_pair, mean_average_precision  # noqa: E402
 from unet_studio.inference.predictor import Predictor  # noqa: E402
 from unet_studio.training.api import iter_train_folders  # noqa: E402
@@ -130,6 +131,9 @@ def run_seed(args, recipe: str, seed: int, train, test) -> dict:
     """One training run and its scores on the test images (means over them, and each image)."""
     _, recipe_config, recipe_model = RECIPES[args.dataset][recipe]
     extra = {**recipe_config, **json.loads(args.config)}
+    if isinstance(extra.get("augment"), (dict, str)):  # a preset name or AugmentConfig fields over the defaults
+        augment = extra["augment"]
+        extra["augment"] = AugmentConfig.preset(augment) if isinstance(augment, str) else AugmentConfig.from_dict(augment)
     steps = recipe_steps(args, recipe)
     limits = {"max_steps": steps} if steps else {"max_seconds": args.seconds}
     config = TrainConfig(device="cpu", seed=seed, num_threads=args.threads, **{**limits, **extra})

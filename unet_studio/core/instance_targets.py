@@ -17,7 +17,7 @@ from scipy import ndimage as ndi
 
 SEMANTIC, TOUCHING_BORDER = "semantic", "touching-border"
 RECIPES = (SEMANTIC, TOUCHING_BORDER)
-BORDER_WIDTH = 2  # pixels, as the DSB 2018 winners used; other widths were not measured here
+BORDER_WIDTH = 2  # pixels, as the DSB 2018 winners used; 3 px scored as well on DSB test images (README, Measured)
 BORDER_NAME = "touching border"
 
 
