@@ -12,7 +12,8 @@ Each dataset compares two recipes side by side in one run, each in its own proce
               `--new-steps` = 0.77x `--steps`) and flips chosen on the run's validation images: the candidate
               that did best on slices 10-14 (README, Measured); the membrane weight map did worse there.
   Both: pixel error and the ISBI Rand error (core.metrics.cell_rand_error) on the test slices.
-`--seeds N` trains each recipe N times (seeds 0..N-1) and reports mean, min and max over the seeds.
+`--seeds N` trains each recipe N times (seeds 0..N-1) and reports mean, min and max over the seeds, and the
+mean per-image difference new - today with a 95 % bootstrap interval over the images (paired.py).
 
 Splits: ISBI slices 00-14 train, 15-19 test (contiguous: neighbouring slices are correlated); DSB: a seeded
 quarter of the 60 images (stratified by image size) is the test set. Training holds out its own validation
@@ -41,6 +42,7 @@ import tifffile
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from isbi_data import dataset_dir, load_pairs  # noqa: E402
 from model_choice import add_model_options, chosen_model, preset_name  # noqa: E402
+from paired import paired_differences  # noqa: E402
 from speed_machine import CPU_MODES, apply_cpu_mode, machine  # noqa: E402
 
 from unet_studio.data.augment_config import AugmentConfig  # noqa: E402
@@ -204,7 +206,8 @@ def side_by_side(args) -> dict:
 
 
 def compared(args, today_run: dict, new_run: dict, processes: str) -> dict:
-    """The two recipes' results side by side, with the new/today ratios of the means over seeds."""
+    """The two recipes' results side by side, with the new/today ratios of the means over seeds and the
+    per-image differences with their bootstrap intervals (paired.py: is the difference beyond the noise?)."""
     today, new = today_run["spread"], new_run["spread"]
     ratios = {k: new[k]["mean"] / today[k]["mean"] if today[k]["mean"] else None for k in today}
     summary = {k: {"today": today[k], "new": new[k]} for k in today}
@@ -212,7 +215,9 @@ def compared(args, today_run: dict, new_run: dict, processes: str) -> dict:
             "preset": preset_name(args), "model": chosen_model(args).to_dict(), "steps": args.steps,
             "new_steps": args.new_steps or args.steps,
             "config": json.loads(args.config), "cpu_mode": args.cpu, "processes": processes,
-            "summary": summary, "ratio_new_to_today": ratios, "today": today_run, "new": new_run}
+            "summary": summary, "ratio_new_to_today": ratios,
+            "paired_difference": paired_differences(today_run["runs"], new_run["runs"]), "today": today_run,
+            "new": new_run}
 
 
 def main() -> None:
