@@ -5,6 +5,7 @@ import threading
 from dataclasses import replace
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSpinBox
 
 from tests.gui.test_training_panel import make_panel
@@ -95,3 +96,21 @@ def test_the_worker_base_reports_one_line_and_finishes_last(qtbot):
     assert wait_for(thread)
     qtbot.waitUntil(lambda: len(order) == 2)
     assert order == ["thing failed: ValueError: bad value", "finished"]
+
+
+class _Quick(JobWorker):
+    def work(self) -> None:
+        self.ran_in = threading.get_ident()
+
+
+def test_a_finished_worker_is_handed_back_and_destroyed_on_the_gui_thread(qtbot):
+    # Destroyed in its own thread, a worker's ~QObject waited for the GIL while holding Qt's connection lock,
+    # and the GUI thread waited for that lock with the GIL held (a CI deadlock in the export dialog).
+    worker, destroyed_in = _Quick(), []
+    worker.destroyed.connect(lambda *_: destroyed_in.append(threading.get_ident()), type=Qt.ConnectionType.DirectConnection)
+    with qtbot.waitSignal(worker.finished, timeout=10000):
+        thread = start_worker(worker)
+    assert wait_for(thread)
+    qtbot.waitUntil(lambda: bool(destroyed_in), timeout=5000)
+    assert worker.ran_in != threading.get_ident()  # the work ran off the GUI thread ...
+    assert destroyed_in == [threading.get_ident()]  # ... and the worker died on it

@@ -2,7 +2,8 @@
 
 Wiring as superqt's `new_worker_qthread`: thread.started -> worker.run; worker.finished -> thread.quit
 (direct, from the worker thread, so the GUI side can `wait_for` the thread at once in its finished slot)
-and deleteLater. superqt's own WorkerBase runs in the global QThreadPool and stops through its own abort
+and deleteLater, which runs on the GUI thread: the worker moves back there before `finished` (a QObject
+destroyed in a worker thread can deadlock PySide against the GUI thread: JobWorker._go_home). superqt's own WorkerBase runs in the global QThreadPool and stops through its own abort
 flag; ours keep the threading.Event that the Trainer and the tiler check between batches and tiles, and a
 QThread that quitting can stop and join (a QThread destroyed while running aborts the process).
 
@@ -17,7 +18,7 @@ import os
 import threading
 
 import torch
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from unet_studio.core.errors import StudioError
 
@@ -79,7 +80,17 @@ class JobWorker(QObject):
         except Exception as error:  # every failure ends the job with one line, never a traceback
             self.failed.emit(one_line_failure(error, self.what))
         finally:
+            self._go_home()
             self.finished.emit()
+
+    def _go_home(self) -> None:
+        """Hand the worker back to the GUI thread before `finished`, so its deleteLater runs there. Destroyed
+        in its own thread, ~QObject held Qt's connection lock while PySide waited for the GIL, and a GUI
+        thread holding the GIL while it disconnected a signal of an object sharing that lock waited on it for ever
+        (seen in CI: ExportDialog's setPlainText against an ExportWorker being deleted)."""
+        app = QCoreApplication.instance()
+        if app is not None and self.thread() is not app.thread():
+            self.moveToThread(app.thread())
 
 
 def start_worker(worker: JobWorker, parent: QObject | None = None) -> QThread:
