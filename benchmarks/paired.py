@@ -18,18 +18,19 @@ import json
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import bootstrap
 
 ROUNDS = 10_000
 
 
 def per_image_means(runs: list[dict], key: str) -> dict[str, float]:
     """Each image's `key` averaged over the runs (seeds); images missing from a run are skipped there."""
-    sums: dict[str, list[float]] = {}
+    by_image: dict[str, list[float]] = {}
     for run in runs:
         for name, scores in run["per_image"].items():
             if scores.get(key) is not None:
-                sums.setdefault(name, []).append(float(scores[key]))
-    return {name: float(np.mean(values)) for name, values in sums.items()}
+                by_image.setdefault(name, []).append(float(scores[key]))
+    return {name: float(np.mean(values)) for name, values in by_image.items()}
 
 
 def paired_difference(today_runs: list[dict], new_runs: list[dict], key: str, rounds: int = ROUNDS,
@@ -41,9 +42,10 @@ def paired_difference(today_runs: list[dict], new_runs: list[dict], key: str, ro
     if not names:
         return None
     differences = np.array([new[name] - today[name] for name in names])
-    rng = np.random.default_rng(seed)
-    resampled = differences[rng.integers(0, differences.size, size=(rounds, differences.size))].mean(axis=1)
-    low, high = np.percentile(resampled, [2.5, 97.5])
+    low = high = differences.mean()  # one image: nothing to resample
+    if differences.size > 1:
+        interval = bootstrap((differences,), np.mean, n_resamples=rounds, method="percentile", rng=seed)
+        low, high = interval.confidence_interval
     return {"mean": round(float(differences.mean()), 4), "interval_95": [round(float(low), 4), round(float(high), 4)],
             "images": len(names), "new_higher": int((differences > 0).sum()), "new_lower": int((differences < 0).sum()),
             "today_seeds": len(today_runs), "new_seeds": len(new_runs)}

@@ -107,7 +107,8 @@ def test_a_finished_worker_is_handed_back_and_destroyed_on_the_gui_thread(qtbot)
     # Destroyed in its own thread, a worker's ~QObject waited for the GIL while holding Qt's connection lock,
     # and the GUI thread waited for that lock with the GIL held (a CI deadlock in the export dialog).
     worker, destroyed_in = _Quick(), []
-    worker.destroyed.connect(lambda *_: destroyed_in.append(threading.get_ident()), type=Qt.ConnectionType.DirectConnection)
+    worker.destroyed.connect(lambda *_: destroyed_in.append(threading.get_ident()),
+                             type=Qt.ConnectionType.DirectConnection)
     with qtbot.waitSignal(worker.finished, timeout=10000):
         thread = start_worker(worker)
     assert wait_for(thread)

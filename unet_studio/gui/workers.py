@@ -3,9 +3,10 @@
 Wiring as superqt's `new_worker_qthread`: thread.started -> worker.run; worker.finished -> thread.quit
 (direct, from the worker thread, so the GUI side can `wait_for` the thread at once in its finished slot)
 and deleteLater, which runs on the GUI thread: the worker moves back there before `finished` (a QObject
-destroyed in a worker thread can deadlock PySide against the GUI thread: JobWorker._go_home). superqt's own WorkerBase runs in the global QThreadPool and stops through its own abort
-flag; ours keep the threading.Event that the Trainer and the tiler check between batches and tiles, and a
-QThread that quitting can stop and join (a QThread destroyed while running aborts the process).
+destroyed in a worker thread can deadlock PySide against the GUI thread: JobWorker._go_home). superqt's
+own WorkerBase runs in the global QThreadPool and stops through its own abort flag; ours keep the
+threading.Event that the Trainer and the tiler check between batches and tiles, and a QThread that
+quitting can stop and join (a QThread destroyed while running aborts the process).
 
 `run()` lowers the thread's priority, gives torch the cores (`worker_threads`), calls `work()`, turns any
 exception into one `failed(line)` and always emits `finished` last. A worker gets everything it needs in
@@ -85,11 +86,11 @@ class JobWorker(QObject):
 
     def _go_home(self) -> None:
         """Hand the worker back to the GUI thread before `finished`, so its deleteLater runs there. Destroyed
-        in its own thread, ~QObject held Qt's connection lock while PySide waited for the GIL, and a GUI
-        thread holding the GIL while it disconnected a signal of an object sharing that lock waited on it for ever
-        (seen in CI: ExportDialog's setPlainText against an ExportWorker being deleted)."""
+        in its own thread, ~QObject held Qt's connection lock while PySide waited for the GIL, and the GUI
+        thread, holding the GIL while it disconnected a signal of an object sharing that lock, waited on it
+        for ever (seen in CI: ExportDialog's setPlainText against an ExportWorker being deleted)."""
         app = QCoreApplication.instance()
-        if app is not None and self.thread() is not app.thread():
+        if app is not None:
             self.moveToThread(app.thread())
 
 
