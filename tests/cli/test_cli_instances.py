@@ -30,12 +30,16 @@ def test_instance_labels_train_the_border_recipe_and_predict_uses_or_overrides_i
     assert checkpoint.recipe.has_border and checkpoint.postprocess
     assert main(["info", str(model)]) == 0
     card = capsys.readouterr().out
-    assert "touching border (2 px)" in card and "seed level" in card
+    assert "touching border (2 px)" in card and "seed level" in card and "by shape" in card
     chosen = _predict(model, images, tmp_path / "chosen")
     assert len(chosen) == 5 and all(ids.shape == (48, 64) for ids in chosen.values())
     loose = _predict(model, images, tmp_path / "loose", "--threshold", "0.01", "--min-size", "0", "--no-tta",
-                     "--seed-level", "0.9")
+                     "--seed-level", "0.9", "--shape-height", "0")
     assert _pixels(loose) >= max(_pixels(chosen), 1)
+    unsplit = _predict(model, images, tmp_path / "unsplit", "--shape-height", "0", "--min-size", "0")
+    split = _predict(model, images, tmp_path / "split", "--shape-height", "0.5", "--min-size", "0")
+    assert _pixels(split) == _pixels(unsplit)  # the split by shape relabels objects, it never drops pixels
+    assert sum(int(ids.max()) for ids in split.values()) >= sum(int(ids.max()) for ids in unsplit.values())
     assert _pixels(_predict(model, images, tmp_path / "none", "--min-size", "1000000", "--tta")) == 0
     capsys.readouterr()
 
@@ -45,3 +49,9 @@ def test_out_of_range_probabilities_are_refused(tmp_path, capsys, flag):
     with pytest.raises(SystemExit) as exit_:
         main(["predict", "--model", "m.pt", "--images", str(tmp_path), "--out", str(tmp_path / "o"), flag, "1.5"])
     assert exit_.value.code == 2 and "between 0 and 1" in capsys.readouterr().err
+
+
+def test_a_negative_shape_height_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", "--model", "m.pt", "--images", str(tmp_path), "--out", str(tmp_path / "o"), "--shape-height", "-1"])
+    assert exit_.value.code == 2 and "at least 0" in capsys.readouterr().err

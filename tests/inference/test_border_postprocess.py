@@ -6,7 +6,8 @@ import pytest
 from unet_studio.core.instance_targets import touching_border
 from unet_studio.core.metrics import average_precision
 from unet_studio.inference.postprocess import (
-    border_instances, border_prediction, drop_small_instances, fold_border, mask_to_instances, probabilities_to_mask,
+    SHAPE_HEIGHT, border_instances, border_prediction, drop_small_instances, fold_border, mask_to_instances,
+    probabilities_to_mask, split_by_shape,
 )
 
 
@@ -57,6 +58,32 @@ def test_a_lone_object_stays_one_and_a_piece_without_a_seed_is_still_an_object()
     faint /= faint.sum(axis=0, keepdims=True)
     mask = probabilities_to_mask(fold_border(faint))
     assert border_instances(faint, mask, seed_level=0.5).max() == 2
+
+
+def missed_border(probs):
+    """The probabilities of a network that did not see the border: its share went to the object."""
+    missed = probs.copy()
+    missed[1] += missed[2]
+    missed[2] = 0.0
+    return missed
+
+
+def test_the_split_by_shape_parts_touching_objects_whose_border_was_missed_at_their_neck():
+    ids, probs = touching_discs(gap=18)  # radius 12, a neck 16 px wide
+    missed = missed_border(probs)
+    assert border_prediction(missed)[1].max() == 1
+    mask, instances = border_prediction(missed, shape_height=SHAPE_HEIGHT)
+    assert instances.max() == 2 and average_precision(instances, ids) == 1.0
+    np.testing.assert_array_equal(instances > 0, mask > 0)  # the split only relabels, it adds or drops nothing
+
+
+def test_the_split_by_shape_leaves_round_objects_and_their_neighbours_whole():
+    ids, probs = touching_discs(gap=9)  # the wide neck: only the predicted border parts these two
+    _, instances = border_prediction(probs, shape_height=SHAPE_HEIGHT)
+    assert instances.max() == 2 and average_precision(instances, ids) == 1.0
+    lone = np.zeros((40, 40), np.int64)
+    lone[8:32, 10:30] = 4
+    np.testing.assert_array_equal(split_by_shape(lone, SHAPE_HEIGHT), lone)
 
 
 def test_small_pieces_go_with_min_size():

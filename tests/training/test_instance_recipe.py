@@ -7,19 +7,23 @@ import cv2
 import numpy as np
 import pytest
 import tifffile
+import torch
 
-from tests.inference.test_border_postprocess import touching_discs
+from tests.inference.test_border_postprocess import missed_border, touching_discs
 from tests.training.helpers import tiny_config
 from unet_studio.core.errors import TrainingError
+from unet_studio.core.instance_targets import TOUCHING_BORDER, TargetRecipe
 from unet_studio.core.project import Project
 from unet_studio.data.sampling import TrainItem
+from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.predictor import Predictor
 from unet_studio.models.checkpoint import load_checkpoint
 from unet_studio.models.config import ModelConfig
 from unet_studio.training.api import iter_train_folders, iter_train_project
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.events import Log, TrainingFinished
-from unet_studio.training.postprocess_choice import TTA_GAIN, choose_postprocess
+from unet_studio.inference.postprocess import SHAPE_HEIGHT
+from unet_studio.training.postprocess_choice import TTA_GAIN, choose_postprocess, describe_choice
 
 TINY = ModelConfig(in_channels=1, num_classes=2, depth=2, base_channels=4)
 
@@ -74,6 +78,18 @@ def test_flips_stay_off_when_they_add_nothing_and_come_on_when_they_pay():
     choice = _choose([(ids, probs)], lopsided)
     assert choice.tta and choice.seconds_tta > 0 and choice.val_map > 0.9
     assert TTA_GAIN > 0
+
+
+def test_the_split_by_shape_is_kept_where_borders_were_missed_and_dropped_for_objects_with_a_neck():
+    ids, probs = touching_discs(gap=18)
+    missed = missed_border(probs)
+    choice = _choose([(ids, missed)])
+    assert choice.shape_height == SHAPE_HEIGHT and choice.val_map > 0.9
+    assert "split by shape at 2 px" in describe_choice(choice.to_dict())
+    dumbbell = (ids > 0).astype(np.uint16)  # the same outline, labelled as one object
+    choice = _choose([(dumbbell, missed)])
+    assert choice.shape_height is None and choice.val_map > 0.9
+    assert "no split by shape" in describe_choice(choice.to_dict())
 
 
 def test_nothing_is_chosen_without_instance_labels():
@@ -162,3 +178,31 @@ def test_projects_use_their_instance_layers_only_when_asked_and_present(tmp_path
 def test_an_unknown_instance_target_is_refused_in_one_line():
     with pytest.raises(TrainingError, match="instance target 'borders' unknown"):
         TrainConfig(instance_target="borders")
+
+
+class BrightIsObject(torch.nn.Module):
+    """A stand-in touching-border network: object probability follows the normalised image, no border."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = torch.nn.Conv2d(1, 1, 1)
+
+    def forward(self, x):
+        p = 0.05 + 0.9 * x.clamp(0, 1)
+        return torch.cat([torch.log(1 - p), torch.log(p), torch.full_like(p, -9.0)], dim=1)
+
+
+@pytest.mark.parametrize("postprocess, override, objects", [
+    ({}, None, 2),  # nothing chosen: the split by shape is on
+    ({"seed_level": 0.5, "min_size": 0, "threshold": None, "tta": False}, None, 1),  # chosen before it existed
+    ({"seed_level": 0.5, "min_size": 0, "threshold": None, "tta": False, "shape_height": 2.0}, None, 2),
+    ({"seed_level": 0.5, "min_size": 0, "threshold": None, "tta": False, "shape_height": 2.0}, 0, 1),  # off
+])
+def test_the_predictor_splits_by_shape_as_its_checkpoint_chose(postprocess, override, objects):
+    ids, _ = touching_discs(gap=18)
+    predictor = Predictor(BrightIsObject(), [{"value": 1, "name": "background"}, {"value": 2, "name": "nucleus"}],
+                          {"method": "percentile", "low": 0.5, "high": 99.5}, device="cpu",
+                          config=PredictConfig(64, 16, precision="fp32"), recipe=TargetRecipe(TOUCHING_BORDER),
+                          postprocess=postprocess)
+    result = predictor.predict((ids > 0).astype(np.uint8) * 200, instances=True, min_size=0, shape_height=override)
+    assert result.instances.max() == objects

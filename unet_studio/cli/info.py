@@ -8,6 +8,7 @@ import json
 
 from unet_studio.models.checkpoint import load_checkpoint
 from unet_studio.training.flip_choice import describe_flips
+from unet_studio.training.postprocess_choice import describe_shape_split
 
 
 def add_parser(sub) -> None:
@@ -65,7 +66,8 @@ def _text(card: dict) -> str:
     if post and "seed_level" not in post:
         lines.append(f"flips      {describe_flips(post)}")
     elif post:
-        lines.append(f"instances  seed level {post['seed_level']:g}, minimum size {post['min_size']} px, flips "
+        lines.append(f"instances  seed level {post['seed_level']:g}, minimum size {post['min_size']} px, "
+                     f"{describe_shape_split(post)}, flips "
                      f"{'on' if post['tta'] else 'off'}: validation mAP {post['val_map']:.3f}, "
                      f"AP@0.5 {post['val_ap50']:.3f} on {post['n_images']} image(s)")
     training = card["training"]

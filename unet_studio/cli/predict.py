@@ -46,6 +46,9 @@ def add_parser(sub) -> None:
     p.add_argument("--seed-level", type=probability, default=None, metavar="P",
                    help="with --instances, touching-border models: seeds are object pixels whose interior "
                         "probability is at least P (default: the model's choice; larger splits more)")
+    p.add_argument("--shape-height", type=non_negative_float, default=None, metavar="PX",
+                   help="with --instances, touching-border models: then split each object where its outline has a "
+                        "neck this many pixels narrower than its parts (default: the model's choice; 0: no such split)")
     p.add_argument("--no-split", action="store_true", help="with --instances: connected components, no splitting")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--plane", type=int, default=None, help="predict only this plane of multi-page stacks, into "
@@ -64,6 +67,17 @@ def positive_float(text: str) -> float:
         value = float("nan")
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number of at least zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text!r}")
     return value
 
 

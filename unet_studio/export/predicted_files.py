@@ -33,13 +33,14 @@ class FileOptions:
     seed_height: float = SEED_HEIGHT
     split_touching: bool = True
     seed_level: float | None = None
+    shape_height: float | None = None  # None: the model's choice; 0: off
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> FileOptions:
         """The options of a parsed `predict` command line."""
         return cls(plane=args.plane, instances=args.instances, tta=args.tta, min_size=args.min_size,
                    fill_holes=args.fill_holes, seed_height=args.seed_height, split_touching=not args.no_split,
-                   seed_level=args.seed_level)
+                   seed_level=args.seed_level, shape_height=args.shape_height)
 
 
 def is_stack(path: Path) -> bool:
@@ -81,7 +82,8 @@ def _predict_plane(predictor, path: Path, plane: int, options: FileOptions) -> n
     pixels = read_image(path, plane=plane).pixels
     result = predictor.predict(pixels, tta=options.tta, instances=options.instances, min_size=options.min_size,
                                fill_holes=options.fill_holes, source=str(path), seed_height=options.seed_height,
-                               split_touching=options.split_touching, seed_level=options.seed_level)
+                               split_touching=options.split_touching, seed_level=options.seed_level,
+                               shape_height=options.shape_height)
     return result.instances if options.instances else result.mask
 
 

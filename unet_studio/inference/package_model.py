@@ -196,9 +196,10 @@ class PackagePredictor:
     def predict(self, pixels: np.ndarray, tta: bool | None = None, instances: bool = False,
                 min_size: int | None = None, fill_holes: bool = False, stop: threading.Event | None = None,
                 progress: Progress | None = None, source: str = "image", seed_height: float = SEED_HEIGHT,
-                split_touching: bool = True, seed_level: float | None = None) -> Prediction | None:
+                split_touching: bool = True, seed_level: float | None = None,
+                shape_height: float | None = None) -> Prediction | None:
         """Like `Predictor.predict` (whole-image probabilities: packages are not streamed in bands). A package
-        has no touching-border output, so `seed_level` has nothing to act on."""
+        has no touching-border output, so `seed_level` and `shape_height` have nothing to act on."""
         pixels = np.asarray(pixels)
         pixels = pixels[:, :, None] if pixels.ndim == 2 else pixels
         if pixels.ndim != 3 or pixels.shape[2] != self.in_channels:

@@ -26,7 +26,7 @@ from unet_studio.core.normalize import normalize_with_range, percentile_range
 from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.onnx_tiles import OnnxTiles, onnx_problem
 from unet_studio.inference.postprocess import (
-    SEED_HEIGHT, SEED_LEVEL, border_mask, border_prediction, clean_mask, fold_border, mask_to_instances,
+    SEED_HEIGHT, SEED_LEVEL, SHAPE_HEIGHT, border_mask, border_prediction, clean_mask, fold_border, mask_to_instances,
     probabilities_to_mask,
 )
 from unet_studio.inference.tiling import Network, Progress, predict_mask, predict_probabilities
@@ -172,6 +172,7 @@ class Predictor:
         seed_height: float = SEED_HEIGHT,
         split_touching: bool = True,
         seed_level: float | None = None,
+        shape_height: float | None = None,
     ) -> Prediction | None:
         """Predict a raw image ``(H, W, C)`` (or ``(H, W)``) in its own dtype; ``None`` if ``stop`` was set.
 
@@ -183,13 +184,16 @@ class Predictor:
         (pass the file name). ``seed_height`` and
         ``split_touching`` go to :func:`mask_to_instances` (how touching objects are split); a touching-border
         network splits at its predicted borders instead, from seeds of interior probability ``seed_level``
-        (None: the checkpoint's choice), unless ``split_touching`` is False.
+        (None: the checkpoint's choice), unless ``split_touching`` is False, then splits each object again where
+        its outline has a neck of ``shape_height`` px (None: the checkpoint's choice; 0: no second split).
         """
         pixels = self._checked(pixels, source)
         if min_size is None:
             min_size = int(self.postprocess.get("min_size", MIN_INSTANCE_SIZE)) if instances else 0
         if seed_level is None:
             seed_level = float(self.postprocess.get("seed_level", SEED_LEVEL))
+        if shape_height is None:
+            shape_height = self.chosen_shape_height()
         border = self.recipe.has_border
         lo, hi = percentile_range(pixels, self.normalization.get("low", 0.5), self.normalization.get("high", 99.5))
         n_outputs = int(getattr(getattr(self.model, "config", None), "num_classes", 2))
@@ -208,7 +212,8 @@ class Predictor:
             if probabilities is None:
                 return None
             if border and instances and split_touching:
-                mask, labels = border_prediction(probabilities, self.threshold, min_size, seed_level, fill_holes)
+                mask, labels = border_prediction(probabilities, self.threshold, min_size, seed_level, fill_holes,
+                                                 shape_height or None)
                 return Prediction(mask, fold_border(probabilities), labels)
             if border:
                 mask, probabilities = border_mask(probabilities, self.threshold, min_size, fill_holes), fold_border(probabilities)
@@ -216,6 +221,14 @@ class Predictor:
                 mask = probabilities_to_mask(probabilities, self.threshold, min_size, fill_holes)
         labels = mask_to_instances(mask, probabilities, seed_height, split_touching) if instances else None
         return Prediction(mask, probabilities, labels)
+
+    def chosen_shape_height(self) -> float | None:
+        """The checkpoint's second split by shape: its validation choice; off for settings chosen before that
+        choice existed (so they predict as they did); SHAPE_HEIGHT when nothing was chosen."""
+        if "seed_level" not in self.postprocess:
+            return SHAPE_HEIGHT
+        height = self.postprocess.get("shape_height")
+        return None if height is None else float(height)
 
     def _checked(self, pixels: np.ndarray, source: str) -> np.ndarray:
         """The image as (H, W, C) after checking its shape against the network's input channels."""
