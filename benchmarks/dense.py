@@ -6,7 +6,8 @@ held-out images with the Predictor and scores them with core.metrics. Prints JSO
 Each dataset compares two recipes side by side in one run, each in its own process with one torch thread:
   DSB today: `--labels-format mask`, the distance-transform watershed, minimum size 15 (main before issue 14);
   DSB new:   `--labels-format instances --instance-target touching-border`: the touching-border class,
-             post-processing (threshold, seed level, minimum size, flips) chosen on the run's validation images.
+             post-processing (the split by shape, threshold, seed level, minimum size, flips) chosen on the
+             run's validation images.
   ISBI today: masks, main's recipe before issue 14 item 3 (no flips);
   ISBI new:   masks, depth 4 / base 8 (twice the receptive field; 1.3x the FLOPs per patch, so give it
               `--new-steps` = 0.77x `--steps`) and flips chosen on the run's validation images: the candidate
