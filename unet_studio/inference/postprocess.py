@@ -10,7 +10,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.measure import label
 from skimage.morphology import h_maxima
-from skimage.segmentation import relabel_sequential, watershed
+from skimage.segmentation import find_boundaries, relabel_sequential, watershed
 
 
 def mask_dtype(n_values: int) -> np.dtype:
@@ -203,28 +203,19 @@ def split_by_shape(instances: np.ndarray, height: float) -> np.ndarray:
     h-maxima (``height`` px) of the smoothed distance to the object's edge, including edges shared with
     neighbours, and a watershed within the object grows them. An object with one seed is left as it is."""
     instances = np.asarray(instances).astype(np.int64)
-    edges = np.zeros(instances.shape, bool)
-    for axis in (0, 1):
-        step = np.diff(instances, axis=axis) != 0
-        before = [slice(None)] * 2
-        before[axis] = slice(None, -1)
-        after = [slice(None)] * 2
-        after[axis] = slice(1, None)
-        edges[tuple(before)] |= step
-        edges[tuple(after)] |= step
-    smoothed = ndi.gaussian_filter(ndi.distance_transform_edt((instances > 0) & ~edges), sigma=1.0)
+    inner = (instances > 0) & ~find_boundaries(instances, mode="thick")
+    smoothed = ndi.gaussian_filter(ndi.distance_transform_edt(inner), sigma=1.0)
     markers = _seeds(smoothed, instances, height)
+    seeded = markers > 0
+    owners = np.unique(np.stack([instances[seeded], markers[seeded]]), axis=1)[0]  # an object per distinct seed
+    boxes = ndi.find_objects(instances)
     split, next_id = instances.copy(), int(instances.max(initial=0)) + 1
-    for index, box in enumerate(ndi.find_objects(instances), start=1):
-        if box is None:
-            continue
+    for index in np.flatnonzero(np.bincount(owners, minlength=len(boxes) + 1) >= 2):
+        box = boxes[index - 1]
         inside = instances[box] == index
         seeds = np.where(inside, markers[box], 0)
-        ids = np.unique(seeds[seeds > 0])
-        if len(ids) < 2:
-            continue
         grown = watershed(-smoothed[box], seeds, mask=inside)
-        for seed in ids[1:]:
+        for seed in np.unique(seeds[seeds > 0])[1:]:
             split[box][grown == seed] = next_id
             next_id += 1
     return split
