@@ -1,7 +1,8 @@
 """Training throughput of the default model at 256 x 256, batch 4: our path against plain fp32 eager, side by side.
 
 * ``ours_trainer``: the real Trainer (sampling, augmentation, loss, AdamW) in the precision the policy picks
-  (``--cpu no-bf16`` / ``avx2`` force the fp32 branch; see speed_machine.py), channels_last.
+  (``--cpu no-bf16`` / ``avx2`` force the fp32 branch; see speed_machine.py), in the memory layout it
+  chooses (runtime/memory_layout.py: measured in CPU float32, channels_last otherwise).
 * ``ours_loop``: the same network step without the data pipeline (training.speed_check), policy precision.
 * ``plain_fp32_eager``: that step in float32, default (contiguous) memory layout, no autocast.
 

@@ -122,11 +122,4 @@ def test_trainer_logs_the_policy_choice(cpu_without_bf16, tmp_path):
     logs = [event.message for event in trainer.iter_fit(threading.Event()) if isinstance(event, Log)]
     assert any(message.startswith("precision: fp32 (CPU has no native bf16") for message in logs)
     assert trainer.precision.name == "fp32"
-    assert trainer.layout == torch.contiguous_format  # CPU float32 trains contiguous (measured faster)
 
-
-def test_memory_layout_follows_the_precision_and_device():
-    assert policy.Precision("cpu", "fp32", "").memory_layout == torch.contiguous_format
-    assert policy.Precision("cpu", "bf16", "").memory_layout == torch.channels_last
-    assert policy.Precision("cuda", "fp32", "").memory_layout == torch.channels_last
-    assert policy.Precision("cuda", "fp16", "").memory_layout == torch.channels_last

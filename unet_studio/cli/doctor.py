@@ -71,6 +71,7 @@ def _lines(report: dict) -> list[str]:
         lines += [
             f"default model: {model['arch']} depth {model['depth']}, {model['base_channels']} base channels",
             f"  precision {speed['precision']}, prediction engine {speed['engine']}",
+            f"  training memory layout: {speed['layout']}",
             f"  training 256x256, batch 4: {speed['train_patches_per_s']:.1f} patches/s "
             f"({speed['train_gflops']:.0f} GFLOP/s)",
             f"  prediction 1024x1024: {speed['predict_megapixels_per_s']:.2f} MP/s ({speed['predict_gflops']:.0f} GFLOP/s)",

@@ -64,15 +64,6 @@ class Precision:
         """fp16 gradients underflow without loss scaling; bf16 and fp32 need none."""
         return torch.amp.GradScaler(self.device_type) if self.name == "fp16" else None
 
-    @property
-    def memory_layout(self) -> torch.memory_format:
-        """channels_last where oneDNN / cuDNN run it faster: on CUDA, and on a CPU in bf16. CPU float32 stays
-        contiguous: the default U-Net trained 1.17x faster that way on an AVX2-capped CPU and the same on
-        AVX-512 (benchmarks/train_speed.py --cpu avx2 / no-bf16, 2 threads)."""
-        if self.device_type == "cuda" or (self.device_type == "cpu" and self.name == "bf16"):
-            return torch.channels_last
-        return torch.contiguous_format
-
     def describe(self) -> str:
         measured = f", {self.speedup:.2f}x fp32" if self.speedup is not None and self.mixed else ""
         return f"{self.name} ({self.reason}{measured})"
@@ -103,7 +94,7 @@ def hardware_support(device: torch.device) -> dict[str, str | None]:
     return {name: f"no mixed precision on {kind}" for name in ("bf16", "fp16")}
 
 
-def _probe_network() -> nn.Module:
+def probe_network() -> nn.Module:
     """Convolutions shaped like the default U-Net's first two levels (16 and 32 channels, BN, ReLU)."""
 
     def block(c_in: int, c_out: int) -> list[nn.Module]:
@@ -131,7 +122,7 @@ def measure_precisions(device: torch.device, names: Sequence[str],
         torch.set_num_threads(threads)
 
 
-def _one_pass(model: nn.Module, x: torch.Tensor, precision: Precision) -> float:
+def one_pass(model: nn.Module, x: torch.Tensor, precision: Precision) -> float:
     """Seconds of one forward + backward pass; inf when the precision fails on this device."""
     began = time.perf_counter()
     try:
@@ -150,15 +141,15 @@ def _timed_rounds(device: torch.device, names: Sequence[str], budget_s: float) -
     SLOW_WARM_UP times fp32's is not timed further (its warm-up time stands as its figure)."""
     torch.manual_seed(0)
     layout = torch.channels_last if device.type in ("cpu", "cuda") else torch.contiguous_format
-    model = _probe_network().to(device=device, memory_format=layout)
+    model = probe_network().to(device=device, memory_format=layout)
     x = torch.randn(PROBE_SHAPE, device=device).contiguous(memory_format=layout)
     start = time.perf_counter()
-    warm_up = {name: _one_pass(model, x, Precision(device.type, name, "probe")) for name in names}
+    warm_up = {name: one_pass(model, x, Precision(device.type, name, "probe")) for name in names}
     timed = [name for name in names if warm_up[name] <= SLOW_WARM_UP * warm_up[names[0]]]
     times: dict[str, list[float]] = {name: [] for name in timed}
     for round_index in range(MAX_ROUNDS):
         for name in timed:
-            times[name].append(_one_pass(model, x, Precision(device.type, name, "probe")))
+            times[name].append(one_pass(model, x, Precision(device.type, name, "probe")))
         if round_index + 1 >= MIN_ROUNDS and time.perf_counter() - start > budget_s:
             break
     return {name: statistics.median(times[name]) if name in times else warm_up[name] for name in names}

@@ -23,6 +23,7 @@ from unet_studio.inference.predictor import Predictor
 from unet_studio.inference.tiling import axis_starts, fitted_tile
 from unet_studio.models.config import DEFAULT_PRESET, ModelConfig
 from unet_studio.models.registry import build_model
+from unet_studio.runtime.memory_layout import choose_layout
 from unet_studio.runtime.precision import Precision
 
 PATCH, BATCH = 256, 4
@@ -38,6 +39,7 @@ class SpeedCheck:
     model: dict
     precision: str
     engine: str
+    layout: str
     train_patches_per_s: float
     train_gflops: float
     predict_megapixels_per_s: float
@@ -68,11 +70,13 @@ def count_flops(model: nn.Module, shape: tuple[int, int, int, int], backward: bo
 
 def train_patches_per_s(model: nn.Module, device: torch.device, precision: Precision, steps: int = 4,
                         patch: int = PATCH, batch: int = BATCH) -> float:
-    """Patches/s of forward + backward + AdamW (``precision`` and its memory layout) after one warm-up step."""
-    model = model.to(device=device, memory_format=precision.memory_layout).train()
+    """Patches/s of forward + backward + AdamW (``precision`` and the layout training takes in it,
+    runtime/memory_layout.py) after one warm-up step."""
+    layout = choose_layout(precision, model, (1, 1, patch, patch)).memory_format
+    model = model.to(device=device, memory_format=layout).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     scaler = precision.grad_scaler()
-    images = torch.randn(batch, 1, patch, patch, device=device).contiguous(memory_format=precision.memory_layout)
+    images = torch.randn(batch, 1, patch, patch, device=device).contiguous(memory_format=layout)
     target = torch.randint(0, 2, (batch, patch, patch), device=device)
     start = 0.0
     for step in range(steps + 1):
@@ -120,7 +124,8 @@ def check_speed(device: torch.device, config: PredictConfig = PredictConfig(), t
     patches = train_patches_per_s(model, device, predictor.precision, train_steps)
     megapixels = predict_megapixels_per_s(predictor, predict_side)
     run_per_image_pixel = tiled_pixels(predict_side, predictor.config, 2**model_config.depth) / predict_side**2
-    return SpeedCheck(model_config.to_dict(), predictor.precision.name, predictor.engine, round(patches, 2),
+    return SpeedCheck(model_config.to_dict(), predictor.precision.name, predictor.engine,
+                      choose_layout(predictor.precision, model, (1, 1, PATCH, PATCH)).describe(), round(patches, 2),
                       round(patches * train_flops / 1e9, 1), round(megapixels, 3),
                       round(megapixels * 1e6 * run_per_image_pixel * flops_per_pixel / 1e9, 1))
 

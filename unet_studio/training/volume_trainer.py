@@ -20,6 +20,7 @@ from unet_studio.data.volume import VolumeItem
 from unet_studio.data.volume_batches import VolumeBatchSource
 from unet_studio.models.checkpoint import Checkpoint
 from unet_studio.models.config import ModelConfig
+from unet_studio.runtime.memory_layout import Layout
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.events import Log, TrainingEvent
 from unet_studio.training.losses import class_weights_from_counts
@@ -47,8 +48,10 @@ class VolumeTrainer(Trainer):
         cfg = self.train_config
         yield Log(f"patches: {self.patch_depth} x {cfg.patch_size} x {cfg.patch_size} voxels, batch {cfg.batch_size}")
 
-    def _memory_layout(self) -> torch.memory_format:
-        return torch.channels_last_3d if self.device.type in ("cpu", "cuda") else torch.contiguous_format
+    def _layout(self) -> Layout:
+        if self.device.type in ("cpu", "cuda"):
+            return Layout("channels_last_3d", f"3-D on {self.device.type}")
+        return Layout("contiguous", f"{self.device.type} default")
 
     def _precision_wanted(self) -> str:
         return "auto" if self.train_config.amp and self.device.type != "cpu" else CPU_PRECISION
