@@ -4,6 +4,7 @@ checkpoint, in the usual format; `torchrun ... -m unet_studio train` runs end to
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -18,6 +19,8 @@ from tests.cli.helpers import ROOT, TINY_TRAIN, cli_env, write_pairs
 from tests.training.helpers import CLASSES, TINY_MODEL, blob_items, tiny_config
 from unet_studio.inference.predictor import Predictor
 from unet_studio.models.checkpoint import load_checkpoint
+from unet_studio.runtime import cache, memory_layout
+from unet_studio.runtime import precision as policy
 from unet_studio.training.distributed import (SINGLE, DistributedRun, backend_for, current, launched_by_torchrun,
                                               leave_process_group)
 from unet_studio.training.events import StepEnded, TrainingFinished
@@ -37,8 +40,13 @@ def _gathered(tensor: torch.Tensor) -> list[torch.Tensor]:
 
 
 def _rank_main(rank: int, folder: str) -> None:
-    """One rank: train with a stop from rank 1 after STOP_AFTER steps; write what it saw as JSON."""
+    """One rank: train with a stop from rank 1 after STOP_AFTER steps; write what it saw as JSON. In float32,
+    each rank's own layout probe says otherwise (rank 0: channels_last faster, rank 1: contiguous)."""
     torch.set_num_threads(1)
+    os.environ[cache.CACHE_ENV] = f"{folder}/cache-{rank}"
+    policy._cpu_bf16_supported = lambda: False
+    seconds = {"channels_last": 0.1, "contiguous": 0.2} if rank == 0 else {"channels_last": 0.2, "contiguous": 0.1}
+    memory_layout.measure_layouts = lambda device, network, shape: dict(seconds)
     dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous", rank=rank, world_size=2)
     try:
         trainer = Trainer(TINY_MODEL, tiny_config(max_steps=20, epochs=None, steps_per_epoch=2), blob_items(3),
@@ -60,6 +68,7 @@ def _rank_main(rank: int, folder: str) -> None:
         weights = torch.cat([p.detach().flatten() for p in trainer.model.parameters()])
         report["weights_equal"] = bool(torch.equal(*_gathered(weights)))
         report["run"] = [trainer.dist.rank, trainer.dist.world_size]
+        report["layout"] = trainer.layout_choice.name
         Path(folder, f"rank-{rank}.json").write_text(json.dumps(report))
         del trainer  # as in the CLI, the trainer (its DDP reducer holds the process group) goes first
     finally:
@@ -67,7 +76,7 @@ def _rank_main(rank: int, folder: str) -> None:
 
 
 @pytest.mark.slow
-def test_two_gloo_ranks_share_gradients_stop_together_and_rank_0_saves(tmp_path):
+def test_two_gloo_ranks_share_gradients_stop_together_train_in_one_layout_and_rank_0_saves(tmp_path):
     mp.start_processes(_rank_main, args=(str(tmp_path),), nprocs=2, join=True, start_method="spawn")
     reports = [json.loads((tmp_path / f"rank-{rank}.json").read_text()) for rank in (0, 1)]
     for report in reports:
@@ -75,6 +84,7 @@ def test_two_gloo_ranks_share_gradients_stop_together_and_rank_0_saves(tmp_path)
         assert report["interrupted"] and report["gradients_equal"] and report["weights_equal"], report
         assert report["patch_streams_differ"], report
     assert [r["run"] for r in reports] == [[0, 2], [1, 2]]
+    assert [r["layout"] for r in reports] == ["channels_last", "channels_last"]  # rank 0's measurement
     assert reports[1]["path"] is None and not (tmp_path / "model-1.pt").exists()  # rank 0 only writes
     checkpoint = load_checkpoint(reports[0]["path"])
     assert checkpoint.interrupted and not any(key.startswith("module.") for key in checkpoint.state_dict)

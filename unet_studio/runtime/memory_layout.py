@@ -110,7 +110,11 @@ def choose_layout(precision: Precision, network: nn.Module, shape: tuple[int, ..
     if precision.device_type != "cpu":
         return Layout("contiguous", f"{precision.device_type} default")
     seconds = _measured(torch.device("cpu"), network, shape, probe)
-    speedup = seconds["contiguous"] / seconds["channels_last"] if seconds["channels_last"] > 0 else 0.0
+    return measured_layout(seconds["contiguous"] / seconds["channels_last"] if seconds["channels_last"] > 0 else 0.0)
+
+
+def measured_layout(speedup: float) -> Layout:
+    """The CPU float32 layout for a measured channels_last speed-up over contiguous."""
     if speedup >= MIN_SPEEDUP:
         return Layout("channels_last", f"measured {speedup:.2f}x contiguous in float32 on this cpu", round(speedup, 2))
     return Layout("contiguous", f"channels_last measured {speedup:.2f}x contiguous in float32 on this cpu: not faster",

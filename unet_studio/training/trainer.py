@@ -28,7 +28,7 @@ from unet_studio.training.consistency import ramp_factor, unlabelled_term
 from unet_studio.training.smoothness import labels_are_sparse, smoothness_term
 from unet_studio.training.distributed import current as current_run
 from unet_studio.runtime.device import select_device
-from unet_studio.runtime.memory_layout import Layout, choose_layout
+from unet_studio.runtime.memory_layout import Layout, choose_layout, measured_layout
 from unet_studio.runtime.precision import choose_precision
 from unet_studio.training.fine_tune import load_init_weights
 from unet_studio.training.flip_choice import choose_flips, flips_for_scribbles
@@ -96,10 +96,10 @@ class Trainer(PreviewMixin):
             note = load_init_weights(self.model, self.model_config, self.classes, self.init_checkpoint)
             yield Log(note)
         self.precision = choose_precision(self.device, self._precision_wanted())
+        self.dist = current_run()  # torchrun: DDP, one patch stream per rank, rank 0 saves (training/distributed.py)
         self.layout_choice = self._layout()
         self.layout = self.layout_choice.memory_format
         self.model.to(device=self.device, memory_format=self.layout)
-        self.dist = current_run()  # torchrun: DDP, one patch stream per rank, rank 0 saves (training/distributed.py)
         self.net = self.dist.wrap(self.model, self.device)
         self.autocast, self.scaler = self.precision.autocast, self.precision.grad_scaler()
         yield Log(f"precision: {self.precision.describe()}")
@@ -111,7 +111,11 @@ class Trainer(PreviewMixin):
     def _layout(self) -> Layout:
         """channels_last, or in CPU float32 the layout this network measured faster (runtime/memory_layout.py)."""
         side = self.train_config.patch_size + 2 * int(getattr(self.model, "margin", 0))
-        return choose_layout(self.precision, self.model, (1, self.model_config.in_channels, side, side))
+        choice = choose_layout(self.precision, self.model, (1, self.model_config.in_channels, side, side))
+        if self.dist.active:  # under torchrun every rank measured; all train in rank 0's layout
+            speedup = self.dist.from_main(-1.0 if choice.speedup is None else choice.speedup)
+            choice = choice if choice.speedup is None or speedup < 0 else measured_layout(speedup)
+        return choice
 
     def _precision_wanted(self) -> str:
         return "auto" if self.train_config.amp else "fp32"
