@@ -14,23 +14,21 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from functools import partial
 
 import torch
 from torch import nn
 
-from unet_studio.runtime.cache import read_cache, write_cache
-from unet_studio.runtime.precision import MIN_SPEEDUP, Precision, one_pass, probe_key
+from unet_studio.runtime.precision import MIN_SPEEDUP, Precision, one_pass
+from unet_studio.runtime.probe import alternating_rounds, cached_seconds, one_thread, probe_key
 
 FORMATS = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_format,
            "channels_last_3d": torch.channels_last_3d}
 LAYOUTS = ("channels_last", "contiguous")  # what the probe compares (2-D networks)
 LAYOUT_BUDGET_S = 1.0
-MIN_ROUNDS, MAX_ROUNDS = 2, 12  # timed rounds after one warm-up round
 CACHE_FILE = "memory_layout.json"
 
 LayoutProbe = Callable[[torch.device, nn.Module, tuple[int, ...]], dict[str, float]]
@@ -57,26 +55,17 @@ def measure_layouts(device: torch.device, network: nn.Module, shape: tuple[int, 
     """Median seconds of one float32 forward + backward pass of a copy of ``network`` on an input of ``shape``
     per layout, on one thread (relative speed per core, far less hurt by a busy machine), in alternating rounds
     after a warm-up round; ``network`` itself is left as it was."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         torch.manual_seed(0)
         x = torch.randn(shape, device=device)
-        runs = {name: (copy.deepcopy(network).to(device=device, memory_format=FORMATS[name]).train(),
-                       x.contiguous(memory_format=FORMATS[name])) for name in LAYOUTS}
         fp32 = Precision(device.type, "fp32", "probe")
-        for model, data in runs.values():
-            one_pass(model, data, fp32)  # warm-up: kernel selection and weight reorders
-        times: dict[str, list[float]] = {name: [] for name in runs}
-        start = time.perf_counter()
-        for round_index in range(MAX_ROUNDS):
-            for name, (model, data) in runs.items():
-                times[name].append(one_pass(model, data, fp32))
-            if round_index + 1 >= MIN_ROUNDS and time.perf_counter() - start > budget_s:
-                break
-        return {name: statistics.median(values) for name, values in times.items()}
-    finally:
-        torch.set_num_threads(threads)
+        copies = {name: copy.deepcopy(network).to(device=device, memory_format=FORMATS[name]).train()
+                  for name in LAYOUTS}
+        passes = {name: partial(one_pass, copies[name], x.contiguous(memory_format=FORMATS[name]), fp32)
+                  for name in LAYOUTS}
+        for run in passes.values():
+            run()  # warm-up: kernel selection and weight reorders
+        return alternating_rounds(passes, budget_s, since=time.perf_counter())
 
 
 def network_key(network: nn.Module, shape: tuple[int, ...]) -> str:
@@ -89,15 +78,8 @@ def network_key(network: nn.Module, shape: tuple[int, ...]) -> str:
 def _measured(device: torch.device, network: nn.Module, shape: tuple[int, ...],
               probe: LayoutProbe | None) -> dict[str, float]:
     """The probe's seconds per layout, from the cache when this machine measured this network before."""
-    key = f"{probe_key(device)} | {network_key(network, shape)}"
-    cache = read_cache(CACHE_FILE)
-    entry = cache.get(key, {}).get("seconds_per_step", {})
-    if isinstance(entry, dict) and all(name in entry for name in LAYOUTS):
-        return {name: float(entry[name]) for name in LAYOUTS}
-    seconds = (probe or measure_layouts)(device, network, shape)
-    cache[key] = {"seconds_per_step": seconds, "measured": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    write_cache(CACHE_FILE, cache)
-    return seconds
+    return cached_seconds(CACHE_FILE, f"{probe_key(device)} | {network_key(network, shape)}", LAYOUTS,
+                          lambda: (probe or measure_layouts)(device, network, shape))
 
 
 def choose_layout(precision: Precision, network: nn.Module, shape: tuple[int, ...],

@@ -10,26 +10,23 @@ MIN_SPEEDUP times faster than fp32, so the chosen path is never slower than plai
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from functools import partial
 
 import torch
 from torch import nn
 
 from unet_studio.core.errors import StudioError
-from unet_studio.runtime.cache import read_cache, write_cache
-from unet_studio.runtime.cpu import read_cpu_info
+from unet_studio.runtime.probe import alternating_rounds, cached_seconds, one_thread, probe_key
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 REQUESTS = ("auto", *PRECISIONS)
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 PROBE_BUDGET_S = 2.0
 PROBE_SHAPE = (1, 1, 128, 128)
-MIN_ROUNDS, MAX_ROUNDS = 2, 12  # timed rounds after one warm-up round
 SLOW_WARM_UP = 10.0
 MIN_SPEEDUP = 1.05  # a mixed precision must beat fp32 by this factor (noise margin) to be chosen
 CACHE_FILE = "precision.json"
@@ -94,7 +91,7 @@ def hardware_support(device: torch.device) -> dict[str, str | None]:
     return {name: f"no mixed precision on {kind}" for name in ("bf16", "fp16")}
 
 
-def probe_network() -> nn.Module:
+def _probe_network() -> nn.Module:
     """Convolutions shaped like the default U-Net's first two levels (16 and 32 channels, BN, ReLU)."""
 
     def block(c_in: int, c_out: int) -> list[nn.Module]:
@@ -112,14 +109,9 @@ def _synchronize(device: torch.device) -> None:
 def measure_precisions(device: torch.device, names: Sequence[str],
                        budget_s: float = PROBE_BUDGET_S) -> dict[str, float]:
     """Median seconds of one forward + backward pass per precision (``names[0]`` is the reference, fp32),
-    timed in alternating rounds (load on a shared machine hurts all alike) until ``budget_s`` is spent;
-    a precision that fails gets inf."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one thread: relative speed per core, far less hurt by a busy machine's scheduling
-    try:
+    timed on one thread in alternating rounds until ``budget_s`` is spent; a precision that fails gets inf."""
+    with one_thread():
         return _timed_rounds(device, names, budget_s)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def one_pass(model: nn.Module, x: torch.Tensor, precision: Precision) -> float:
@@ -141,41 +133,18 @@ def _timed_rounds(device: torch.device, names: Sequence[str], budget_s: float) -
     SLOW_WARM_UP times fp32's is not timed further (its warm-up time stands as its figure)."""
     torch.manual_seed(0)
     layout = torch.channels_last if device.type in ("cpu", "cuda") else torch.contiguous_format
-    model = probe_network().to(device=device, memory_format=layout)
+    model = _probe_network().to(device=device, memory_format=layout)
     x = torch.randn(PROBE_SHAPE, device=device).contiguous(memory_format=layout)
     start = time.perf_counter()
     warm_up = {name: one_pass(model, x, Precision(device.type, name, "probe")) for name in names}
     timed = [name for name in names if warm_up[name] <= SLOW_WARM_UP * warm_up[names[0]]]
-    times: dict[str, list[float]] = {name: [] for name in timed}
-    for round_index in range(MAX_ROUNDS):
-        for name in timed:
-            times[name].append(one_pass(model, x, Precision(device.type, name, "probe")))
-        if round_index + 1 >= MIN_ROUNDS and time.perf_counter() - start > budget_s:
-            break
-    return {name: statistics.median(times[name]) if name in times else warm_up[name] for name in names}
-
-
-def probe_key(device: torch.device) -> str:
-    """What the probe's answer depends on: the chip and the torch build (the probe runs on one thread)."""
-    if device.type == "cuda":
-        chip = torch.cuda.get_device_name(device)
-    else:
-        cpu = read_cpu_info()
-        chip = f"{cpu.model} [{cpu.torch_capability}]"
-    return f"{device.type}: {chip} | torch {torch.__version__}"
+    passes = {name: partial(one_pass, model, x, Precision(device.type, name, "probe")) for name in timed}
+    return {**warm_up, **alternating_rounds(passes, budget_s, since=start)}
 
 
 def _measured(device: torch.device, names: list[str], probe: Probe) -> dict[str, float]:
     """Probe timings for ``names``, from the cache when this machine measured them before."""
-    key = probe_key(device)
-    cache = read_cache(CACHE_FILE)
-    entry = cache.get(key, {}).get("seconds_per_step", {})
-    if all(name in entry for name in names):
-        return {name: float(entry[name]) for name in names}
-    seconds = probe(device, names)
-    cache[key] = {"seconds_per_step": seconds, "measured": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    write_cache(CACHE_FILE, cache)
-    return seconds
+    return cached_seconds(CACHE_FILE, probe_key(device), names, lambda: probe(device, names))
 
 
 def choose_precision(device: torch.device | str, request: str = "auto", probe: Probe = measure_precisions) -> Precision:

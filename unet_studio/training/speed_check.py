@@ -23,7 +23,7 @@ from unet_studio.inference.predictor import Predictor
 from unet_studio.inference.tiling import axis_starts, fitted_tile
 from unet_studio.models.config import DEFAULT_PRESET, ModelConfig
 from unet_studio.models.registry import build_model
-from unet_studio.runtime.memory_layout import choose_layout
+from unet_studio.runtime.memory_layout import Layout, choose_layout
 from unet_studio.runtime.precision import Precision
 
 PATCH, BATCH = 256, 4
@@ -69,10 +69,10 @@ def count_flops(model: nn.Module, shape: tuple[int, int, int, int], backward: bo
 
 
 def train_patches_per_s(model: nn.Module, device: torch.device, precision: Precision, steps: int = 4,
-                        patch: int = PATCH, batch: int = BATCH) -> float:
-    """Patches/s of forward + backward + AdamW (``precision`` and the layout training takes in it,
-    runtime/memory_layout.py) after one warm-up step."""
-    layout = choose_layout(precision, model, (1, 1, patch, patch)).memory_format
+                        patch: int = PATCH, batch: int = BATCH, layout: Layout | None = None) -> float:
+    """Patches/s of forward + backward + AdamW (``precision`` and ``layout``, by default the one training
+    takes in it: runtime/memory_layout.py) after one warm-up step."""
+    layout = (layout or choose_layout(precision, model, (1, 1, patch, patch))).memory_format
     model = model.to(device=device, memory_format=layout).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     scaler = precision.grad_scaler()
@@ -121,11 +121,12 @@ def check_speed(device: torch.device, config: PredictConfig = PredictConfig(), t
     predictor = Predictor(model, CLASSES, NORMALIZATION, device=device, config=config)
     train_flops = count_flops(build_model(model_config), (1, model_config.in_channels, PATCH, PATCH), True)
     flops_per_pixel = count_flops(predictor.model, (1, model_config.in_channels, 256, 256), False) / 256**2
-    patches = train_patches_per_s(model, device, predictor.precision, train_steps)
+    layout = choose_layout(predictor.precision, model, (1, 1, PATCH, PATCH))
+    patches = train_patches_per_s(model, device, predictor.precision, train_steps, layout=layout)
     megapixels = predict_megapixels_per_s(predictor, predict_side)
     run_per_image_pixel = tiled_pixels(predict_side, predictor.config, 2**model_config.depth) / predict_side**2
-    return SpeedCheck(model_config.to_dict(), predictor.precision.name, predictor.engine,
-                      choose_layout(predictor.precision, model, (1, 1, PATCH, PATCH)).describe(), round(patches, 2),
+    return SpeedCheck(model_config.to_dict(), predictor.precision.name, predictor.engine, layout.describe(),
+                      round(patches, 2),
                       round(patches * train_flops / 1e9, 1), round(megapixels, 3),
                       round(megapixels * 1e6 * run_per_image_pixel * flops_per_pixel / 1e9, 1))
 

@@ -112,9 +112,10 @@ class Trainer(PreviewMixin):
         """channels_last, or in CPU float32 the layout this network measured faster (runtime/memory_layout.py)."""
         side = self.train_config.patch_size + 2 * int(getattr(self.model, "margin", 0))
         choice = choose_layout(self.precision, self.model, (1, self.model_config.in_channels, side, side))
-        if self.dist.active:  # under torchrun every rank measured; all train in rank 0's layout
+        if self.dist.active:  # under torchrun every rank measured; all train in rank 0's (every rank broadcasts)
             speedup = self.dist.from_main(-1.0 if choice.speedup is None else choice.speedup)
-            choice = choice if choice.speedup is None or speedup < 0 else measured_layout(speedup)
+            if choice.speedup is not None and speedup >= 0:
+                choice = measured_layout(speedup)
         return choice
 
     def _precision_wanted(self) -> str:
