@@ -7,6 +7,7 @@ import argparse
 import json
 
 from unet_studio.models.checkpoint import load_checkpoint
+from unet_studio.models.pixel_forest import FOREST_KEY, PixelForest
 from unet_studio.training.flip_choice import describe_flips
 from unet_studio.training.postprocess_choice import describe_shape_split
 
@@ -34,6 +35,7 @@ def checkpoint_summary(path: str) -> dict:
         "threshold": ckpt.threshold,
         "recipe": ckpt.recipe.to_dict(),
         "postprocess": ckpt.postprocess,
+        "pixel_forest": _forest_summary(PixelForest.from_plain(ckpt.extra.get(FOREST_KEY))),
         "metrics": ckpt.metrics,
         "training": {
             key: history.get(key)
@@ -43,6 +45,10 @@ def checkpoint_summary(path: str) -> dict:
         },
         "train_config": ckpt.train_config,
     }
+
+
+def _forest_summary(forest: PixelForest | None) -> dict | None:
+    return None if forest is None else {"trees": int(forest.left.shape[0]), "depth": forest.depth}
 
 
 def _text(card: dict) -> str:
@@ -70,6 +76,10 @@ def _text(card: dict) -> str:
                      f"{describe_shape_split(post)}, flips "
                      f"{'on' if post['tta'] else 'off'}: validation mAP {post['val_map']:.3f}, "
                      f"AP@0.5 {post['val_ap50']:.3f} on {post['n_images']} image(s)")
+    if card.get("pixel_forest"):
+        forest = card["pixel_forest"]
+        lines.append(f"forest     {forest['trees']} trees of depth {forest['depth']} fitted on the scribbles, averaged "
+                     "with the network (ONNX and bioimage.io exports hold the network alone)")
     training = card["training"]
     if training:
         lines.append("training   " + ", ".join(f"{k} {_short(v)}" for k, v in training.items()

@@ -29,10 +29,12 @@ from unet_studio.inference.postprocess import (
     SEED_HEIGHT, SEED_LEVEL, SHAPE_HEIGHT, border_mask, border_prediction, clean_mask, fold_border, mask_to_instances,
     probabilities_to_mask,
 )
+from unet_studio.inference.tile_functions import ForestBlended
 from unet_studio.inference.tiling import Network, Progress, predict_mask, predict_probabilities
 from unet_studio.runtime.device import select_device
 from unet_studio.runtime.precision import choose_precision
 from unet_studio.models.checkpoint import load_checkpoint
+from unet_studio.models.pixel_forest import FOREST_KEY, PixelForest
 
 DEFAULT_MAX_PROBABILITY_BYTES = 256 * 2**20
 MIN_INSTANCE_SIZE = 15  # pixels; on DSB nuclei this raised AP@0.5 by 0.03-0.05 (speck false positives)
@@ -76,7 +78,8 @@ class Predictor:
 
     ``recipe`` says what the outputs mean: a touching-border network has one output more than classes,
     folded back into the classes for the mask and probabilities and used to split touching objects.
-    ``postprocess`` holds the settings chosen on validation images (``min_size``, ``seed_level``); any
+    ``forest`` is a scribble run's pixel forest (models/pixel_forest.py), averaged with the network's
+    probabilities. ``postprocess`` holds the settings chosen on validation images (``min_size``, ``seed_level``); any
     argument given to :meth:`predict` overrides them.
     """
 
@@ -92,6 +95,7 @@ class Predictor:
         source: str = "model",
         recipe: TargetRecipe = TargetRecipe(),
         postprocess: dict[str, Any] | None = None,
+        forest: PixelForest | None = None,
     ):
         self.source = source
         self.recipe, self.postprocess = recipe, dict(postprocess or {})
@@ -107,6 +111,7 @@ class Predictor:
         self.engine, self.engine_reason = self._pick_engine()
         self.max_probability_bytes = max_probability_bytes
         self._onnx: OnnxTiles | None = None
+        self.forest = forest if forest is not None and forest.n_classes == self.n_classes else None
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "auto", config: PredictConfig | None = None,
@@ -117,7 +122,7 @@ class Predictor:
         config = config or PredictConfig(tta=bool(checkpoint.postprocess.get("tta", False)))
         return cls(checkpoint.build_model(), checkpoint.classes, checkpoint.normalization, checkpoint.threshold,
                    device, config, source=str(path), recipe=checkpoint.recipe, postprocess=checkpoint.postprocess,
-                   **options)
+                   forest=PixelForest.from_plain(checkpoint.extra.get(FOREST_KEY)), **options)
 
     def _pick_engine(self) -> tuple[str, str]:
         """("torch" | "onnxruntime", why) for ``config.backend`` on this device and precision."""
@@ -136,12 +141,15 @@ class Predictor:
         return "onnxruntime", "fp32 on CPU: ONNX Runtime was faster than torch"
 
     def network(self) -> Network:
-        """What the tiler runs: the fused torch model, or its ONNX Runtime session (made on first use)."""
+        """What the tiler runs: the fused torch model, or its ONNX Runtime session (made on first use);
+        averaged with the checkpoint's pixel forest when a scribble run fitted one."""
         if self.engine == "torch":
-            return self.model
-        if self._onnx is None:
-            self._onnx = OnnxTiles(self.model)
-        return self._onnx
+            network = self.model
+        else:
+            if self._onnx is None:
+                self._onnx = OnnxTiles(self.model)
+            network = self._onnx
+        return network if self.forest is None else ForestBlended(network, self.forest)
 
     @property
     def n_classes(self) -> int:

@@ -5,7 +5,7 @@ A tile function maps one network input tile ``float32 (C, h + 2m, w + 2m)`` to c
 (tile sides are multiples of it: the network's pooling factor) tell the tiler how to cut; a plain callable
 without them means margin 0, align 1 (as MONAI's ``sliding_window_inference`` takes any callable).
 :class:`TorchTiles` runs an ``nn.Module`` in the runtime precision, :class:`FlipAveraged` adds test-time
-flips to any tile function, and ``inference.onnx_tiles.OnnxTiles`` runs the network in ONNX Runtime.
+flips to any tile function, :class:`BlendedTiles` averages one with a scribble run's pixel forest, and ``inference.onnx_tiles.OnnxTiles`` runs the network in ONNX Runtime.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from unet_studio.models.pixel_forest import CONTEXT, PixelForest, pixel_features
 from unet_studio.runtime.precision import Precision
 
 FLIPS = ((), (-1,), (-2,), (-2, -1))
@@ -95,3 +96,28 @@ class FlipAveraged:
             probs = np.flip(probs, dims) if dims else probs
             total = probs.astype(np.float32) if total is None else total + probs
         return total / len(FLIPS)
+
+
+class ForestBlended:
+    """A network (``nn.Module`` or tile function) whose class probabilities are averaged with a scribble
+    run's pixel forest (models/pixel_forest.py); :func:`~unet_studio.inference.tiling.tile_function` runs it."""
+
+    def __init__(self, network, forest: PixelForest):
+        self.network, self.forest = network, forest
+
+
+class BlendedTiles:
+    """The tile function of a :class:`ForestBlended`: the network's tile function (its flips included) on the
+    tile, the forest on the tile with CONTEXT px more on each side (the reach of its largest filter, so tiles
+    give what the whole image would), the two probabilities averaged."""
+
+    def __init__(self, inner: Callable[[np.ndarray], np.ndarray], forest: PixelForest):
+        self.inner, self.forest = inner, forest
+        inner_margin, self.align = tile_geometry(inner)
+        self.margin = inner_margin + CONTEXT
+
+    def __call__(self, tile_input: np.ndarray) -> np.ndarray:
+        network = self.inner(np.ascontiguousarray(tile_input[:, CONTEXT:-CONTEXT, CONTEXT:-CONTEXT]))
+        m = self.margin
+        forest = self.forest.classify(pixel_features(tile_input)[m:-m, m:-m])
+        return (network.astype(np.float32) + forest) * 0.5

@@ -29,12 +29,13 @@ from unet_studio.core.errors import StudioError
 from unet_studio.core.normalize import normalize_with_range
 from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.postprocess import classify_pixels, mask_dtype
-from unet_studio.inference.tile_functions import FlipAveraged, TileFunction, TorchTiles, tile_geometry
+from unet_studio.inference.tile_functions import (BlendedTiles, FlipAveraged, ForestBlended, TileFunction, TorchTiles,
+                                                  tile_geometry)
 from unet_studio.runtime.precision import choose_precision
 
 Progress = Callable[[int, int], None]
 TileReader = Callable[[np.ndarray, np.ndarray], np.ndarray]
-Network = nn.Module | Callable[[np.ndarray], np.ndarray]
+Network = nn.Module | Callable[[np.ndarray], np.ndarray] | ForestBlended
 DEFAULT_CONFIG = PredictConfig()
 
 WINDOW_FLOOR = 1e-4
@@ -122,8 +123,12 @@ def reflect_indices(start: int, stop: int, size: int) -> np.ndarray:
 def tile_function(network: Network, config: PredictConfig, device: torch.device | str | None) -> Iterator[TileFunction]:
     """``network`` as a tile function for the duration: an ``nn.Module`` runs through ``TorchTiles`` on
     ``device`` (None: where its weights are) in ``config.precision`` as the runtime policy resolves it, in
-    eval mode (its mode given back after); any other callable is used as it is. ``config.tta`` adds flips."""
-    if isinstance(network, nn.Module):
+    eval mode (its mode given back after); any other callable is used as it is. ``config.tta`` adds flips.
+    A ``ForestBlended`` network averages its network's tile function with its pixel forest."""
+    if isinstance(network, ForestBlended):
+        with tile_function(network.network, config, device) as inner:
+            yield BlendedTiles(inner, network.forest)
+    elif isinstance(network, nn.Module):
         device = next(network.parameters()).device if device is None else torch.device(device)
         runner = TorchTiles(network, device, choose_precision(device, config.precision))
         with runner.evaluating():

@@ -47,6 +47,7 @@ class TrainConfig:
     smoothness_weight: float = 8.0  # like-looking neighbours take one class, where pixels are unlabelled (smoothness.py)
     smoothness_sigma: float = 0.25  # the intensity difference (in each patch's spreads) at which that pull fades
     smoothness_blur: float = 1.0  # px of Gaussian smoothing of the image the pull reads its likeness on
+    scribble_forest: bool = True  # scribbles: fit a pixel forest and average it with the network (scribble_forest.py)
 
     def __post_init__(self) -> None:
         problem = self._problem()

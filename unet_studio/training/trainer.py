@@ -22,10 +22,13 @@ from unet_studio.data.sampling import TrainItem
 from unet_studio.data.weights import BorderWeight
 from unet_studio.models.checkpoint import Checkpoint, cpu_state_dict, save_checkpoint, to_plain
 from unet_studio.models.config import ModelConfig
+from unet_studio.models.pixel_forest import FOREST_KEY
+from unet_studio.inference.tile_functions import ForestBlended
 from unet_studio.models.registry import build_model, build_with_weights
 from unet_studio.training.config import TrainConfig
 from unet_studio.training.consistency import ramp_factor, unlabelled_term
 from unet_studio.training.smoothness import labels_are_sparse, smoothness_term
+from unet_studio.training.scribble_forest import scribble_forest
 from unet_studio.training.distributed import current as current_run
 from unet_studio.runtime.device import select_device
 from unet_studio.runtime.memory_layout import Layout, choose_layout, measured_layout
@@ -72,6 +75,7 @@ class Trainer(PreviewMixin):
         self.border_class = model_config.num_classes - 1 if self.recipe.has_border else None
         self.postprocess: dict = {}
         self.sparse_labels = False  # scribbles (smoothness.labels_are_sparse); set with the items
+        self.forest = None  # scribbles: the pixel forest fitted beside the network (scribble_forest.py)
         self.train_items, self.val_items = list(train_items), list(val_items)
         self.classes = to_plain(list(classes))
         self.out_path = Path(out_path)
@@ -218,8 +222,13 @@ class Trainer(PreviewMixin):
         cfg = self.train_config
         self.history = self._new_history()
         self.best: _Best | None = None
-        self.start = time.perf_counter()
+        self.start = time.perf_counter()  # the forest's fit counts against the time budget
         self.plateau, self.anneal_from = PlateauRule(cfg.early_stopping_patience), None
+        if self.sparse_labels and self.border_class is None and self.dist.is_main:
+            self.forest, note = scribble_forest(self.train_items, self.model_config.num_classes, cfg.seed,
+                                                cfg.scribble_forest)
+            if note:
+                yield Log(note)
         step, epoch = 0, 0
         while True:
             epoch += 1
@@ -318,7 +327,8 @@ class Trainer(PreviewMixin):
 
     def _validate(self, threshold: float | None = None, model: nn.Module | None = None, tta: bool = False):
         tile, overlap = self._tiling()
-        return validate(model or self.served_model(), self.val_items, tile=tile, overlap=overlap, device=self.device,
+        model = model or self.served_model()
+        return validate(model if self.forest is None else ForestBlended(model, self.forest), self.val_items, tile=tile, overlap=overlap, device=self.device,
                         precision=self.precision.name, loss_kind=self.train_config.loss, class_weights=self.class_weights,
                         class_names=[c["name"] for c in self.classes], threshold=threshold,
                         border_class=self.border_class, tta=tta)
@@ -353,7 +363,8 @@ class Trainer(PreviewMixin):
         return save_checkpoint(self.out_path, self.model, self.model_config, self.classes, self.normalization,
                                self.history, self.train_config, interrupted, threshold=threshold,
                                metrics=best.metrics if best else {}, state_dict=state, recipe=self.recipe,
-                               postprocess=self.postprocess)
+                               postprocess=self.postprocess,
+                               extra={FOREST_KEY: self.forest.to_plain()} if self.forest else None)
 
     def _choose_postprocess(self) -> None:
         """For the best weights, on the validation images: under touching-border the threshold, seed level, minimum

@@ -14,7 +14,7 @@ from unet_studio.core.metrics import confusion, dice_iou_per_class, single_predi
 from unet_studio.data.sampling import TrainItem
 from unet_studio.inference.config import PredictConfig
 from unet_studio.inference.postprocess import fold_border
-from unet_studio.inference.tiling import predict_probabilities
+from unet_studio.inference.tiling import Network, predict_probabilities
 from unet_studio.training.losses import combined_loss
 
 THRESHOLDS = np.round(np.arange(0.1, 0.91, 0.1), 2)
@@ -91,7 +91,7 @@ def is_sparse(items: Sequence[TrainItem]) -> bool:
     return total > 0 and sum(int((item.target >= 0).sum()) for item in items) < DENSE_FRACTION * total
 
 
-def validate(model: nn.Module, items: Sequence[TrainItem], *, tile: int, overlap: int, device: torch.device,
+def validate(model: Network, items: Sequence[TrainItem], *, tile: int, overlap: int, device: torch.device,
              precision: str, loss_kind: str, class_weights: torch.Tensor | None,
              class_names: Sequence[str], threshold: float | None = None,
              border_class: int | None = None, tta: bool = False) -> Validation:
