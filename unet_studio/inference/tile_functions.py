@@ -5,7 +5,8 @@ A tile function maps one network input tile ``float32 (C, h + 2m, w + 2m)`` to c
 (tile sides are multiples of it: the network's pooling factor) tell the tiler how to cut; a plain callable
 without them means margin 0, align 1 (as MONAI's ``sliding_window_inference`` takes any callable).
 :class:`TorchTiles` runs an ``nn.Module`` in the runtime precision, :class:`FlipAveraged` adds test-time
-flips to any tile function, :class:`BlendedTiles` averages one with a scribble run's pixel forest, and ``inference.onnx_tiles.OnnxTiles`` runs the network in ONNX Runtime.
+flips to any tile function, :class:`BlendedTiles` averages one with a scribble run's pixel forest, and
+``inference.onnx_tiles.OnnxTiles`` runs the network in ONNX Runtime.
 """
 
 from __future__ import annotations

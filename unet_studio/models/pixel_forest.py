@@ -50,10 +50,6 @@ class PixelForest:
     def n_classes(self) -> int:
         return int(self.value.shape[-1])
 
-    @property
-    def n_features(self) -> int:
-        return int(self.feature.max()) + 1 if self.feature.numel() else 0
-
     def probabilities(self, image: np.ndarray) -> np.ndarray:
         """float32 ``(K, H, W)`` class probabilities of a normalised ``(C, H, W)`` image (mirrored at its edges
         as the tiler mirrors them, so whole images and tiles give the same)."""
