@@ -9,6 +9,7 @@ ONNX Runtime has no such switch, so its figures under ``avx2`` still use this CP
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -56,9 +57,10 @@ def machine(mode: str) -> dict:
     if mode == "avx2":
         features = [f for f in features if f in ("AVX2", "FMA")]
     peak_features = cpu.features if mode != "avx2" else ("AVX2",)
-    peak = type(cpu)(cpu.model, tuple(peak_features), cpu.cores, cpu.mhz, cpu.torch_capability)
+    peak = dataclasses.replace(cpu, features=tuple(peak_features))
     return {
         "cpu": cpu.model, "cores": cpu.cores, "mhz": cpu.mhz, "real_features": list(cpu.features),
+        "half_width_vectors": cpu.half_width_vectors,
         "cpu_mode": mode, "features_as_run": features, "torch_capability": torch.backends.cpu.get_cpu_capability(),
         "threads": torch.get_num_threads(), "torch": torch.__version__,
         "fp32_peak_gflops": peak.fp32_peak_gflops(torch.get_num_threads()), "load_average": os.getloadavg(),

@@ -12,12 +12,23 @@ from unet_studio.runtime.cpu import read_cpu_info
 from unet_studio.training.speed_check import check_speed, tiled_pixels
 
 EPYC = """processor	: 0
+vendor_id	: AuthenticAMD
+cpu family	: 25
+model		: 1
 model name	: AMD EPYC 7B13
 cpu MHz		: 2450.000
 flags		: fpu sse sse2 avx fma avx2 bmi2
 processor	: 1
 model name	: AMD EPYC 7B13
 """
+NAPLES = """vendor_id	: AuthenticAMD
+cpu family	: 23
+model		: 1
+model name	: AMD EPYC 7551
+cpu MHz		: 2000.000
+flags		: fpu sse sse2 avx fma avx2
+"""
+ROME = NAPLES.replace("model\t\t: 1", "model\t\t: 49").replace("7551", "7742")
 XEON = """model name	: Intel(R) Xeon(R) Platinum 8480+
 cpu MHz		: 2000.000
 flags		: fma avx2 avx512f avx512_bf16 amx_bf16 amx_tile
@@ -34,6 +45,15 @@ def test_cpu_features_and_fp32_peak_from_cpuinfo(tmp_path):
     assert xeon.fp32_peak_gflops(threads=1) == 2.0 * 64
     assert "AVX-512 BF16" in xeon.summary()
     assert read_cpu_info(tmp_path / "missing").model  # never empty, even without /proc/cpuinfo
+
+
+def test_first_zen_cores_count_half_the_avx2_flops(tmp_path):
+    (tmp_path / "naples").write_text(NAPLES)
+    (tmp_path / "rome").write_text(ROME)
+    naples, rome = read_cpu_info(tmp_path / "naples"), read_cpu_info(tmp_path / "rome")
+    assert naples.half_width_vectors and naples.fp32_peak_gflops(threads=2) == 2 * 2.0 * 16
+    assert "128-bit FMA units" in naples.summary()
+    assert not rome.half_width_vectors and rome.fp32_peak_gflops(threads=2) == 2 * 2.0 * 32
 
 
 def test_doctor_json_names_the_machine_and_why_not_bf16(monkeypatch, capsys):

@@ -23,6 +23,10 @@ FEATURES = {"avx2": "AVX2", "fma": "FMA", "avx512f": "AVX-512", "avx512_bf16": "
 # fp32 FLOPs per cycle per core with two FMA units (FMA = 2 FLOPs): 16 lanes AVX-512, 8 AVX2, 4 NEON/SSE.
 FLOPS_PER_CYCLE = {"AVX-512": 64, "AVX2": 32, "NEON": 16}
 
+# AMD's first Zen cores (Zen and Zen+: CPU family 23, models below 0x30) run each 256-bit AVX2 instruction as
+# two 128-bit halves, so their FMA units give half the FLOPs per cycle of later AVX2 cores.
+ZEN1_FAMILY, ZEN2_FIRST_MODEL = 23, 0x30
+
 
 @dataclass(frozen=True)
 class CpuInfo:
@@ -33,6 +37,7 @@ class CpuInfo:
     cores: int
     mhz: float
     torch_capability: str
+    half_width_vectors: bool = False  # 128-bit FMA datapaths under AVX2 (Zen, Zen+)
 
     @property
     def has_native_bf16(self) -> bool:
@@ -45,20 +50,25 @@ class CpuInfo:
         if widest is None or self.mhz <= 0:
             return None
         cores = min(threads or self.cores, self.cores)
-        return cores * self.mhz / 1000.0 * FLOPS_PER_CYCLE[widest]
+        per_cycle = FLOPS_PER_CYCLE[widest] // (2 if self.half_width_vectors else 1)
+        return cores * self.mhz / 1000.0 * per_cycle
 
     def summary(self) -> str:
         """One line: model, cores, clock and the features that decide speed."""
         clock = f" @ {self.mhz / 1000:.1f} GHz" if self.mhz else ""
         features = ", ".join(self.features) or "no AVX2/AVX-512/NEON"
+        if self.half_width_vectors:
+            features += "; 128-bit FMA units"
         return f"{self.model} ({self.cores} cores{clock}; {features})"
 
 
-def _parse_cpuinfo(text: str) -> tuple[str, set[str], float]:
-    """(model name, flags, MHz) of the first processor block of /proc/cpuinfo."""
-    model, flags, mhz = "", set(), 0.0
+def _parse_cpuinfo(text: str) -> tuple[str, set[str], float, bool]:
+    """(model name, flags, MHz, half-width vectors) of the first processor block of /proc/cpuinfo."""
+    model, flags, mhz, fields = "", set(), 0.0, {}
     for line in text.splitlines():
         key, _, value = (part.strip() for part in line.partition(":"))
+        if key in ("vendor_id", "cpu family", "model"):
+            fields.setdefault(key, value)
         if key == "model name" and not model:
             model = value
         elif key in ("flags", "Features") and not flags:
@@ -68,17 +78,26 @@ def _parse_cpuinfo(text: str) -> tuple[str, set[str], float]:
                 mhz = float(value)
             except ValueError:
                 mhz = 0.0
-    return model, flags, mhz
+    return model, flags, mhz, _is_first_zen(fields)
+
+
+def _is_first_zen(fields: dict[str, str]) -> bool:
+    """True for AMD family 23 models before Zen 2 (their AVX2 runs on 128-bit units)."""
+    try:
+        family, model = int(fields.get("cpu family", "")), int(fields.get("model", ""))
+    except ValueError:
+        return False
+    return fields.get("vendor_id") == "AuthenticAMD" and family == ZEN1_FAMILY and model < ZEN2_FIRST_MODEL
 
 
 def read_cpu_info(cpuinfo: Path = CPUINFO) -> CpuInfo:
     """The CPU of this machine (features empty where the OS does not list flags)."""
     try:
-        model, flags, mhz = _parse_cpuinfo(cpuinfo.read_text(encoding="utf-8", errors="replace"))
+        model, flags, mhz, half_width = _parse_cpuinfo(cpuinfo.read_text(encoding="utf-8", errors="replace"))
     except OSError:
-        model, flags, mhz = "", set(), 0.0
+        model, flags, mhz, half_width = "", set(), 0.0, False
     if platform.machine().lower() in ("arm64", "aarch64") and not flags:
         flags = {"asimd"}  # every 64-bit ARM CPU has NEON; macOS has no /proc/cpuinfo
     features = tuple(name for flag, name in FEATURES.items() if flag in flags)
     return CpuInfo(model or platform.processor() or platform.machine() or "unknown CPU", features,
-                   os.cpu_count() or 1, mhz, torch.backends.cpu.get_cpu_capability())
+                   os.cpu_count() or 1, mhz, torch.backends.cpu.get_cpu_capability(), half_width)
