@@ -30,7 +30,8 @@ def machine_report(device_preference: str = "auto", measure: bool = True) -> dic
     config = PredictConfig()
     report = {
         "cpu": {"model": cpu.model, "cores": cpu.cores, "mhz": cpu.mhz, "features": list(cpu.features),
-                "half_width_vectors": cpu.half_width_vectors, "native_bf16": cpu.has_native_bf16, "torch_capability": cpu.torch_capability,
+                "half_width_vectors": cpu.half_width_vectors, "native_bf16": cpu.has_native_bf16,
+                "torch_capability": cpu.torch_capability,
                 "fp32_peak_gflops": cpu.fp32_peak_gflops(torch.get_num_threads())},
         "threads": torch.get_num_threads(),
         "python": platform.python_version(),
@@ -57,7 +58,7 @@ def _lines(report: dict) -> list[str]:
     lines = [
         f"CPU: {cpu['model']} ({cpu['cores']} cores{clock}{peak})",
         f"  features: {', '.join(cpu['features']) or 'none of AVX2/AVX-512/NEON'}"
-        f"{' (on 128-bit FMA units)' if cpu.get('half_width_vectors') else ''}; "
+        f"{' (on 128-bit FMA units)' if cpu['half_width_vectors'] else ''}; "
         f"native bf16: {'yes' if cpu['native_bf16'] else 'no'}; torch kernels: {cpu['torch_capability']}",
         f"torch {torch_info['version']} ({'CUDA ' + torch_info['cuda'] if torch_info['cuda'] else 'CPU build'}, "
         f"oneDNN {'on' if torch_info['mkldnn'] else 'off'}), {report['threads']} threads; "
