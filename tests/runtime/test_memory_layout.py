@@ -100,6 +100,16 @@ def test_the_real_probe_is_short_times_both_layouts_and_leaves_the_network_alone
     assert network[0].weight.is_contiguous() and network[0].weight.grad is None
 
 
+def test_the_real_probe_times_a_network_with_several_outputs():
+    """U-Net++ with deep supervision returns one output per head in training: all are back-propagated.
+    (CPUs with bf16 never probe the layout, so this path is only taken on fp32-only CPUs unless tested.)"""
+    from unet_studio.models.registry import build_model
+
+    config = TINY_MODEL.__class__(**{**TINY_MODEL.to_dict(), "arch": "unetpp", "deep_supervision": True})
+    seconds = measure_layouts(torch.device("cpu"), build_model(config), (1, 1, 32, 32), budget_s=0.05)
+    assert set(seconds) == {"channels_last", "contiguous"} and all(0 < s < 2 for s in seconds.values())
+
+
 @pytest.mark.parametrize("seconds, expected", [({"channels_last": 0.1, "contiguous": 0.2}, torch.channels_last),
                                                ({"channels_last": 0.2, "contiguous": 0.1}, torch.contiguous_format)])
 def test_the_trainer_trains_in_the_measured_layout_and_logs_it(monkeypatch, tmp_path, seconds, expected):

@@ -115,11 +115,14 @@ def measure_precisions(device: torch.device, names: Sequence[str],
 
 
 def one_pass(model: nn.Module, x: torch.Tensor, precision: Precision) -> float:
-    """Seconds of one forward + backward pass; inf when the precision fails on this device."""
+    """Seconds of one forward + backward pass; inf when the precision fails on this device. A network with
+    several outputs (U-Net++ with deep supervision, in training) back-propagates through all of them."""
     began = time.perf_counter()
     try:
         with precision.autocast():
-            loss = model(x).float().square().mean()
+            outputs = model(x)
+            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+            loss = sum(output.float().square().mean() for output in outputs)
         loss.backward()
         _synchronize(x.device)
     except RuntimeError:
