@@ -101,7 +101,7 @@ def test_predict_config_round_trips_and_refuses_bad_values():
     assert PredictConfig.from_dict({}) == PredictConfig()
     with pytest.raises(StudioError, match="unknown key"):
         PredictConfig.from_dict({"tiles": 3})
-    for bad in ({"overlap": 300}, {"precision": "fp8"}, {"backend": "tensorrt"}):
+    for bad in ({"overlap": 600}, {"precision": "fp8"}, {"backend": "tensorrt"}):
         with pytest.raises(StudioError):
             PredictConfig(**bad)
 

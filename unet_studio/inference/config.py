@@ -22,7 +22,7 @@ class PredictConfig:
     CPU whose chosen precision is fp32, where it was faster than torch; torch everywhere else).
     """
 
-    tile: int = 512
+    tile: int = 1024
     overlap: int = 64
     tta: bool = False
     precision: str = "auto"
