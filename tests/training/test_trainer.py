@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from tests.training.helpers import CLASSES, TINY_MODEL, blob_items, tiny_config
+from unet_studio.training import run_results
 from unet_studio.training import trainer as trainer_module
 from unet_studio.models.checkpoint import load_checkpoint
 from unet_studio.training.events import EpochEnded, Log, PreviewReady, StepEnded, TrainingFinished
@@ -182,7 +183,7 @@ def test_a_collapsed_epoch_is_flagged_in_the_event_and_in_the_cli(tmp_path, monk
     from unet_studio.training.validation import Validation
 
     collapsed = Validation(0.5, {"dice/cell": 0.3, "mean_dice": 0.3}, 0.1, collapsed_to=1)
-    monkeypatch.setattr(trainer_module, "validate", lambda *args, **kwargs: collapsed)
+    monkeypatch.setattr(run_results, "validate", lambda *args, **kwargs: collapsed)
     config = tiny_config(epochs=1, steps_per_epoch=2)
     items = blob_items(2, size=32)
     events = _run(Trainer(TINY_MODEL, config, items[:1], items[1:], CLASSES, tmp_path / "m.pt"))
