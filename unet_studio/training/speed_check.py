@@ -9,6 +9,7 @@ megapixels/s through the real ``Predictor``, and the achieved GFLOP/s (FLOPs cou
 from __future__ import annotations
 
 import copy
+import statistics
 import time
 from dataclasses import asdict, dataclass
 
@@ -71,18 +72,17 @@ def count_flops(model: nn.Module, shape: tuple[int, int, int, int], backward: bo
 def train_patches_per_s(model: nn.Module, device: torch.device, precision: Precision, steps: int = 4,
                         patch: int = PATCH, batch: int = BATCH, layout: Layout | None = None) -> float:
     """Patches/s of forward + backward + AdamW (``precision`` and ``layout``, by default the one training
-    takes in it: runtime/memory_layout.py) after one warm-up step."""
+    takes in it: runtime/memory_layout.py): the median step after one warm-up step (a busy moment on a shared
+    machine slows one step, not the figure)."""
     layout = (layout or choose_layout(precision, model, (1, 1, patch, patch))).memory_format
     model = model.to(device=device, memory_format=layout).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     scaler = precision.grad_scaler()
     images = torch.randn(batch, 1, patch, patch, device=device).contiguous(memory_format=layout)
     target = torch.randint(0, 2, (batch, patch, patch), device=device)
-    start = 0.0
-    for step in range(steps + 1):
-        if step == 1:
-            _synchronize(device)
-            start = time.perf_counter()
+    seconds = []
+    for _ in range(steps + 1):
+        start = time.perf_counter()
         with precision.autocast():
             logits = model(images)
         loss = F.cross_entropy(logits.float(), target)
@@ -94,17 +94,22 @@ def train_patches_per_s(model: nn.Module, device: torch.device, precision: Preci
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
-    _synchronize(device)
-    return steps * batch / (time.perf_counter() - start)
+        _synchronize(device)
+        seconds.append(time.perf_counter() - start)
+    return batch / statistics.median(seconds[1:])
 
 
-def predict_megapixels_per_s(predictor: Predictor, side: int = PREDICT_SIDE) -> float:
-    """Megapixels/s of ``predictor.predict`` on a ``side x side`` uint8 image after a one-tile warm-up."""
+def predict_megapixels_per_s(predictor: Predictor, side: int = PREDICT_SIDE, rounds: int = 3) -> float:
+    """Megapixels/s of ``predictor.predict`` on a ``side x side`` uint8 image: the median of ``rounds``
+    predictions after a one-tile warm-up."""
     pixels = np.random.default_rng(0).integers(0, 256, (side, side, 1), dtype=np.uint8)
     predictor.predict(pixels[: predictor.config.tile, : predictor.config.tile])
-    start = time.perf_counter()
-    predictor.predict(pixels)
-    return side * side / (time.perf_counter() - start) / 1e6
+    seconds = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        predictor.predict(pixels)
+        seconds.append(time.perf_counter() - start)
+    return side * side / statistics.median(seconds) / 1e6
 
 
 def _synchronize(device: torch.device) -> None:
